@@ -1,0 +1,77 @@
+#pragma once
+// The `lokt` executable's shared pieces: parsed arguments, the command table, and the one
+// place where errors become "error: ..." lines and exit codes.
+
+#include "lokt/exit_code.hpp"
+#include "lokt/result.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lokt::cli {
+
+/// One flag a command accepts, e.g. {"ttl", true} for "--ttl D" / "--ttl=D".
+struct FlagSpec {
+    std::string name;      ///< without the leading "--"
+    bool takes_value = false;
+};
+
+/// A subcommand's arguments after parsing. Flags may come before or after positionals;
+/// everything after "--" is `rest`.
+struct Args {
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> values;  ///< flags with a value (last one wins)
+    std::map<std::string, int> switches;        ///< flags without a value, with a count
+    std::vector<std::string> rest;
+    bool saw_dashdash = false;
+
+    bool has(const std::string& flag) const { return switches.count(flag) || values.count(flag); }
+    std::optional<std::string> value(const std::string& flag) const;
+};
+
+struct Command;
+/// A command's implementation: returns the process exit code.
+using RunFn = int (*)(const Command& self, const Args& args);
+
+/// One entry of the command table.
+struct Command {
+    std::string name;
+    std::string synopsis;   ///< "lock NAME [--ttl D] [--wait [--timeout D]] [--json]"
+    std::string summary;    ///< one line for `lokt help`
+    std::string help;       ///< the text of `lokt CMD --help` after the usage line
+    std::vector<FlagSpec> flags;
+    bool takes_rest = false;  ///< accepts "-- CMD..." (guard, shim)
+    RunFn run = nullptr;
+};
+
+/// Parses `argv` (after the command name) against `cmd`'s flags. "--help"/"-h" set the
+/// "help" switch. An Error names the bad flag.
+Result<Args> parse_args(const Command& cmd, const std::vector<std::string>& argv);
+
+/// Prints "error: <message>" to stderr; returns `code` as int.
+int fail(ExitCode code, const std::string& message);
+/// Prints "error: <message>" and "usage: lokt <synopsis>" to stderr; returns 64.
+int usage_error(const Command& cmd, const std::string& message);
+/// Maps a library Error to "error: ..." and exit 1.
+int fail(const Error& e);
+
+/// The command table (cli/main.cpp).
+const std::vector<Command>& commands();
+
+// Each command lives in cli/cmd_<name>.cpp.
+int cmd_lock(const Command&, const Args&);
+int cmd_unlock(const Command&, const Args&);
+int cmd_guard(const Command&, const Args&);
+int cmd_status(const Command&, const Args&);
+int cmd_exists(const Command&, const Args&);
+int cmd_freeze(const Command&, const Args&);
+int cmd_unfreeze(const Command&, const Args&);
+int cmd_audit(const Command&, const Args&);
+int cmd_why(const Command&, const Args&);
+int cmd_doctor(const Command&, const Args&);
+int cmd_version(const Command&, const Args&);
+int cmd_help(const Command&, const Args&);
+
+} // namespace lokt::cli

@@ -1,0 +1,197 @@
+#include "lokt/sys.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace lokt::sys {
+namespace {
+
+// Retries a syscall interrupted by a signal (bubblewrap's TEMP_FAILURE_RETRY).
+template <class F>
+auto retry_eintr(F f) {
+    decltype(f()) r;
+    do {
+        r = f();
+    } while (r == -1 && errno == EINTR);
+    return r;
+}
+
+int g_fail_errno = 0;
+size_t g_fail_after = 0;
+size_t g_written = 0;
+
+// Returns the errno to inject for a write of `n` bytes, or 0 (and counts the bytes).
+int injected_failure(size_t n) {
+    if (g_fail_errno == 0) return 0;
+    if (g_written + n > g_fail_after) return g_fail_errno;
+    g_written += n;
+    return 0;
+}
+
+} // namespace
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
+    if (this != &o) reset(o.release());
+    return *this;
+}
+
+void UniqueFd::reset(int fd) {
+    if (fd_ >= 0) {
+        int saved = errno;
+        ::close(fd_);  // never retried: on Linux the fd is gone even on EINTR
+        errno = saved;
+    }
+    fd_ = fd;
+}
+
+Result<UniqueFd> open(const std::string& path, int flags, mode_t mode) {
+    int fd = retry_eintr([&] { return ::open(path.c_str(), flags | O_CLOEXEC, mode); });
+    if (fd < 0) return Error::from_errno("open " + path, errno);
+    return UniqueFd(fd);
+}
+
+Result<UniqueFd> openat(int dirfd, const std::string& path, int flags, mode_t mode) {
+    int fd = retry_eintr([&] { return ::openat(dirfd, path.c_str(), flags | O_CLOEXEC, mode); });
+    if (fd < 0) return Error::from_errno("open " + path, errno);
+    return UniqueFd(fd);
+}
+
+Result<Pipe> pipe(int extra_flags) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC | extra_flags) < 0) return Error::from_errno("pipe2", errno);
+    return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+Result<std::string> read_all(int fd, size_t limit) {
+    std::string out;
+    char buf[65536];
+    while (out.size() < limit) {
+        ssize_t n = retry_eintr([&] { return ::read(fd, buf, sizeof buf); });
+        if (n < 0) return Error::from_errno("read", errno);
+        if (n == 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    if (out.size() > limit) out.resize(limit);
+    return out;
+}
+
+Result<std::string> read_file(const std::string& path, size_t limit) {
+    auto fd = open(path, O_RDONLY);
+    if (!fd) return fd.error();
+    auto data = read_all(fd->get(), limit);
+    if (!data) return Error{"read " + path + ": " + std::strerror(data.error().sys_errno),
+                            data.error().sys_errno};
+    return data;
+}
+
+Result<void> write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        if (int e = injected_failure(data.size())) return Error::from_errno("write", e);
+        ssize_t n = retry_eintr([&] { return ::write(fd, data.data(), data.size()); });
+        if (n < 0) return Error::from_errno("write", errno);
+        if (n == 0) return Error::from_errno("write", ENOSPC);
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return {};
+}
+
+Result<void> write_once(int fd, std::string_view data) {
+    if (int e = injected_failure(data.size())) return Error::from_errno("write", e);
+    ssize_t n = retry_eintr([&] { return ::write(fd, data.data(), data.size()); });
+    if (n < 0) return Error::from_errno("write", errno);
+    if (static_cast<size_t>(n) != data.size()) return Error::from_errno("write (short)", ENOSPC);
+    return {};
+}
+
+Result<void> fsync(int fd) {
+    if (retry_eintr([&] { return ::fsync(fd); }) < 0) return Error::from_errno("fsync", errno);
+    return {};
+}
+
+Result<void> link(const std::string& from, const std::string& to) {
+    if (::link(from.c_str(), to.c_str()) < 0) return Error::from_errno("link " + to, errno);
+    return {};
+}
+
+Result<void> rename(const std::string& from, const std::string& to) {
+    if (::rename(from.c_str(), to.c_str()) < 0) return Error::from_errno("rename " + to, errno);
+    return {};
+}
+
+Result<void> unlink(const std::string& path) {
+    if (::unlink(path.c_str()) < 0) return Error::from_errno("unlink " + path, errno);
+    return {};
+}
+
+Result<void> mkdir_p(const std::string& path, mode_t mode) {
+    if (path.empty()) return Error{"mkdir: empty path", EINVAL};
+    std::string cur;
+    size_t pos = 0;
+    while (pos != std::string::npos) {
+        pos = path.find('/', pos + 1);
+        cur = path.substr(0, pos);
+        if (cur.empty() || cur == "/") continue;
+        if (::mkdir(cur.c_str(), mode) < 0 && errno != EEXIST)
+            return Error::from_errno("mkdir " + cur, errno);
+    }
+    struct stat st;
+    if (::stat(path.c_str(), &st) < 0) return Error::from_errno("stat " + path, errno);
+    if (!S_ISDIR(st.st_mode)) return Error::from_errno("mkdir " + path, ENOTDIR);
+    return {};
+}
+
+Result<struct stat> stat(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) < 0) return Error::from_errno("stat " + path, errno);
+    return st;
+}
+
+Result<struct stat> lstat(const std::string& path) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) < 0) return Error::from_errno("lstat " + path, errno);
+    return st;
+}
+
+Result<struct stat> fstat(int fd) {
+    struct stat st;
+    if (::fstat(fd, &st) < 0) return Error::from_errno("fstat", errno);
+    return st;
+}
+
+Result<void> flock(int fd, int op) {
+    if (retry_eintr([&] { return ::flock(fd, op); }) < 0) return Error::from_errno("flock", errno);
+    return {};
+}
+
+Result<std::vector<std::string>> list_dir(const std::string& path) {
+    DIR* d = ::opendir(path.c_str());
+    if (!d) return Error::from_errno("opendir " + path, errno);
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent* e = ::readdir(d)) {
+        std::string_view n = e->d_name;
+        if (n != "." && n != "..") names.emplace_back(n);
+    }
+    int err = errno;
+    ::closedir(d);
+    if (err) return Error::from_errno("readdir " + path, err);
+    return names;
+}
+
+bool exists(const std::string& path) {
+    struct stat st;
+    return ::lstat(path.c_str(), &st) == 0;
+}
+
+void inject_write_failure(int err, size_t after_bytes) {
+    g_fail_errno = err;
+    g_fail_after = after_bytes;
+    g_written = 0;
+}
+
+} // namespace lokt::sys

@@ -1,0 +1,131 @@
+#pragma once
+// The lock store (DESIGN §4): every change to a lock or freeze, atomic and audited.
+//
+// - Create: the full JSON goes to a temp file in locks/, then link() to NAME.json (EEXIST =
+//   held), then the temp is unlinked; nobody ever sees a partial file.
+// - Every other mutation of NAME (renew, release, break, prune, replace) runs inside a short
+//   critical section under flock() on ROOT/sync/NAME (never deleted; the kernel drops it when
+//   the holder dies), re-reads the file and acts only if lock_id is still the one judged
+//   (compare-and-delete / compare-and-replace via rename of a complete temp file).
+
+#include "lokt/audit.hpp"
+#include "lokt/identity.hpp"
+#include "lokt/lock_file.hpp"
+#include "lokt/result.hpp"
+#include "lokt/root.hpp"
+#include "lokt/time.hpp"
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace lokt {
+
+/// What an acquirer asks for.
+struct AcquireRequest {
+    std::string name;
+    LockKind kind = LockKind::lease;
+    Nanos ttl{0};             ///< 0: no TTL
+    Identity who;             ///< owner/host/agent; pid+pid_start of the holder process
+    pid_t pgid = 0;           ///< guard: the command's process group, if known yet
+    std::string command;      ///< guard/shim: the command line, for humans
+};
+
+/// The lock is ours (newly created, or a lease of the same owner refreshed).
+struct Acquired {
+    LockRecord record;
+    bool refreshed = false;
+};
+/// Someone else holds it.
+struct Held {
+    LockRecord holder;
+};
+/// A freeze blocks it.
+struct Frozen {
+    LockRecord freeze;
+};
+using AcquireOutcome = std::variant<Acquired, Held, Frozen>;
+
+/// Result of releasing/breaking one lock.
+enum class ReleaseStatus {
+    released,
+    not_found,   ///< exit 3
+    not_owner,   ///< exit 4
+    not_stale,   ///< --break-stale on a live, unexpired lock (exit 2)
+    guarded,     ///< plain unlock of a live guard/shim lock: needs --force (exit 2)
+};
+struct ReleaseOutcome {
+    ReleaseStatus status = ReleaseStatus::not_found;
+    std::optional<LockRecord> record;  ///< the lock judged (released or refused)
+};
+
+/// One entry of `lokt status`.
+struct LockEntry {
+    LockRecord record;
+    bool frozen = false;        ///< a freeze file (freezes/NAME.json), not a lock
+};
+
+/// What reading one lock file found.
+struct ReadOutcome {
+    DecodeStatus status = DecodeStatus::ok;
+    std::optional<LockRecord> record;  ///< nullopt: no such lock (or corrupt)
+    std::string detail;
+};
+
+class Store {
+public:
+    /// The store under `root` (directories are created on first mutation).
+    Store(Root root, AuditLog audit, Identity self);
+
+    /// One attempt: checks the freeze, creates the lock, or judges the existing one (prunes
+    /// it when provably gone or expired, replaces it when corrupt, refreshes a same-owner
+    /// lease). Never waits. Audits acquire / auto-prune / corrupt-break; not deny.
+    Result<AcquireOutcome> try_acquire(const AcquireRequest& req);
+
+    /// Audits a final refusal (`deny` or `freeze-deny`) for `req`.
+    void audit_denial(const AcquireRequest& req, const AcquireOutcome& outcome);
+
+    /// Renews our lock `lock_id` to now+ttl (compare-and-replace). nullopt: the lock is no
+    /// longer ours (broken or replaced) — the caller audits `lost`.
+    Result<std::optional<LockRecord>> renew(const std::string& name, const std::string& lock_id,
+                                            Nanos ttl);
+    /// Replaces our lock `lock_id` with `updated` (same lock_id), e.g. to record the pgid.
+    Result<bool> update(const LockRecord& updated);
+
+    /// Releases lock_id if it is still the file's (compare-and-delete). `reason` goes into the
+    /// audit's extra (e.g. "exited", "signaled", "parent-gone"); empty: none.
+    Result<ReleaseOutcome> release_id(const std::string& name, const std::string& lock_id,
+                                      const std::string& reason = {});
+    /// `lokt unlock NAME`: release if owned by `owner` (default: self's owner).
+    Result<ReleaseOutcome> release_owned(const std::string& name,
+                                         const std::optional<std::string>& owner = {});
+    /// `lokt unlock --force`: remove whatever holds NAME; audits force-break.
+    Result<ReleaseOutcome> force_break(const std::string& name);
+    /// `lokt unlock --break-stale`: remove only if expired or provably gone; audits stale-break.
+    Result<ReleaseOutcome> break_stale(const std::string& name);
+
+    /// Reads NAME's lock file (no side effects).
+    Result<ReadOutcome> read(const std::string& name) const;
+    /// All locks and freezes, sorted by name. With prune_expired, expired locks are removed
+    /// (audited auto-prune) and not listed.
+    Result<std::vector<LockEntry>> list(bool prune_expired);
+
+    /// `lokt freeze NAME --ttl D` (TTL required). Replaces an existing freeze.
+    Result<LockRecord> freeze(const std::string& name, Nanos ttl);
+    /// `lokt unfreeze NAME [--force]`: not_found / not_owner (unless force) / released.
+    Result<ReleaseOutcome> unfreeze(const std::string& name, bool force);
+    /// The active freeze of NAME, if any (an expired one is removed, audited).
+    Result<std::optional<LockRecord>> active_freeze(const std::string& name);
+
+    const Root& root() const { return root_; }
+    const AuditLog& audit() const { return audit_; }
+    const Identity& self() const { return self_; }
+
+private:
+    Root root_;
+    AuditLog audit_;
+    Identity self_;
+};
+
+} // namespace lokt

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Configures and builds lokt into build/, then installs it into build/stage (what the
+# integration tests and the demo run). Usage: scripts/build.sh [extra cmake args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+"$PWD/scripts/install-deps.sh"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${LOKT_BUILD_TYPE:-RelWithDebInfo}" "$@" >/dev/null
+cmake --build build
+cmake --install build --prefix build/stage >/dev/null

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what lokt needs to build and test on Debian 12, only when something is missing.
+# Run as root (CI and fresh machines); as a normal user it prints the apt-get line instead.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config git make
+  libseccomp-dev libboost1.81-dev libspdlog-dev nlohmann-json3-dev catch2
+  python3 python3-pytest procps util-linux iproute2
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: not root; run: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq || true
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
