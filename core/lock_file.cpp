@@ -1,1 +1,148 @@
-// placeholder: being written
+#include "lokt/lock_file.hpp"
+
+#include <array>
+
+namespace lokt {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+constexpr std::array<const char*, 14> kKnownFields = {
+    "version", "name", "lock_id", "owner", "host", "pid", "pid_start_ns", "agent_id",
+    "acquired_ts", "ttl_sec", "expires_at", "kind", "pgid", "command"};
+
+bool is_known(const std::string& key) {
+    for (const char* k : kKnownFields)
+        if (key == k) return true;
+    return false;
+}
+
+ojson to_ordered(const LockRecord& r) {
+    ojson j;
+    j["version"] = r.version;
+    j["name"] = r.name;
+    j["lock_id"] = r.lock_id;
+    j["owner"] = r.owner;
+    j["host"] = r.host;
+    j["pid"] = r.pid;
+    j["pid_start_ns"] = r.pid_start_ns;
+    j["agent_id"] = r.agent_id;
+    j["acquired_ts"] = format_rfc3339_nano(r.acquired_ts);
+    if (r.ttl_sec > 0) j["ttl_sec"] = r.ttl_sec;
+    if (r.expires_at) j["expires_at"] = format_rfc3339_nano(*r.expires_at);
+    if (r.kind) j["kind"] = std::string(to_string(*r.kind));
+    if (r.pgid > 0) j["pgid"] = r.pgid;
+    if (!r.command.empty()) j["command"] = r.command;
+    if (r.unknown.is_object())
+        for (auto it = r.unknown.begin(); it != r.unknown.end(); ++it)
+            if (!is_known(it.key())) j[it.key()] = it.value();
+    return j;
+}
+
+Decoded corrupt(std::string why) {
+    Decoded d;
+    d.status = DecodeStatus::corrupt;
+    d.detail = std::move(why);
+    return d;
+}
+
+} // namespace
+
+std::string_view to_string(LockKind k) {
+    switch (k) {
+    case LockKind::lease: return "lease";
+    case LockKind::guard: return "guard";
+    case LockKind::shim: return "shim";
+    }
+    return "lease";
+}
+
+std::optional<LockKind> parse_lock_kind(std::string_view s) {
+    if (s == "lease") return LockKind::lease;
+    if (s == "guard") return LockKind::guard;
+    if (s == "shim") return LockKind::shim;
+    return std::nullopt;
+}
+
+std::string encode_lock(const LockRecord& r) {
+    return to_ordered(r).dump(2) + "\n";
+}
+
+nlohmann::json lock_to_json(const LockRecord& r) {
+    return nlohmann::json::parse(to_ordered(r).dump());
+}
+
+Decoded decode_lock(std::string_view bytes) {
+    if (bytes.empty()) return corrupt("empty file");
+    nlohmann::json j = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return corrupt("not valid JSON (truncated or garbage)");
+    if (!j.is_object()) return corrupt("not a JSON object");
+
+    Decoded d;
+    LockRecord& r = d.record;
+    if (auto it = j.find("version"); it != j.end()) {
+        if (!it->is_number_integer()) return corrupt("\"version\" is not an integer");
+        r.version = it->get<int>();
+        if (r.version > 1) {
+            d.status = DecodeStatus::future_version;
+            d.detail = "file version " + std::to_string(r.version);
+            return d;
+        }
+        if (r.version < 1) return corrupt("\"version\" " + std::to_string(r.version) + " is invalid");
+    }
+
+    auto get_string = [&](const char* key, std::string& out, bool required) -> bool {
+        auto it = j.find(key);
+        if (it == j.end()) return !required;
+        if (!it->is_string()) return false;
+        out = it->get<std::string>();
+        return true;
+    };
+    auto get_int = [&](const char* key, auto& out, bool required) -> bool {
+        auto it = j.find(key);
+        if (it == j.end() || it->is_null()) return !required;
+        if (!it->is_number_integer()) return false;
+        out = it->get<std::remove_reference_t<decltype(out)>>();
+        return true;
+    };
+
+    if (!get_string("name", r.name, true)) return corrupt("\"name\" missing or not a string");
+    if (!get_string("lock_id", r.lock_id, false)) return corrupt("\"lock_id\" is not a string");
+    if (!get_string("owner", r.owner, true)) return corrupt("\"owner\" missing or not a string");
+    if (!get_string("host", r.host, false)) return corrupt("\"host\" is not a string");
+    if (!get_int("pid", r.pid, true)) return corrupt("\"pid\" missing or not an integer");
+    if (!get_int("pid_start_ns", r.pid_start_ns, false)) return corrupt("\"pid_start_ns\" is not an integer");
+    if (!get_string("agent_id", r.agent_id, false)) return corrupt("\"agent_id\" is not a string");
+    if (!get_int("ttl_sec", r.ttl_sec, false) || r.ttl_sec < 0) return corrupt("\"ttl_sec\" is not a valid integer");
+    if (!get_int("pgid", r.pgid, false)) return corrupt("\"pgid\" is not an integer");
+    if (!get_string("command", r.command, false)) return corrupt("\"command\" is not a string");
+
+    std::string ts;
+    if (!get_string("acquired_ts", ts, true)) return corrupt("\"acquired_ts\" missing or not a string");
+    auto acquired = parse_rfc3339(ts);
+    if (!acquired) return corrupt("\"acquired_ts\": " + acquired.error().message);
+    r.acquired_ts = *acquired;
+
+    if (auto it = j.find("expires_at"); it != j.end() && !it->is_null()) {
+        if (!it->is_string()) return corrupt("\"expires_at\" is not a string");
+        auto e = parse_rfc3339(it->get<std::string>());
+        if (!e) return corrupt("\"expires_at\": " + e.error().message);
+        r.expires_at = *e;
+    } else if (r.ttl_sec > 0) {
+        r.expires_at = r.acquired_ts + std::chrono::seconds(r.ttl_sec);
+    }
+
+    std::string kind;
+    if (!get_string("kind", kind, false)) return corrupt("\"kind\" is not a string");
+    // A kind from a newer lokt is treated like a file of the original (no kind).
+    if (!kind.empty()) r.kind = parse_lock_kind(kind);
+
+    r.unknown = nlohmann::json::object();
+    for (auto it = j.begin(); it != j.end(); ++it)
+        if (!is_known(it.key())) r.unknown[it.key()] = it.value();
+
+    d.status = DecodeStatus::ok;
+    return d;
+}
+
+} // namespace lokt

@@ -1,1 +1,203 @@
-// placeholder: being written
+#include "lokt/time.hpp"
+
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <limits>
+
+namespace lokt {
+namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::hours;
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+// 128-bit intermediate so that "2562047h" style inputs cannot overflow unnoticed.
+__extension__ typedef __int128 int128;
+
+// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+bool parse_digits(std::string_view s, size_t pos, size_t n, int& out) {
+    if (pos + n > s.size()) return false;
+    int v = 0;
+    for (size_t i = pos; i < pos + n; ++i) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    out = v;
+    return true;
+}
+
+std::string format_base(TimePoint t, int64_t& frac_ns) {
+    auto ns = t.time_since_epoch().count();
+    int64_t secs = ns / 1'000'000'000;
+    frac_ns = ns % 1'000'000'000;
+    if (frac_ns < 0) {
+        frac_ns += 1'000'000'000;
+        --secs;
+    }
+    std::time_t tt = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    ::gmtime_r(&tt, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
+}
+
+} // namespace
+
+TimePoint now() {
+    return std::chrono::time_point_cast<Nanos>(WallClock::now());
+}
+
+std::string format_rfc3339_nano(TimePoint t) {
+    int64_t frac = 0;
+    std::string out = format_base(t, frac);
+    if (frac != 0) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, ".%09lld", static_cast<long long>(frac));
+        std::string f = buf;
+        while (f.back() == '0') f.pop_back();
+        out += f;
+    }
+    return out + "Z";
+}
+
+std::string format_rfc3339(TimePoint t) {
+    int64_t frac = 0;
+    return format_base(t, frac) + "Z";
+}
+
+Result<TimePoint> parse_rfc3339(std::string_view s) {
+    auto bad = [&] { return Error{"invalid time \"" + std::string(s) + "\" (want RFC 3339, e.g. 2026-02-07T15:30:00Z)"}; };
+    int y, mo, d, h, mi, se;
+    if (s.size() < 20 || !parse_digits(s, 0, 4, y) || s[4] != '-' || !parse_digits(s, 5, 2, mo) ||
+        s[7] != '-' || !parse_digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        !parse_digits(s, 11, 2, h) || s[13] != ':' || !parse_digits(s, 14, 2, mi) || s[16] != ':' ||
+        !parse_digits(s, 17, 2, se))
+        return bad();
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return bad();
+    size_t pos = 19;
+    int64_t frac = 0;
+    if (pos < s.size() && s[pos] == '.') {
+        ++pos;
+        size_t digits = 0;
+        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+            if (digits < 9) frac = frac * 10 + (s[pos] - '0');
+            ++digits;
+            ++pos;
+        }
+        if (digits == 0) return bad();
+        for (size_t i = digits; i < 9; ++i) frac *= 10;
+    }
+    int64_t offset_sec = 0;
+    if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+        ++pos;
+    } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+        int oh, om;
+        if (!parse_digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+            !parse_digits(s, pos + 4, 2, om) || oh > 23 || om > 59)
+            return bad();
+        offset_sec = (oh * 3600 + om * 60) * (s[pos] == '-' ? -1 : 1);
+        pos += 6;
+    } else {
+        return bad();
+    }
+    if (pos != s.size()) return bad();
+    int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+    int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - offset_sec;
+    return TimePoint(Nanos(secs * 1'000'000'000 + frac));
+}
+
+Result<Nanos> parse_duration(std::string_view s) {
+    auto bad = [&](const std::string& why) {
+        return Error{"invalid duration \"" + std::string(s) + "\": " + why +
+                     " (examples: 300ms, 5s, 10m, 1h30m)"};
+    };
+    if (s.empty()) return bad("empty");
+    if (s[0] == '-') return bad("must not be negative");
+    if (s[0] == '+') return bad("unexpected sign");
+    if (s == "0") return Nanos(0);
+    // Accumulate in long double-free integer math: whole part and up to 9 fraction digits.
+    int128 total = 0;
+    size_t pos = 0;
+    while (pos < s.size()) {
+        uint64_t whole = 0;
+        size_t start = pos;
+        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+            if (whole > (std::numeric_limits<uint64_t>::max() - 9) / 10) return bad("too large");
+            whole = whole * 10 + static_cast<uint64_t>(s[pos] - '0');
+            ++pos;
+        }
+        bool had_whole = pos > start;
+        uint64_t frac = 0, frac_scale = 1;
+        if (pos < s.size() && s[pos] == '.') {
+            ++pos;
+            size_t fstart = pos;
+            while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+                if (frac_scale < 1'000'000'000'000ull) {
+                    frac = frac * 10 + static_cast<uint64_t>(s[pos] - '0');
+                    frac_scale *= 10;
+                }
+                ++pos;
+            }
+            if (pos == fstart && !had_whole) return bad("missing number");
+        } else if (!had_whole) {
+            return bad("missing number");
+        }
+        size_t ustart = pos;
+        while (pos < s.size() && !(s[pos] >= '0' && s[pos] <= '9') && s[pos] != '.') ++pos;
+        std::string_view unit = s.substr(ustart, pos - ustart);
+        int64_t unit_ns;
+        if (unit == "ns") unit_ns = 1;
+        else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs") unit_ns = 1'000;
+        else if (unit == "ms") unit_ns = 1'000'000;
+        else if (unit == "s") unit_ns = 1'000'000'000;
+        else if (unit == "m") unit_ns = 60ll * 1'000'000'000;
+        else if (unit == "h") unit_ns = 3600ll * 1'000'000'000;
+        else if (unit.empty()) return bad("missing unit");
+        else return bad("unknown unit \"" + std::string(unit) + "\"");
+        total += static_cast<int128>(whole) * unit_ns;
+        total += static_cast<int128>(frac) * unit_ns / static_cast<int128>(frac_scale);
+        if (total > std::numeric_limits<int64_t>::max()) return bad("too large");
+    }
+    return Nanos(static_cast<int64_t>(total));
+}
+
+std::string format_duration(Nanos d) {
+    int64_t ns = d.count();
+    bool neg = ns < 0;
+    if (neg) ns = -ns;
+    std::string sign = neg ? "-" : "";
+    if (ns == 0) return "0s";
+    if (ns < 1'000'000'000) {
+        char buf[32];
+        if (ns % 1'000'000 == 0) std::snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ns / 1'000'000));
+        else if (ns % 1'000 == 0) std::snprintf(buf, sizeof buf, "%lldus", static_cast<long long>(ns / 1'000));
+        else std::snprintf(buf, sizeof buf, "%lldns", static_cast<long long>(ns));
+        return sign + buf;
+    }
+    int64_t secs = ns / 1'000'000'000;  // whole seconds: what messages and status show
+    int64_t h = secs / 3600, m = (secs % 3600) / 60, s = secs % 60;
+    char buf[64];
+    if (h > 0) std::snprintf(buf, sizeof buf, "%lldh%lldm%llds", static_cast<long long>(h),
+                             static_cast<long long>(m), static_cast<long long>(s));
+    else if (m > 0) std::snprintf(buf, sizeof buf, "%lldm%llds", static_cast<long long>(m),
+                                  static_cast<long long>(s));
+    else std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
+    return sign + buf;
+}
+
+} // namespace lokt

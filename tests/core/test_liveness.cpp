@@ -1,0 +1,114 @@
+#include "lokt/identity.hpp"
+#include "lokt/liveness.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace lokt;
+
+namespace {
+
+// A child that has exited and been reaped: its pid is dead (until recycled).
+pid_t dead_pid() {
+    pid_t p = ::fork();
+    REQUIRE(p >= 0);
+    if (p == 0) ::_exit(0);
+    int st;
+    REQUIRE(::waitpid(p, &st, 0) == p);
+    return p;
+}
+
+LockRecord record_for(pid_t pid, uint64_t start, std::optional<LockKind> kind, const std::string& host) {
+    LockRecord r;
+    r.name = "x";
+    r.owner = "o";
+    r.host = host;
+    r.pid = pid;
+    r.pid_start_ns = start;
+    r.kind = kind;
+    r.acquired_ts = now();
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("identity comes from LOKT_OWNER and LOKT_AGENT_ID when set", "[identity]") {
+    ::setenv("LOKT_OWNER", "agent-7", 1);
+    ::setenv("LOKT_AGENT_ID", "agent-fixed", 1);
+    Identity id = current_identity();
+    CHECK(id.owner == "agent-7");
+    CHECK(id.agent_id == "agent-fixed");
+    CHECK(id.pid == ::getpid());
+    CHECK(id.pid_start == process_start_time(::getpid()).value());
+    CHECK_FALSE(id.host.empty());
+    ::unsetenv("LOKT_OWNER");
+    ::unsetenv("LOKT_AGENT_ID");
+    Identity dflt = current_identity();
+    CHECK_FALSE(dflt.owner.empty());
+    CHECK(dflt.agent_id.rfind("agent-", 0) == 0);
+    CHECK(dflt.agent_id.size() == 10);
+}
+
+TEST_CASE("lock ids are 32 random hex characters", "[identity]") {
+    std::string a = random_lock_id(), b = random_lock_id();
+    CHECK(a.size() == 32);
+    CHECK(a.find_first_not_of("0123456789abcdef") == std::string::npos);
+    CHECK(a != b);
+}
+
+TEST_CASE("a live process with the recorded start time is alive", "[liveness]") {
+    auto start = process_start_time(::getpid());
+    REQUIRE(start);
+    CHECK(process_alive(::getpid(), *start));
+    CHECK_FALSE(process_alive(::getpid(), *start + 1));  // recycled pid: not our holder
+    CHECK_FALSE(process_alive(dead_pid(), 0));
+}
+
+TEST_CASE("a guard lock stays alive while its process group has members", "[liveness]") {
+    int pipefd[2];
+    REQUIRE(::pipe(pipefd) == 0);
+    pid_t leader = ::fork();
+    REQUIRE(leader >= 0);
+    if (leader == 0) {
+        ::setpgid(0, 0);
+        ::close(pipefd[1]);
+        char c;
+        (void)!::read(pipefd[0], &c, 1);  // lives until the test closes the pipe
+        ::_exit(0);
+    }
+    ::setpgid(leader, leader);
+    ::close(pipefd[0]);
+    std::string host = current_identity().host;
+    LockRecord r = record_for(dead_pid(), 0, LockKind::guard, host);
+    r.pgid = leader;
+    CHECK(holder_status(r, host) == PidStatus::alive);
+    CHECK_FALSE(provably_gone(r, host));
+    ::close(pipefd[1]);
+    int st;
+    REQUIRE(::waitpid(leader, &st, 0) == leader);
+    CHECK(holder_status(r, host) == PidStatus::dead);
+    CHECK(provably_gone(r, host));
+}
+
+TEST_CASE("a lease is never provably gone by its pid", "[liveness]") {
+    std::string host = current_identity().host;
+    LockRecord lease = record_for(dead_pid(), 0, LockKind::lease, host);
+    CHECK(holder_status(lease, host) == PidStatus::dead);
+    CHECK_FALSE(provably_gone(lease, host));
+}
+
+TEST_CASE("files of the original (no kind) follow its dead-pid rule", "[liveness]") {
+    std::string host = current_identity().host;
+    CHECK(provably_gone(record_for(dead_pid(), 0, std::nullopt, host), host));
+    CHECK_FALSE(provably_gone(record_for(::getpid(), 0, std::nullopt, host), host));
+}
+
+TEST_CASE("another host's lock is never judged by pid", "[liveness]") {
+    std::string host = current_identity().host;
+    LockRecord r = record_for(dead_pid(), 0, LockKind::guard, "some-other-host");
+    CHECK(holder_status(r, host) == PidStatus::unknown);
+    CHECK_FALSE(provably_gone(r, host));
+}
