@@ -71,6 +71,10 @@ int cmd_unfreeze(const Command&, const Args&);
 int cmd_audit(const Command&, const Args&);
 int cmd_why(const Command&, const Args&);
 int cmd_doctor(const Command&, const Args&);
+int cmd_shim(const Command&, const Args&);
+/// `lokt shim --seccomp` (cli/cmd_seccomp.cpp); also the hidden `lokt __seccomp-shim`.
+int cmd_seccomp_shim(const Command&, const Args&);
+int cmd_rules(const Command&, const Args&);
 int cmd_version(const Command&, const Args&);
 int cmd_help(const Command&, const Args&);
 

@@ -1,5 +1,158 @@
-// placeholder: being written
+// lokt audit [--since D|TIME] [--name NAME] [--tail] [--json]: the audit log, as aligned
+// text lines or as the stored JSON lines.
+
 #include "cli.hpp"
+#include "output.hpp"
+
+#include "lokt/audit.hpp"
+#include "lokt/name.hpp"
+#include "lokt/root.hpp"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <set>
+#include <string>
+
 namespace lokt::cli {
-int cmd_audit(const Command& c, const Args&) { return fail(ExitCode::error, "\"" + c.name + "\" is not implemented yet"); }
+namespace {
+
+// Set by SIGINT/SIGTERM while following; the follow loop polls it.
+volatile sig_atomic_t g_stop_requested = 0;
+
+void on_stop_signal(int) { g_stop_requested = 1; }
+
+void install_stop_handlers() {
+    struct sigaction sa{};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: the follow loop's poll() must return early
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGTERM, &sa, nullptr);
 }
+
+// "8h" / "1h30m" (that long ago) or an RFC 3339 time.
+Result<TimePoint> parse_since(const std::string& s, TimePoint at) {
+    if (auto d = parse_duration(s)) return at - *d;
+    if (auto t = parse_rfc3339(s)) return *t;
+    return Error{"invalid --since \"" + s + "\": want a duration (8h, 1h30m) or an RFC 3339 time (2026-02-07T15:30:00Z)"};
+}
+
+std::string scalar_text(const nlohmann::json& v) {
+    if (v.is_string()) return v.get<std::string>();
+    return v.dump();
+}
+
+// "agent-1@vm (pid 11442)" from the PREFIX_owner/_host/_pid keys of extra, if present.
+std::optional<std::string> party(const nlohmann::json& extra, const std::string& prefix,
+                                 std::set<std::string>& used) {
+    auto owner = extra.find(prefix + "_owner");
+    if (owner == extra.end()) return std::nullopt;
+    std::string out = scalar_text(*owner);
+    used.insert(prefix + "_owner");
+    if (auto host = extra.find(prefix + "_host"); host != extra.end()) {
+        out += "@" + scalar_text(*host);
+        used.insert(prefix + "_host");
+    }
+    if (auto pid = extra.find(prefix + "_pid"); pid != extra.end()) {
+        out += " (pid " + scalar_text(*pid) + ")";
+        used.insert(prefix + "_pid");
+    }
+    return out;
+}
+
+// The details of extra in words: who was pruned or held the freeze, then key=value pairs.
+std::string extra_text(const nlohmann::json& extra) {
+    if (!extra.is_object() || extra.empty()) return extra.is_null() ? "" : extra.dump();
+    std::set<std::string> used;
+    std::string out;
+    auto add = [&](const std::string& s) {
+        if (!out.empty()) out += "  ";
+        out += s;
+    };
+    if (auto p = party(extra, "pruned", used)) add("pruned " + *p);
+    if (auto p = party(extra, "freeze", used)) add("frozen by " + *p);
+    if (auto p = party(extra, "holder", used)) add("held by " + *p);
+    for (const auto& [key, value] : extra.items()) {
+        if (used.count(key)) continue;
+        if (key.size() > 6 && key.compare(key.size() - 6, 6, "_owner") == 0) {
+            if (auto p = party(extra, key.substr(0, key.size() - 6), used)) {
+                add(key.substr(0, key.size() - 6) + " " + *p);
+                continue;
+            }
+        }
+        add(key + "=" + scalar_text(value));
+    }
+    return out;
+}
+
+// One aligned human line: time, event, lock, who, then ttl and details.
+std::string text_line(const AuditEvent& e) {
+    char head[128];
+    std::snprintf(head, sizeof head, "%s  %-14s %-16s ", format_rfc3339(e.ts).c_str(), e.event.c_str(),
+                  e.name.c_str());
+    std::string out = head;
+    out += e.owner;
+    if (!e.host.empty()) out += "@" + e.host;
+    if (e.pid != 0) out += " (pid " + std::to_string(e.pid) + ")";
+    if (e.ttl_sec > 0) out += "  ttl " + short_duration(std::chrono::seconds(e.ttl_sec));
+    if (std::string x = extra_text(e.extra); !x.empty()) out += "  " + x;
+    return out;
+}
+
+} // namespace
+
+int cmd_audit(const Command& cmd, const Args& args) {
+    if (!args.positional.empty())
+        return usage_error(cmd, "unexpected argument \"" + args.positional[0] + "\" (filter by lock with --name)");
+    AuditQuery q;
+    if (auto s = args.value("since")) {
+        auto t = parse_since(*s, now());
+        if (!t) return usage_error(cmd, t.error().message);
+        q.since = *t;
+    }
+    if (auto n = args.value("name")) {
+        if (auto ok = validate_name(*n); !ok) return usage_error(cmd, ok.error().message);
+        q.name = *n;
+    }
+    const bool json = args.has("json");
+    const bool tail = args.has("tail");
+    q.full_events = !json;  // --json prints the stored lines: only the filters' fields are needed
+
+    auto root = discover_root();
+    if (!root) return fail(root.error());
+    AuditLog log(root->audit_path());
+
+    // History goes out in big buffered writes; a follower flushes each event as it comes.
+    static char outbuf[1 << 16];
+    std::setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+    auto sink = [&](std::string_view line, const AuditEvent& e) {
+        if (json) {
+            std::fwrite(line.data(), 1, line.size(), stdout);
+            std::fputc('\n', stdout);
+        } else {
+            std::string t = text_line(e);
+            t += '\n';
+            std::fwrite(t.data(), 1, t.size(), stdout);
+        }
+        if (tail) std::fflush(stdout);
+    };
+
+    Result<AuditReadStats> r = AuditReadStats{};
+    if (tail) {
+        install_stop_handlers();
+        r = log.follow(q, sink, [] { return g_stop_requested != 0; });
+    } else {
+        r = log.read(q, sink);
+    }
+    std::fflush(stdout);
+    if (!r) return fail(r.error());
+    if (r->garbage > 0)
+        std::fprintf(stderr, "warning: skipped %llu unreadable line%s in %s\n",
+                     static_cast<unsigned long long>(r->garbage), r->garbage == 1 ? "" : "s",
+                     log.path().c_str());
+    // Stopping a follower with Ctrl-C or SIGTERM is how it is meant to end: success.
+    return to_int(ExitCode::ok);
+}
+
+} // namespace lokt::cli

@@ -1,6 +1,72 @@
-// placeholder: being written
+// `lokt freeze NAME --ttl D` and `lokt unfreeze NAME [--force]`: the human override.
+
 #include "cli.hpp"
+#include "output.hpp"
+
+#include "lokt/sys.hpp"
+
+#include <cstdio>
+
 namespace lokt::cli {
-int cmd_freeze(const Command& c, const Args&) { return fail(ExitCode::error, "\"" + c.name + "\" is not implemented yet"); }
-int cmd_unfreeze(const Command& c, const Args&) { return fail(ExitCode::error, "\"" + c.name + "\" is not implemented yet"); }
+
+int cmd_freeze(const Command& cmd, const Args& args) {
+    if (auto bad = check_single_name(cmd, args)) return *bad;
+    auto ttl = duration_flag(args, "ttl");
+    if (!ttl) return usage_error(cmd, ttl.error().message);
+    if (!*ttl) return usage_error(cmd, "freeze requires --ttl (a forgotten freeze must end by itself)");
+    if (**ttl < std::chrono::seconds(1)) return usage_error(cmd, "freeze --ttl must be at least 1s");
+    const std::string& name = args.positional[0];
+
+    auto store = open_store(true);
+    if (!store) return fail(store.error());
+    auto rec = store->freeze(name, **ttl);
+    if (!rec) return fail(rec.error());
+    const std::string until = rec->expires_at ? format_rfc3339(*rec->expires_at) : "?";
+    if (args.has("json")) {
+        OrderedJson j;
+        j["status"] = "frozen";
+        j["name"] = name;
+        j["frozen_until"] = until;
+        j["freeze"] = record_json(*rec);
+        print_json(j);
+    } else {
+        std::printf("frozen \"%s\" until %s\n", name.c_str(), until.c_str());
+    }
+    return to_int(ExitCode::ok);
 }
+
+int cmd_unfreeze(const Command& cmd, const Args& args) {
+    if (auto bad = check_single_name(cmd, args)) return *bad;
+    const std::string& name = args.positional[0];
+    auto store = open_store(false);
+    if (!store) return fail(store.error());
+    if (!sys::exists(store->root().freezes_dir())) return fail(ExitCode::not_found, "lock \"" + name + "\" is not frozen");
+    auto r = store->unfreeze(name, args.has("force"));
+    if (!r) return fail(r.error());
+    switch (r->status) {
+    case ReleaseStatus::released:
+        break;
+    case ReleaseStatus::not_found:
+        return fail(ExitCode::not_found, "lock \"" + name + "\" is not frozen");
+    case ReleaseStatus::not_owner: {
+        std::string by = r->record ? r->record->owner + "@" + r->record->host : "someone else";
+        return fail(ExitCode::not_owner, "\"" + name + "\" was frozen by " + by +
+                                             ", not by you (use --force to lift it)");
+    }
+    case ReleaseStatus::not_stale:
+    case ReleaseStatus::guarded:
+        return fail(ExitCode::error, "unexpected outcome lifting the freeze of \"" + name + "\"");
+    }
+    if (args.has("json")) {
+        OrderedJson j;
+        j["status"] = "unfrozen";
+        j["name"] = name;
+        if (r->record) j["freeze"] = record_json(*r->record);
+        print_json(j);
+    } else {
+        std::printf("unfrozen \"%s\"\n", name.c_str());
+    }
+    return to_int(ExitCode::ok);
+}
+
+} // namespace lokt::cli

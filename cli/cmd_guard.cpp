@@ -1,5 +1,126 @@
-// placeholder: being written
+// lokt guard NAME... [--ttl D] [--wait [--timeout D]] [--kill-after D] [--on-exit term|wait]
+//                    [--exec PATH] [--kind guard|shim] -- CMD [ARG...]
+
 #include "cli.hpp"
+#include "output.hpp"
+
+#include "lokt/name.hpp"
+#include "lokt/supervisor.hpp"
+#include "lokt/supervisor/exit_status.hpp"
+#include "lokt/supervisor/held_env.hpp"
+#include "lokt/supervisor/spawn.hpp"
+#include "lokt/supervisor/store_keeper.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+
+extern char** environ;
+
 namespace lokt::cli {
-int cmd_guard(const Command& c, const Args&) { return fail(ExitCode::error, "\"" + c.name + "\" is not implemented yet"); }
+namespace {
+
+// Runs the command in place of this process (a guard nested in a guard of the same lock).
+int exec_directly(const std::string& path, const std::vector<std::string>& argv) {
+    std::vector<char*> av;
+    for (const auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
+    av.push_back(nullptr);
+    ::execve(path.c_str(), av.data(), environ);
+    int err = errno;
+    if (err == ENOEXEC) {
+        std::vector<char*> sh{const_cast<char*>("/bin/sh"), const_cast<char*>(path.c_str())};
+        sh.insert(sh.end(), av.begin() + 1, av.end());
+        ::execve("/bin/sh", sh.data(), environ);
+    }
+    return fail(static_cast<ExitCode>(sup::exec_failure_code(err)),
+                Error::from_errno("cannot run \"" + path + "\"", err).message);
 }
+
+std::string join(const std::vector<std::string>& words) {
+    std::string out;
+    for (const auto& w : words) {
+        if (!out.empty()) out += ' ';
+        out += w;
+    }
+    return out;
+}
+
+} // namespace
+
+int cmd_guard(const Command& cmd, const Args& args) {
+    std::vector<std::string> names = args.positional;
+    if (names.empty()) return usage_error(cmd, "missing lock NAME");
+    for (const auto& n : names)
+        if (auto ok = validate_name(n); !ok) return usage_error(cmd, ok.error().message);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    if (!args.saw_dashdash || args.rest.empty())
+        return usage_error(cmd, "missing command: lokt guard NAME -- CMD [ARG...]");
+
+    auto timing = parse_timing(args);
+    if (!timing) return usage_error(cmd, timing.error().message);
+    GuardOptions opt;
+    opt.argv = args.rest;
+    opt.ttl = timing->ttl;
+    auto kill_after = duration_flag(args, "kill-after");
+    if (!kill_after) return usage_error(cmd, kill_after.error().message);
+    if (*kill_after) opt.kill_after = **kill_after;
+    if (auto v = args.value("on-exit")) {
+        if (*v == "term") opt.on_exit = OnExit::term;
+        else if (*v == "wait") opt.on_exit = OnExit::wait;
+        else return usage_error(cmd, "--on-exit must be \"term\" or \"wait\", not \"" + *v + "\"");
+    }
+    LockKind kind = LockKind::guard;
+    if (auto v = args.value("kind")) {
+        if (*v == "shim") kind = LockKind::shim;
+        else if (*v != "guard") return usage_error(cmd, "--kind must be \"guard\" or \"shim\", not \"" + *v + "\"");
+    }
+
+    // Resolve the command before taking anything, so "not found" never holds a lock.
+    auto exec_path = args.value("exec");
+    if (exec_path && exec_path->empty()) return usage_error(cmd, "--exec needs a path");
+    auto path = sup::resolve_command(exec_path ? *exec_path : opt.argv[0], std::getenv("PATH"));
+    if (!path) return fail(static_cast<ExitCode>(sup::exec_failure_code(path.error().sys_errno)),
+                           path.error().message);
+    opt.path = *path;
+
+    auto store = open_store(true);
+    if (!store) return fail(store.error());
+
+    // Re-entrancy: a lock a guard above us holds (LOKT_HELD, and the file still carries that
+    // lock id) is not taken again — and so never released by us.
+    const char* held_env = std::getenv(sup::kHeldEnv);
+    auto inherited = sup::parse_held(held_env ? held_env : "");
+    std::vector<std::string> wanted;
+    for (const auto& n : names) {
+        auto it = inherited.find(n);
+        if (it != inherited.end()) {
+            auto r = store->read(n);
+            if (r && r->record && r->record->lock_id == it->second) continue;
+        }
+        wanted.push_back(n);
+    }
+    if (wanted.empty()) return exec_directly(opt.path, opt.argv);
+
+    sup::KeeperConfig cfg;
+    cfg.names = wanted;
+    cfg.kind = kind;
+    cfg.ttl = timing->ttl;
+    cfg.wait = timing->wait;
+    cfg.timeout = timing->timeout;
+    cfg.command = join(opt.argv);
+    const Nanos timeout = timing->timeout;
+    cfg.refusal = [timeout](const AcquireOutcome& o, bool timed_out) {
+        std::string prefix = timed_out ? "timed out after " + short_duration(timeout) + " waiting: " : "";
+        if (const auto* h = std::get_if<Held>(&o)) return prefix + held_message(h->holder.name, h->holder, now());
+        if (const auto* f = std::get_if<Frozen>(&o)) return prefix + frozen_message(f->freeze.name, f->freeze);
+        return prefix + "lock not acquired";
+    };
+    sup::StoreKeeper keeper(store->root(), store->self(), std::move(cfg));
+    std::fflush(nullptr);  // nothing buffered may be written twice by the forked supervisor
+    return run_guard(opt, keeper);
+}
+
+} // namespace lokt::cli

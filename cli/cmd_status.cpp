@@ -1,5 +1,177 @@
-// placeholder: being written
+// `lokt status [NAME] [--json] [--prune-expired]`: list held locks and freezes, or show one.
+
 #include "cli.hpp"
+#include "output.hpp"
+
+#include "lokt/name.hpp"
+#include "lokt/sys.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
 namespace lokt::cli {
-int cmd_status(const Command& c, const Args&) { return fail(ExitCode::error, "\"" + c.name + "\" is not implemented yet"); }
+
+namespace {
+
+std::string state_of(const LockEntry& e, TimePoint at, std::string_view host) {
+    if (e.frozen) return "FROZEN";
+    if (e.record.expired(at)) return "expired";
+    return holder_state_text(e.record, host);
 }
+
+std::string expiry_text(const LockRecord& r, TimePoint at) {
+    if (!r.expires_at) return "no ttl";
+    std::string s = "ttl " + short_duration(std::chrono::seconds(r.ttl_sec));
+    if (r.expired(at)) return s + ", expired";
+    return s + ", expires in " + format_duration(age_of(at, *r.expires_at));
+}
+
+void print_table(const std::vector<LockEntry>& entries, TimePoint at, std::string_view host) {
+    if (entries.empty()) {
+        std::printf("no locks held\n");
+        return;
+    }
+    size_t wname = 4, wwho = 5;
+    for (const auto& e : entries) {
+        wname = std::max(wname, e.record.name.size());
+        wwho = std::max(wwho, e.record.owner.size() + 1 + e.record.host.size());
+    }
+    for (const auto& e : entries) {
+        const LockRecord& r = e.record;
+        std::string who = r.owner + "@" + r.host;
+        std::string when = e.frozen && r.expires_at ? "frozen until " + format_rfc3339(*r.expires_at)
+                                                    : expiry_text(r, at);
+        std::printf("%-*s  %-*s  pid %-7d  age %-8s  %-26s  %s\n", static_cast<int>(wname),
+                    r.name.c_str(), static_cast<int>(wwho), who.c_str(), static_cast<int>(r.pid),
+                    format_duration(age_of(r.acquired_ts, at)).c_str(), when.c_str(),
+                    state_of(e, at, host).c_str());
+    }
+}
+
+void print_details(const LockRecord& r, TimePoint at, std::string_view host) {
+    std::printf("name:      %s\n", r.name.c_str());
+    std::printf("owner:     %s@%s\n", r.owner.c_str(), r.host.c_str());
+    std::printf("pid:       %d (%s)\n", static_cast<int>(r.pid), holder_state_text(r, host).c_str());
+    if (r.kind) std::printf("kind:      %s\n", std::string(to_string(*r.kind)).c_str());
+    if (!r.command.empty()) std::printf("command:   %s\n", r.command.c_str());
+    std::printf("agent:     %s\n", r.agent_id.c_str());
+    std::printf("lock_id:   %s\n", r.lock_id.c_str());
+    std::printf("acquired:  %s (%s ago)\n", format_rfc3339(r.acquired_ts).c_str(),
+                format_duration(age_of(r.acquired_ts, at)).c_str());
+    if (r.expires_at) {
+        std::printf("ttl:       %s\n", short_duration(std::chrono::seconds(r.ttl_sec)).c_str());
+        if (r.expired(at))
+            std::printf("expires:   %s (EXPIRED)\n", format_rfc3339(*r.expires_at).c_str());
+        else
+            std::printf("expires:   %s (in %s)\n", format_rfc3339(*r.expires_at).c_str(),
+                        format_duration(age_of(at, *r.expires_at)).c_str());
+    } else {
+        std::printf("ttl:       none\n");
+    }
+}
+
+// Lock files the store could not decode (garbage, truncated, a newer version) are not entries,
+// but a human listing should still show that something sits there.
+void print_unreadable(const Store& store, const std::vector<LockEntry>& entries) {
+    auto files = sys::list_dir(store.root().locks_dir());
+    if (!files) return;
+    std::set<std::string> listed;
+    for (const auto& e : entries)
+        if (!e.frozen) listed.insert(e.record.name);
+    for (const auto& f : *files) {
+        if (f.starts_with(".") || !f.ends_with(".json") || f.size() <= 5) continue;
+        std::string name = f.substr(0, f.size() - 5);
+        if (listed.count(name) || !validate_name(name)) continue;
+        auto read = store.read(name);
+        if (!read || read->status == DecodeStatus::ok) continue;
+        std::printf("%s  unreadable lock file (%s): see lokt why %s\n", name.c_str(),
+                    read->detail.c_str(), name.c_str());
+    }
+}
+
+int show_one(const Store& store, const std::string& name, bool json) {
+    const TimePoint at = now();
+    const std::string_view host = store.self().host;
+    auto read = store.read(name);
+    if (!read) return fail(read.error());
+    switch (read->status) {
+    case DecodeStatus::ok:
+        break;
+    case DecodeStatus::corrupt:
+        return fail(ExitCode::error, "lock file of \"" + name + "\" is corrupt (" + read->detail +
+                                         "); the next acquirer replaces it");
+    case DecodeStatus::future_version:
+        return fail(ExitCode::error, "lock file of \"" + name + "\" has a newer format (" +
+                                         read->detail + "); upgrade lokt to read it");
+    }
+    auto freeze = peek_freeze(store, name, at);
+    if (!read->record && !freeze) return fail(ExitCode::not_found, "lock \"" + name + "\" not found");
+
+    if (json) {
+        if (read->record) {
+            OrderedJson j = status_json(*read->record, false, at, host);
+            if (freeze && freeze->expires_at) j["frozen_until"] = format_rfc3339(*freeze->expires_at);
+            print_json(j);
+        } else {
+            print_json(status_json(*freeze, true, at, host));
+        }
+        return to_int(ExitCode::ok);
+    }
+    if (read->record)
+        print_details(*read->record, at, host);
+    else
+        std::printf("lock \"%s\" is not held\n", name.c_str());
+    if (freeze)
+        std::printf("FROZEN:    until %s by %s@%s (lokt unfreeze %s)\n",
+                    freeze->expires_at ? format_rfc3339(*freeze->expires_at).c_str() : "?",
+                    freeze->owner.c_str(), freeze->host.c_str(), name.c_str());
+    return to_int(ExitCode::ok);
+}
+
+} // namespace
+
+int cmd_status(const Command& cmd, const Args& args) {
+    if (args.positional.size() > 1)
+        return usage_error(cmd, "expected at most one lock NAME, got " +
+                                    std::to_string(args.positional.size()) + " arguments");
+    if (args.positional.size() == 1) {
+        if (auto ok = validate_name(args.positional[0]); !ok) return usage_error(cmd, ok.error().message);
+    }
+    const bool json = args.has("json");
+    const bool prune = args.has("prune-expired");
+
+    auto store = open_store(false);
+    if (!store) return fail(store.error());
+
+    std::vector<LockEntry> entries;
+    if (store_present(*store) && (prune || args.positional.empty())) {
+        auto listed = store->list(prune);
+        if (!listed) return fail(listed.error());
+        entries = std::move(*listed);
+    }
+    if (args.positional.size() == 1) {
+        if (!store_present(*store))
+            return fail(ExitCode::not_found, "lock \"" + args.positional[0] + "\" not found");
+        return show_one(*store, args.positional[0], json);
+    }
+
+    const TimePoint at = now();
+    if (json) {
+        std::string out;
+        out.reserve(entries.size() * 420 + 4);
+        out += entries.empty() ? "[" : "[\n";
+        for (size_t i = 0; i < entries.size(); ++i) {
+            if (i) out += ",\n";
+            append_status_json(out, entries[i].record, entries[i].frozen, at, store->self().host, 2);
+        }
+        out += entries.empty() ? "]\n" : "\n]\n";
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        return to_int(ExitCode::ok);
+    }
+    print_table(entries, at, store->self().host);
+    if (store_present(*store)) print_unreadable(*store, entries);
+    return to_int(ExitCode::ok);
+}
+
+} // namespace lokt::cli

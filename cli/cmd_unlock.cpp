@@ -1,5 +1,174 @@
-// placeholder: being written
+// `lokt unlock [NAME] [--force | --break-stale] [--all] [--owner NAME] [--json]`.
+
 #include "cli.hpp"
+#include "output.hpp"
+
+#include "lokt/liveness.hpp"
+
+#include <cstdio>
+
 namespace lokt::cli {
-int cmd_unlock(const Command& c, const Args&) { return fail(ExitCode::error, "\"" + c.name + "\" is not implemented yet"); }
+
+namespace {
+
+enum class Mode { release, force, break_stale };
+
+std::string who(const LockRecord& r) { return r.owner + "@" + r.host; }
+
+int print_done(const std::string& verb, const std::string& name, const ReleaseOutcome& o,
+               bool json, const Store& store) {
+    if (json) {
+        OrderedJson j;
+        j["status"] = verb;
+        j["name"] = name;
+        if (o.record) j["lock"] = record_json(*o.record);
+        print_json(j);
+    } else if (verb == "released" || !o.record) {
+        std::printf("%s lock \"%s\"\n", verb.c_str(), name.c_str());
+    } else {
+        std::printf("%s lock \"%s\" held by %s (pid %d, %s)\n", verb.c_str(), name.c_str(),
+                    who(*o.record).c_str(), static_cast<int>(o.record->pid),
+                    holder_state_text(*o.record, store.self().host).c_str());
+    }
+    return to_int(ExitCode::ok);
 }
+
+// --force on a name with no lock lifts its freeze instead, so that
+// `lokt status --json | jq -r '.[].name' | xargs -n1 lokt unlock --force` clears everything
+// status listed (freezes included) and every call exits 0.
+int force_freeze_fallback(Store& store, const std::string& name, bool json) {
+    auto lifted = store.unfreeze(name, true);
+    if (!lifted) return fail(lifted.error());
+    if (lifted->status != ReleaseStatus::released)
+        return fail(ExitCode::not_found, "lock \"" + name + "\" not found");
+    if (json) {
+        OrderedJson j;
+        j["status"] = "unfrozen";
+        j["name"] = name;
+        if (lifted->record) j["freeze"] = record_json(*lifted->record);
+        print_json(j);
+    } else {
+        std::printf("no lock \"%s\"; lifted its freeze\n", name.c_str());
+    }
+    return to_int(ExitCode::ok);
+}
+
+int refuse(const std::string& name, const ReleaseOutcome& o, const Store& store,
+           const std::optional<std::string>& as_owner) {
+    const std::string q = "lock \"" + name + "\"";
+    switch (o.status) {
+    case ReleaseStatus::released:
+        break;
+    case ReleaseStatus::not_found:
+        return fail(ExitCode::not_found, q + " not found");
+    case ReleaseStatus::not_owner: {
+        std::string holder = o.record ? who(*o.record) : "someone else";
+        std::string me = as_owner ? *as_owner : "you";
+        return fail(ExitCode::not_owner,
+                    q + " is held by " + holder + ", not by " + me + " (use --force to break it)");
+    }
+    case ReleaseStatus::guarded: {
+        std::string pid = o.record ? " (pid " + std::to_string(o.record->pid) + ")" : "";
+        return fail(ExitCode::held, q + " is held by a running guard" + pid +
+                                        "; it releases when its command ends (use --force to break it)");
+    }
+    case ReleaseStatus::not_stale: {
+        std::string detail;
+        if (o.record)
+            detail = ": held by " + who(*o.record) + " (pid " + std::to_string(o.record->pid) + ", " +
+                     holder_state_text(*o.record, store.self().host) + ") for " +
+                     format_duration(age_of(o.record->acquired_ts, now())) + " and not expired";
+        return fail(ExitCode::held, q + " is not stale" + detail + " (use --force to break it anyway)");
+    }
+    }
+    return fail(ExitCode::error, q + ": unexpected release outcome");
+}
+
+int unlock_one(const Command& cmd, const Args& args, Mode mode, bool json) {
+    if (auto bad = check_single_name(cmd, args)) return *bad;
+    const std::string& name = args.positional[0];
+    const auto as_owner = args.value("owner");
+    if (as_owner && mode != Mode::release)
+        return usage_error(cmd, "--owner cannot be combined with --force or --break-stale");
+
+    auto store = open_store(false);
+    if (!store) return fail(store.error());
+    if (!store_present(*store)) return fail(ExitCode::not_found, "lock \"" + name + "\" not found");
+
+    Result<ReleaseOutcome> r = Error{};
+    switch (mode) {
+    case Mode::release: r = store->release_owned(name, as_owner); break;
+    case Mode::force: r = store->force_break(name); break;
+    case Mode::break_stale: r = store->break_stale(name); break;
+    }
+    if (!r) return fail(r.error());
+    if (r->status == ReleaseStatus::released) {
+        const char* verb = mode == Mode::release ? "released" : mode == Mode::force ? "broke" : "broke stale";
+        return print_done(verb, name, *r, json, *store);
+    }
+    if (mode == Mode::force && r->status == ReleaseStatus::not_found)
+        return force_freeze_fallback(*store, name, json);
+    return refuse(name, *r, *store, as_owner);
+}
+
+int unlock_all(const std::string& owner, bool json) {
+    auto store = open_store(false);
+    if (!store) return fail(store.error());
+    std::vector<std::string> released;
+    std::vector<std::string> kept;
+    if (store_present(*store)) {
+        auto entries = store->list(false);
+        if (!entries) return fail(entries.error());
+        for (const auto& e : *entries) {
+            if (e.frozen || e.record.owner != owner) continue;
+            auto r = store->release_owned(e.record.name, owner);
+            if (!r) return fail(r.error());
+            if (r->status == ReleaseStatus::released) {
+                released.push_back(e.record.name);
+            } else if (r->status == ReleaseStatus::guarded) {
+                kept.push_back(e.record.name);
+                std::fprintf(stderr, "note: kept lock \"%s\": a running guard (pid %d) holds it\n",
+                             e.record.name.c_str(), static_cast<int>(e.record.pid));
+            }
+        }
+    }
+    if (json) {
+        OrderedJson j;
+        j["released"] = released;
+        j["count"] = released.size();
+        j["owner"] = owner;
+        if (!kept.empty()) j["kept"] = kept;
+        print_json(j);
+    } else {
+        std::printf("released %zu lock%s of %s\n", released.size(), released.size() == 1 ? "" : "s",
+                    owner.c_str());
+    }
+    return to_int(ExitCode::ok);
+}
+
+} // namespace
+
+int cmd_unlock(const Command& cmd, const Args& args) {
+    const bool force = args.has("force");
+    const bool stale = args.has("break-stale");
+    const bool all = args.has("all");
+    const bool json = args.has("json");
+    if (force && stale) return usage_error(cmd, "--force and --break-stale cannot be combined");
+    const Mode mode = force ? Mode::force : stale ? Mode::break_stale : Mode::release;
+
+    if (all || (args.has("owner") && args.positional.empty())) {
+        if (!args.positional.empty())
+            return usage_error(cmd, "--all cannot be combined with a lock NAME");
+        if (force || stale)
+            return usage_error(cmd, "--all/--owner cannot be combined with --force or --break-stale");
+        auto owner = args.value("owner");
+        if (owner && owner->empty()) return usage_error(cmd, "--owner needs a non-empty NAME");
+        if (owner) return unlock_all(*owner, json);
+        auto store = open_store(false);
+        if (!store) return fail(store.error());
+        return unlock_all(store->self().owner, json);
+    }
+    return unlock_one(cmd, args, mode, json);
+}
+
+} // namespace lokt::cli

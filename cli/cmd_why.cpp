@@ -1,5 +1,160 @@
-// placeholder: being written
+// `lokt why NAME [--json]`: explain whether NAME can be acquired now, and if not, why and what
+// to do about it.
+
 #include "cli.hpp"
+#include "output.hpp"
+
+#include "lokt/liveness.hpp"
+
+#include <cstdio>
+
 namespace lokt::cli {
-int cmd_why(const Command& c, const Args&) { return fail(ExitCode::error, "\"" + c.name + "\" is not implemented yet"); }
+
+namespace {
+
+struct Verdict {
+    std::string reason;  // free | held | frozen | stale | corrupt
+    bool acquirable = false;
+    ExitCode code = ExitCode::ok;
+    std::vector<std::string> lines;  // human explanation, first line is the headline
+};
+
+std::string holder_line(const LockRecord& r, TimePoint at, std::string_view host) {
+    return r.owner + "@" + r.host + " (pid " + std::to_string(r.pid) + ", " + holder_state_text(r, host) +
+           ") for " + format_duration(age_of(r.acquired_ts, at));
 }
+
+std::string expiry_line(const LockRecord& r, TimePoint at) {
+    std::string s = "acquired " + format_rfc3339(r.acquired_ts);
+    if (r.kind) s = std::string(to_string(*r.kind)) + ", " + s;
+    if (!r.expires_at) return s + ", no TTL";
+    if (r.expired(at)) return s + ", TTL expired at " + format_rfc3339(*r.expires_at);
+    return s + ", expires " + format_rfc3339(*r.expires_at) + " (in " +
+           format_duration(age_of(at, *r.expires_at)) + ")";
+}
+
+Verdict judge_lock(const std::string& name, const LockRecord& r, TimePoint at, const Identity& self) {
+    Verdict v;
+    const std::string q = "lock \"" + name + "\"";
+    const bool expired = r.expired(at);
+    const bool gone = provably_gone(r, self.host);
+    if (expired || gone) {
+        v.reason = "stale";
+        v.acquirable = true;
+        v.lines.push_back(q + " is stale: held by " + holder_line(r, at, self.host));
+        v.lines.push_back(expiry_line(r, at));
+        v.lines.push_back(expired ? "its TTL has passed" : "its holder process is gone");
+        v.lines.push_back("the next lokt lock/guard removes it; or now: lokt unlock " + name +
+                          " --break-stale");
+        return v;
+    }
+    v.reason = "held";
+    v.code = ExitCode::held;
+    const bool mine = r.owner == self.owner;
+    v.lines.push_back(q + " is held by " + holder_line(r, at, self.host) + (mine ? " (that is you)" : ""));
+    v.lines.push_back(expiry_line(r, at));
+    const bool lease = r.kind && *r.kind == LockKind::lease;
+    if (r.host != self.host) {
+        v.lines.push_back("not stale: the holder is on another host, so only its TTL can end it");
+    } else if (lease) {
+        v.lines.push_back("not stale: a lease outlives the lokt lock process that took it; it ends "
+                          "with lokt unlock " + name + (r.expires_at ? " or at its TTL" : ""));
+    } else {
+        v.lines.push_back("not stale: the holder process is alive" +
+                          std::string(r.expires_at ? " and its TTL has not passed" : ""));
+    }
+    if (mine && lease)
+        v.lines.push_back("lokt lock " + name + " again refreshes it; lokt unlock " + name + " releases it");
+    else
+        v.lines.push_back("wait for it with --wait, or break it (careful) with: lokt unlock " + name +
+                          " --force");
+    return v;
+}
+
+} // namespace
+
+int cmd_why(const Command& cmd, const Args& args) {
+    if (auto bad = check_single_name(cmd, args)) return *bad;
+    const std::string& name = args.positional[0];
+    const std::string q = "lock \"" + name + "\"";
+    auto store = open_store(false);
+    if (!store) return fail(store.error());
+    const TimePoint at = now();
+    const Identity& self = store->self();
+
+    ReadOutcome read;
+    if (store_present(*store)) {
+        auto r = store->read(name);
+        if (!r) return fail(r.error());
+        read = std::move(*r);
+    }
+    const auto freeze = peek_freeze(*store, name, at);
+
+    Verdict v;
+    switch (read.status) {
+    case DecodeStatus::ok:
+        if (read.record) {
+            v = judge_lock(name, *read.record, at, self);
+        } else {
+            v.reason = "free";
+            v.acquirable = true;
+            v.lines.push_back(q + " is free: lokt lock/guard would acquire it now");
+        }
+        break;
+    case DecodeStatus::corrupt:
+        v.reason = "corrupt";
+        v.acquirable = true;
+        v.lines.push_back("the lock file of \"" + name + "\" is corrupt (" + read.detail + ")");
+        v.lines.push_back("the next lokt lock/guard replaces it (audited as corrupt-break)");
+        break;
+    case DecodeStatus::future_version:
+        v.reason = "corrupt";
+        v.code = ExitCode::error;
+        v.lines.push_back("the lock file of \"" + name + "\" was written by a newer lokt (" + read.detail +
+                          ")");
+        v.lines.push_back("this lokt leaves it alone; upgrade lokt to use this lock");
+        break;
+    }
+    if (freeze) {
+        Verdict f;
+        f.reason = "frozen";
+        f.code = ExitCode::held;
+        f.lines.push_back(q + " is frozen until " +
+                          (freeze->expires_at ? format_rfc3339(*freeze->expires_at) : std::string("?")) +
+                          " by " + freeze->owner + "@" + freeze->host +
+                          (freeze->expires_at ? " (" + format_duration(age_of(at, *freeze->expires_at)) +
+                                                    " left)"
+                                              : std::string()));
+        f.lines.push_back("every lokt lock/guard of \"" + name + "\" is refused until then; lift it with: "
+                          "lokt unfreeze " + name);
+        if (read.record && v.reason != "free") {
+            f.lines.push_back("also:");
+            for (const auto& l : v.lines) f.lines.push_back("  " + l);
+        }
+        v = std::move(f);
+    }
+
+    if (args.has("json")) {
+        OrderedJson j;
+        j["name"] = name;
+        j["acquirable"] = v.acquirable;
+        j["reason"] = v.reason;
+        j["explanation"] = v.lines;
+        if (read.record) {
+            j["holder"] = status_json(*read.record, false, at, self.host);
+            j["stale"] = read.record->expired(at) || provably_gone(*read.record, self.host);
+        }
+        if (freeze) j["freeze"] = status_json(*freeze, true, at, self.host);
+        if (read.status != DecodeStatus::ok) {
+            j["detail"] = read.detail;
+            j["future_version"] = read.status == DecodeStatus::future_version;
+        }
+        print_json(j);
+    } else {
+        for (size_t i = 0; i < v.lines.size(); ++i)
+            std::printf("%s%s\n", i == 0 ? "" : "  ", v.lines[i].c_str());
+    }
+    return to_int(v.code);
+}
+
+} // namespace lokt::cli

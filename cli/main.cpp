@@ -11,40 +11,128 @@ namespace lokt::cli {
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
-        {"guard", "guard NAME [--ttl D] [--wait [--timeout D]] [--kill-after D] [--on-exit term|wait] -- CMD [ARG...]",
+        {"guard", "guard NAME... [--ttl D] [--wait [--timeout D]] [--kill-after D] [--on-exit term|wait] -- CMD [ARG...]",
          "run a command while holding a lock; release when its whole process tree is gone",
-         "",
+         "Acquires NAME, runs CMD, and releases the lock once CMD and every process it started\n"
+         "are gone (also when CMD fails, is signalled, or lokt itself is killed). Several\n"
+         "NAMEs are taken in sorted order and all released at the end.\n\n"
+         "  --ttl D          lock expires after D unless renewed; renewed every D/2 while CMD runs\n"
+         "  --wait           wait for the lock instead of exiting 2 (freezes are waited through)\n"
+         "  --timeout D      give up waiting after D (default 10m; needs --wait)\n"
+         "  --kill-after D   grace between SIGTERM and SIGKILL for what CMD leaves (default 5s)\n"
+         "  --on-exit MODE   term (default): end leftovers when CMD exits; wait: let them finish\n"
+         "  --exec PATH      run PATH with the words after -- as its argv (argv[0] included)\n"
+         "  --kind KIND      guard (default) or shim, recorded in the lock and audit\n\n"
+         "Signals sent to lokt guard reach CMD's process group once. Inside CMD, a nested\n"
+         "guard of a NAME already held above it runs its command directly (LOKT_HELD).\n\n"
+         "Exit: CMD's own status; 2 held or frozen; 126/127 CMD not runnable; 128+N killed by\n"
+         "signal N; 64 bad usage. Durations: 300ms, 5s, 10m, 1h30m.",
          {{"ttl", true}, {"wait", false}, {"timeout", true}, {"kill-after", true},
-          {"on-exit", true}, {"exec", true}, {"kind", true}, {"json", false}},
+          {"on-exit", true}, {"exec", true}, {"kind", true}},
          true, cmd_guard},
         {"lock", "lock NAME [--ttl D] [--wait [--timeout D]] [--json]",
-         "acquire a lock (a lease that outlives this command) and exit", "",
+         "acquire a lock (a lease that outlives this command) and exit",
+         "Takes NAME as a lease: it stays held after this command exits, until lokt unlock,\n"
+         "its TTL, or a break. Locking again as the same owner refreshes the TTL.\n\n"
+         "  --ttl D       the lease expires after D (e.g. 300ms, 5s, 10m, 1h30m)\n"
+         "  --wait        wait for the lock instead of exiting 2\n"
+         "  --timeout D   give up waiting after D (default 10m; needs --wait)\n"
+         "  --json        print the lock (or the holder on denial) as JSON on stdout\n\n"
+         "Exit: 0 acquired, 2 held by another owner or frozen, 1 error, 64 bad usage.",
          {{"ttl", true}, {"wait", false}, {"timeout", true}, {"json", false}}, false, cmd_lock},
         {"unlock", "unlock [NAME] [--force | --break-stale] [--all] [--owner NAME] [--json]",
-         "release a lock you own, or break a stale/any lock", "",
+         "release a lock you own, or break a stale/any lock",
+         "  (no flag)       release NAME if you own it (3 not found, 4 someone else's,\n"
+         "                  2 held by a running guard)\n"
+         "  --break-stale   remove NAME only if its TTL passed or its holder is gone (2 if not)\n"
+         "  --force         remove NAME whoever holds it (break-glass); with no lock, lifts\n"
+         "                  NAME's freeze, so status --json names can be piped in\n"
+         "  --all           release every lock of the current owner (LOKT_OWNER or user)\n"
+         "  --owner NAME    with --all or without a lock NAME: release NAME's locks;\n"
+         "                  with a lock NAME: release it if it belongs to owner NAME\n"
+         "  --json          print the result as JSON",
          {{"force", false}, {"break-stale", false}, {"all", false}, {"owner", true}, {"json", false}},
          false, cmd_unlock},
         {"status", "status [NAME] [--json] [--prune-expired]",
-         "list held locks and freezes, or show one", "",
+         "list held locks and freezes, or show one",
+         "Without NAME: one line per lock or freeze (owner@host, pid, age, TTL, state:\n"
+         "alive, dead, unknown, expired or FROZEN), or \"no locks held\". With NAME: its\n"
+         "details and freeze (exit 3 if neither exists).\n\n"
+         "  --json            a JSON array (one object with NAME), fields as the original lokt\n"
+         "  --prune-expired   remove expired locks first (audited as auto-prune)",
          {{"json", false}, {"prune-expired", false}}, false, cmd_status},
         {"exists", "exists NAME",
-         "exit 0 if NAME is held and not expired, 3 otherwise (prints nothing)", "",
+         "exit 0 if NAME is held and not expired, 3 otherwise (prints nothing)",
+         "For cache markers: lokt exists \"tests-passed-$COMMIT\" && exit 0, then\n"
+         "lokt lock \"tests-passed-$COMMIT\" --ttl 24h once the tests pass.",
          {}, false, cmd_exists},
         {"freeze", "freeze NAME --ttl D [--json]",
-         "block every acquisition of NAME for a while (human override)", "",
+         "block every acquisition of NAME for a while (human override)",
+         "While frozen, lokt lock/guard of NAME exit 2 with \"lock NAME is frozen until T\".\n"
+         "The TTL is required, so a forgotten freeze ends by itself. Freezing again replaces it.\n\n"
+         "  --ttl D   how long the freeze lasts (required)\n"
+         "  --json    print the freeze as JSON",
          {{"ttl", true}, {"json", false}}, false, cmd_freeze},
         {"unfreeze", "unfreeze NAME [--force] [--json]",
-         "lift a freeze", "",
+         "lift a freeze",
+         "  --force   lift a freeze someone else set (otherwise exit 4)\n"
+         "  --json    print the lifted freeze as JSON\n\n"
+         "Exit: 0 lifted, 3 not frozen, 4 frozen by someone else.",
          {{"force", false}, {"json", false}}, false, cmd_unfreeze},
         {"audit", "audit [--since D|TIME] [--name NAME] [--tail] [--json]",
-         "show the audit log", "",
+         "show the audit log",
+         "Every lock operation is one line of ROOT/audit.log; rotated files (audit.log.1 ..)\n"
+         "are read too, oldest first. Text lines show: time (UTC), event, lock, who, TTL, details.\n\n"
+         "  --since D|TIME  only events since D ago (8h, 1h30m) or since an RFC 3339 TIME\n"
+         "  --name NAME     only events of lock NAME\n"
+         "  --tail          keep printing events as they are appended (after the --since history,\n"
+         "                  if given) until Ctrl-C or SIGTERM, then exit 0\n"
+         "  --json          the stored JSON lines, unchanged (JSONL)\n\n"
+         "The log rotates at 64 MiB ($LOKT_AUDIT_MAX_BYTES) and keeps 3 old files.",
          {{"since", true}, {"name", true}, {"tail", false}, {"json", false}}, false, cmd_audit},
         {"why", "why NAME [--json]",
-         "explain why NAME cannot be acquired right now", "",
+         "explain why NAME cannot be acquired right now",
+         "Says whether NAME is free, held (by whom, alive or not, since when, until when),\n"
+         "stale (and how to break it), frozen, or has a corrupt lock file.\n\n"
+         "  --json   {name, acquirable, reason: free|held|stale|frozen|corrupt, holder, freeze}\n\n"
+         "Exit: 0 acquirable now, 2 held or frozen, 1 unreadable lock file.",
          {{"json", false}}, false, cmd_why},
         {"doctor", "doctor [--json]",
-         "check the setup: lock directory, filesystem, inotify, clock", "",
+         "check the setup: lock directory, filesystem, inotify, clock",
+         "One line per check (ok, warn or FAIL): where the root is and why, whether it is a\n"
+         "writable directory, the filesystem type (network filesystems break flock/inotify),\n"
+         "inotify, the clock, the audit log, and the number of locks and freezes.\n"
+         "Exit 0 when nothing failed, 1 otherwise.\n\n"
+         "  --json  {\"root\", \"root_source\", \"checks\": [{\"name\", \"status\", \"detail\"}], \"ok\"}",
          {{"json", false}}, false, cmd_doctor},
+        {"shim", "shim [--rules FILE] -- CMD [ARG...]",
+         "run CMD so that every matching exec beneath it runs under lokt guard",
+         "Runs CMD (an agent, a shell, a CI script) with liblokt_preload.so preloaded. Any exec\n"
+         "anywhere in its tree whose argv matches a rule of the rules file runs as\n"
+         "  lokt guard [--wait --timeout W] --kind shim NAME... --exec PATH -- ARGV...\n"
+         "Other execs run untouched. The rules file is --rules FILE, else $LOKT_RULES, else\n"
+         "ROOT/rules (see lokt rules). A missing or broken rules file is reported once and\n"
+         "CMD runs without transparent locking.\n\n"
+         "  --rules FILE   the rules file to use\n\n"
+         "Environment set for CMD: LD_PRELOAD (library prepended), LOKT_SHIM=1, LOKT_BIN,\n"
+         "LOKT_RULES, LOKT_ROOT, ASAN_OPTIONS+=verify_asan_link_order=0. LOKT_SHIM=off turns\n"
+         "the shim off for a command and its tree; LOKT_SHIM_DEBUG=1 logs each decision.\n"
+         "Statically linked programs (e.g. Go tools) are not seen in this mode.",
+         {{"rules", true}, {"seccomp", false}}, true, cmd_shim},
+        {"__seccomp-shim", "__seccomp-shim [--rules FILE] -- CMD [ARG...]",
+         "(internal) lokt shim --seccomp", "", {{"rules", true}}, true, cmd_seccomp_shim},
+        {"rules", "rules check|match [--rules FILE] [-- CMD [ARG...]]",
+         "check the rules file, or show which rule a command matches",
+         "  check          list the rules and run the file's test lines (exit 1 on a parse\n"
+         "                 error or a failing test, with line numbers)\n"
+         "  match -- CMD   say which rule(s) CMD ARG... matches and why (exit 0 match, 1 none)\n"
+         "  --rules FILE   the rules file (default $LOKT_RULES, else ROOT/rules)\n\n"
+         "Format, one per line:  NAME [wait=DUR] [on-frozen=fail|wait] [on-timeout=fail|run] : TOKENS\n"
+         "                       test NAME match|not-match : COMMAND ARGS...\n"
+         "Token 0 matches the program's basename (its path if the pattern has a '/'); each\n"
+         "token is a glob (* ? [...]) with a|b alternatives; a last \"*\" or any \"**\" matches\n"
+         "zero or more arguments, otherwise the argument count must match exactly.",
+         {{"rules", true}}, true, cmd_rules},
         {"version", "version", "print the version", "", {}, false, cmd_version},
         {"help", "help [COMMAND]", "show help", "", {}, false, cmd_help},
     };

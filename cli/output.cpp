@@ -1,1 +1,271 @@
-// placeholder: being written
+#include "output.hpp"
+
+#include "lokt/identity.hpp"
+#include "lokt/liveness.hpp"
+#include "lokt/name.hpp"
+#include "lokt/root.hpp"
+#include "lokt/sys.hpp"
+
+#include <cctype>
+#include <cstdio>
+#include <type_traits>
+
+namespace lokt::cli {
+
+Result<Store> open_store(bool create) {
+    auto root = discover_root();
+    if (!root) return root.error();
+    if (create) {
+        auto made = ensure_root_dirs(*root);
+        if (!made) return made.error();
+    } else if (auto st = sys::stat(root->path); st && !S_ISDIR(st->st_mode)) {
+        return Error{"lock directory " + root->path + " is not a directory"};
+    }
+    AuditLog audit(root->audit_path());
+    return Store(*root, std::move(audit), current_identity());
+}
+
+bool store_present(const Store& store) { return sys::exists(store.root().locks_dir()); }
+
+std::optional<LockRecord> peek_freeze(const Store& store, const std::string& name, TimePoint at) {
+    auto bytes = sys::read_file(store.root().freeze_path(name));
+    if (!bytes) return std::nullopt;
+    Decoded d = decode_lock(*bytes);
+    if (d.status != DecodeStatus::ok || d.record.expired(at)) return std::nullopt;
+    return d.record;
+}
+
+Result<std::optional<Nanos>> duration_flag(const Args& args, const std::string& flag) {
+    auto text = args.value(flag);
+    if (!text) return std::optional<Nanos>{};
+    auto d = parse_duration(*text);
+    if (!d)
+        return Error{"invalid duration \"" + *text + "\" for --" + flag +
+                     " (use e.g. 300ms, 5s, 10m, 1h30m)"};
+    return std::optional<Nanos>{*d};
+}
+
+Result<TimingFlags> parse_timing(const Args& args) {
+    TimingFlags t;
+    auto ttl = duration_flag(args, "ttl");
+    if (!ttl) return ttl.error();
+    if (*ttl) t.ttl = **ttl;
+    t.wait = args.switches.count("wait") > 0;
+    auto timeout = duration_flag(args, "timeout");
+    if (!timeout) return timeout.error();
+    if (*timeout) {
+        if (!t.wait) return Error{"--timeout requires --wait"};
+        t.timeout = **timeout;
+    }
+    return t;
+}
+
+std::optional<int> check_single_name(const Command& cmd, const Args& args) {
+    if (args.positional.empty()) return usage_error(cmd, "missing lock NAME");
+    if (args.positional.size() > 1)
+        return usage_error(cmd, "expected one lock NAME, got " +
+                                    std::to_string(args.positional.size()) + " arguments");
+    if (auto ok = validate_name(args.positional[0]); !ok) return usage_error(cmd, ok.error().message);
+    return std::nullopt;
+}
+
+std::string short_duration(Nanos d) {
+    std::string s = format_duration(d);
+    // Go's "2h0m0s" / "10m0s" read better as "2h" / "10m"; keep "0s" itself.
+    auto strip = [&](std::string_view tail) {
+        if (s.size() > tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0 &&
+            !std::isdigit(static_cast<unsigned char>(s[s.size() - tail.size() - 1])))
+            s.resize(s.size() - tail.size());
+    };
+    strip("0s");
+    strip("0m");
+    return s;
+}
+
+Nanos age_of(TimePoint since, TimePoint at) {
+    if (at <= since) return Nanos{0};
+    return std::chrono::duration_cast<std::chrono::seconds>(at - since);
+}
+
+std::string held_message(const std::string& name, const LockRecord& holder, TimePoint at) {
+    return "lock \"" + name + "\" held by " + holder.owner + "@" + holder.host + " (pid " +
+           std::to_string(holder.pid) + ") for " + format_duration(age_of(holder.acquired_ts, at));
+}
+
+std::string frozen_message(const std::string& name, const LockRecord& freeze) {
+    std::string until = freeze.expires_at ? format_rfc3339(*freeze.expires_at) : "it is lifted";
+    return "lock \"" + name + "\" is frozen until " + until;
+}
+
+std::string holder_state(const LockRecord& r, std::string_view this_host) {
+    return std::string(to_string(holder_status(r, this_host)));
+}
+
+std::string holder_state_text(const LockRecord& r, std::string_view this_host) {
+    if (r.kind && *r.kind == LockKind::lease) return "lease";
+    return holder_state(r, this_host);
+}
+
+OrderedJson record_json(const LockRecord& r) {
+    OrderedJson j;
+    j["version"] = r.version;
+    j["name"] = r.name;
+    j["lock_id"] = r.lock_id;
+    j["owner"] = r.owner;
+    j["host"] = r.host;
+    j["pid"] = r.pid;
+    if (r.pid_start_ns) j["pid_start_ns"] = r.pid_start_ns;
+    j["agent_id"] = r.agent_id;
+    j["acquired_ts"] = format_rfc3339_nano(r.acquired_ts);
+    if (r.ttl_sec > 0) j["ttl_sec"] = r.ttl_sec;
+    if (r.expires_at) j["expires_at"] = format_rfc3339_nano(*r.expires_at);
+    if (r.kind) j["kind"] = std::string(to_string(*r.kind));
+    if (r.pgid) j["pgid"] = r.pgid;
+    if (!r.command.empty()) j["command"] = r.command;
+    return j;
+}
+
+namespace {
+
+void append_escaped(std::string& out, std::string_view v) {
+    out += '"';
+    size_t run = 0;  // start of the pending run of bytes that need no escaping
+    for (size_t i = 0; i < v.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(v[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(v, run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        case '\r': out += "\\r"; break;
+        default: {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+            out += buf;
+        }
+        }
+    }
+    out.append(v, run, v.size() - run);
+    out += '"';
+}
+
+// Writes `"key": value` members of one pretty-printed object, commas included.
+class ObjectWriter {
+public:
+    ObjectWriter(std::string& out, int indent) : out_(out), indent_(indent) {
+        out_.append(static_cast<size_t>(indent_), ' ');
+        out_ += '{';
+    }
+    void str(std::string_view key, std::string_view v) { append_escaped(start(key), v); }
+    void num(std::string_view key, long long v) { start(key) += std::to_string(v); }
+    void unum(std::string_view key, unsigned long long v) { start(key) += std::to_string(v); }
+    void boolean(std::string_view key, bool v) { start(key) += v ? "true" : "false"; }
+    void close() {
+        out_ += '\n';
+        out_.append(static_cast<size_t>(indent_), ' ');
+        out_ += '}';
+    }
+
+private:
+    std::string& start(std::string_view key) {
+        out_ += first_ ? "\n" : ",\n";
+        first_ = false;
+        out_.append(static_cast<size_t>(indent_ + 2), ' ');
+        append_escaped(out_, key);
+        out_ += ": ";
+        return out_;
+    }
+    std::string& out_;
+    int indent_;
+    bool first_ = true;
+};
+
+} // namespace
+
+void append_status_json(std::string& out, const LockRecord& r, bool freeze, TimePoint at,
+                        std::string_view this_host, int indent) {
+    ObjectWriter w(out, indent);
+    w.num("version", r.version);
+    w.str("name", r.name);
+    w.str("owner", r.owner);
+    w.str("host", r.host);
+    w.num("pid", r.pid);
+    if (r.pid_start_ns) w.unum("pid_start_ns", r.pid_start_ns);
+    w.str("agent_id", r.agent_id);
+    w.str("acquired_ts", format_rfc3339(r.acquired_ts));
+    w.num("ttl_sec", r.ttl_sec);
+    if (r.expires_at) w.str("expires_at", format_rfc3339(*r.expires_at));
+    w.num("age_sec", std::chrono::duration_cast<std::chrono::seconds>(age_of(r.acquired_ts, at)).count());
+    w.boolean("expired", r.expired(at));
+    w.str("pid_status", holder_state(r, this_host));
+    if (freeze) w.boolean("freeze", true);
+    w.str("lock_id", r.lock_id);
+    if (r.kind) w.str("kind", to_string(*r.kind));
+    w.close();
+}
+
+OrderedJson status_json(const LockRecord& r, bool freeze, TimePoint at, std::string_view this_host) {
+    std::string s;
+    append_status_json(s, r, freeze, at, this_host, 0);
+    return OrderedJson::parse(s, nullptr, /*allow_exceptions=*/false);
+}
+
+void print_json(const OrderedJson& j) {
+    // replace: an owner string with invalid UTF-8 must not abort the command
+    std::string s = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    s += '\n';
+    std::fwrite(s.data(), 1, s.size(), stdout);
+}
+
+void print_denial(const std::string& name, const AcquireOutcome& outcome, bool json,
+                  const std::string& prefix, std::string_view this_host) {
+    const TimePoint at = now();
+    std::visit(
+        [&](const auto& o) {
+            using T = std::decay_t<decltype(o)>;
+            if constexpr (std::is_same_v<T, Held>) {
+                if (!json) {
+                    std::fprintf(stderr, "error: %s%s\n", prefix.c_str(),
+                                 held_message(name, o.holder, at).c_str());
+                    return;
+                }
+                OrderedJson j;
+                j["status"] = "held";
+                j["name"] = name;
+                OrderedJson h = record_json(o.holder);
+                h["age_sec"] = std::chrono::duration_cast<std::chrono::seconds>(
+                                   age_of(o.holder.acquired_ts, at)).count();
+                h["expired"] = o.holder.expired(at);
+                h["pid_status"] = holder_state(o.holder, this_host);
+                j["holder"] = h;
+                // The original's flat fields, for scripts written against it.
+                j["holder_owner"] = o.holder.owner;
+                j["holder_host"] = o.holder.host;
+                j["holder_pid"] = o.holder.pid;
+                j["holder_age_sec"] = h["age_sec"];
+                if (!prefix.empty()) j["timed_out"] = true;
+                print_json(j);
+            } else if constexpr (std::is_same_v<T, Frozen>) {
+                if (!json) {
+                    std::fprintf(stderr, "error: %s%s\n", prefix.c_str(),
+                                 frozen_message(name, o.freeze).c_str());
+                    return;
+                }
+                OrderedJson j;
+                j["status"] = "frozen";
+                j["name"] = name;
+                if (o.freeze.expires_at) j["frozen_until"] = format_rfc3339(*o.freeze.expires_at);
+                j["freeze"] = record_json(o.freeze);
+                if (!prefix.empty()) j["timed_out"] = true;
+                print_json(j);
+            } else {
+                // Acquired is not a denial; nothing to print.
+            }
+        },
+        outcome);
+}
+
+} // namespace lokt::cli

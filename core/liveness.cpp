@@ -1,22 +1,41 @@
 #include "lokt/liveness.hpp"
 
 #include "lokt/identity.hpp"
+#include "lokt/sys.hpp"
 
 #include <signal.h>
 
 #include <cerrno>
+#include <string>
 
 namespace lokt {
+namespace {
+
+// The state letter (field 3 of /proc/PID/stat), or 0 if the process does not exist.
+char process_state(pid_t pid) {
+    auto data = sys::read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
+    if (!data) return 0;
+    auto close = data->rfind(')');  // comm may contain spaces and ')'
+    if (close == std::string::npos || close + 2 >= data->size()) return 0;
+    return (*data)[close + 2];
+}
+
+} // namespace
 
 bool process_alive(pid_t pid, uint64_t start) {
     if (pid <= 0) return false;
+    // Cheap first test: most stale holders are simply gone, and kill(0) is far cheaper
+    // than a failing open of /proc/PID/stat (status judges thousands of locks).
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
     auto actual = process_start_time(pid);
     if (!actual) {
         // /proc unreadable for this pid: fall back to kill(0); EPERM still means it exists.
         return ::kill(pid, 0) == 0 || errno == EPERM;
     }
     // A recycled pid has a different start time: the holder we recorded is gone.
-    return start == 0 || *actual == start;
+    if (start != 0 && *actual != start) return false;
+    // A zombie has finished; it only waits for its parent to collect the status.
+    return process_state(pid) != 'Z';
 }
 
 bool process_group_alive(pid_t pgid) {

@@ -1,6 +1,9 @@
 #include "lokt/lock_file.hpp"
 
+#include "audit_json_reader.hpp"
+
 #include <array>
+#include <cstdint>
 
 namespace lokt {
 namespace {
@@ -72,8 +75,90 @@ nlohmann::json lock_to_json(const LockRecord& r) {
     return nlohmann::json::parse(to_ordered(r).dump());
 }
 
+namespace {
+
+// The common case — a flat object of known fields with the expected types, as both we and
+// the original write — decoded without building a JSON tree: `status` lists thousands of
+// files, and a tree costs ~10 us each. Anything unusual returns nullopt and takes the
+// full, strict path below, which also produces the error details.
+std::optional<LockRecord> decode_fast(std::string_view bytes) {
+    audit_detail::JsonReader in(bytes);
+    if (!in.eat('{')) return std::nullopt;
+    LockRecord r;
+    bool have_name = false, have_owner = false, have_pid = false, have_ts = false;
+    std::string key, ts, exp, kind;
+    int64_t v = 0;
+    if (!in.peek('}')) {
+        do {
+            if (!in.string(key) || !in.eat(':')) return std::nullopt;
+            if (key == "version") {
+                if (!in.integer(v) || v != 1) return std::nullopt;
+                r.version = 1;
+            } else if (key == "name") {
+                if (!in.string(r.name)) return std::nullopt;
+                have_name = true;
+            } else if (key == "lock_id") {
+                if (!in.string(r.lock_id)) return std::nullopt;
+            } else if (key == "owner") {
+                if (!in.string(r.owner)) return std::nullopt;
+                have_owner = true;
+            } else if (key == "host") {
+                if (!in.string(r.host)) return std::nullopt;
+            } else if (key == "pid") {
+                if (!in.integer(v) || v < INT32_MIN || v > INT32_MAX) return std::nullopt;
+                r.pid = static_cast<pid_t>(v);
+                have_pid = true;
+            } else if (key == "pid_start_ns") {
+                if (!in.integer(v) || v < 0) return std::nullopt;
+                r.pid_start_ns = static_cast<uint64_t>(v);
+            } else if (key == "agent_id") {
+                if (!in.string(r.agent_id)) return std::nullopt;
+            } else if (key == "acquired_ts") {
+                if (!in.string(ts)) return std::nullopt;
+                have_ts = true;
+            } else if (key == "ttl_sec") {
+                if (!in.integer(v) || v < 0) return std::nullopt;
+                r.ttl_sec = v;
+            } else if (key == "expires_at") {
+                if (!in.string(exp)) return std::nullopt;
+            } else if (key == "kind") {
+                if (!in.string(kind)) return std::nullopt;
+            } else if (key == "pgid") {
+                if (!in.integer(v) || v < INT32_MIN || v > INT32_MAX) return std::nullopt;
+                r.pgid = static_cast<pid_t>(v);
+            } else if (key == "command") {
+                if (!in.string(r.command)) return std::nullopt;
+            } else {
+                return std::nullopt;  // unknown field: the full path keeps it
+            }
+        } while (in.eat(','));
+    }
+    if (!in.eat('}') || !in.at_end()) return std::nullopt;
+    if (!have_name || !have_owner || !have_pid || !have_ts) return std::nullopt;
+    auto acquired = parse_rfc3339(ts);
+    if (!acquired) return std::nullopt;
+    r.acquired_ts = *acquired;
+    if (!exp.empty()) {
+        auto e = parse_rfc3339(exp);
+        if (!e) return std::nullopt;
+        r.expires_at = *e;
+    } else if (r.ttl_sec > 0) {
+        r.expires_at = r.acquired_ts + std::chrono::seconds(r.ttl_sec);
+    }
+    if (!kind.empty()) r.kind = parse_lock_kind(kind);
+    return r;
+}
+
+} // namespace
+
 Decoded decode_lock(std::string_view bytes) {
     if (bytes.empty()) return corrupt("empty file");
+    if (auto fast = decode_fast(bytes)) {
+        Decoded d;
+        d.status = DecodeStatus::ok;
+        d.record = std::move(*fast);
+        return d;
+    }
     nlohmann::json j = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return corrupt("not valid JSON (truncated or garbage)");
     if (!j.is_object()) return corrupt("not a JSON object");

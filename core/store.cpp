@@ -1,1 +1,202 @@
-// placeholder: being written
+// The lock store: acquiring (create, judge, prune, replace, refresh), renewing and updating.
+// Releases and breaks are in store_release.cpp, freezes in store_freeze.cpp, listing in
+// store_list.cpp.
+#include "lokt/store.hpp"
+
+#include "lokt/liveness.hpp"
+#include "lokt/name.hpp"
+#include "store_io.hpp"
+
+#include <cerrno>
+#include <type_traits>
+
+namespace lokt {
+namespace {
+
+// Each round ends with the lock file changed by someone else (released, replaced); a handful
+// of rounds only happens under heavy churn, so this bound is never reached in practice.
+constexpr int kMaxAttempts = 64;
+
+/// What an acquirer may do with the lock currently on disk.
+enum class Verdict { held, expired, dead, refresh };
+
+Verdict judge(const LockRecord& cur, const AcquireRequest& req, std::string_view host, TimePoint at) {
+    if (cur.expired(at)) return Verdict::expired;
+    if (provably_gone(cur, host)) return Verdict::dead;
+    bool cur_lease = !cur.kind || *cur.kind == LockKind::lease;
+    // Idempotent re-lock of one's own lease. A guard or shim never takes over anything.
+    if (req.kind == LockKind::lease && cur_lease && cur.owner == req.who.owner &&
+        cur.host == req.who.host)
+        return Verdict::refresh;
+    return Verdict::held;
+}
+
+LockRecord new_record(const AcquireRequest& req, TimePoint at) {
+    LockRecord r;
+    r.version = 1;
+    r.name = req.name;
+    r.lock_id = random_lock_id();
+    r.owner = req.who.owner;
+    r.host = req.who.host;
+    r.pid = req.who.pid;
+    r.pid_start_ns = req.who.pid_start;
+    r.agent_id = req.who.agent_id;
+    r.acquired_ts = at;
+    detail::set_ttl(r, req.ttl, at);
+    r.kind = req.kind;
+    r.pgid = req.pgid;
+    r.command = req.command;
+    return r;
+}
+
+} // namespace
+
+Store::Store(Root root, AuditLog audit, Identity self)
+    : root_(std::move(root)), audit_(std::move(audit)), self_(std::move(self)) {}
+
+Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
+    LOKT_TRY(validate_name(req.name));
+    const std::string& name = req.name;
+    auto frozen = detail::active_freeze(root_, audit_, req.who, name);
+    if (!frozen) return frozen.error();
+    if (*frozen) return AcquireOutcome{Frozen{**frozen}};
+
+    // The complete file exists before it gets its real name: nobody sees a partial lock.
+    LockRecord mine = new_record(req, now());
+    auto tmp = detail::TempFile::write(root_, root_.locks_dir(), encode_lock(mine));
+    if (!tmp) return tmp.error();
+    const std::string path = root_.lock_path(name);
+
+    auto acquired = [&]() -> AcquireOutcome {
+        detail::audit(audit_, detail::make_event("acquire", req.who, name, &mine, true));
+        return Acquired{mine, false};
+    };
+
+    for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+        auto linked = tmp->link_to(path);
+        if (linked) return acquired();
+        if (linked.error().sys_errno != EEXIST) return linked.error();
+
+        // Fast path without the per-name lock: a live holder is simply reported.
+        auto seen = detail::read_state(path);
+        if (!seen) return seen.error();
+        if (!seen->exists) continue;  // released meanwhile: link again
+        if (seen->decoded.status == DecodeStatus::future_version)
+            return detail::future_version_error("lock", name, *seen);
+        if (seen->ok() && judge(seen->record(), req, self_.host, now()) == Verdict::held)
+            return AcquireOutcome{Held{seen->record()}};
+
+        // Anything else changes the file: decide again under the per-name lock, on what is
+        // there now (a renewal may have landed since the fast read), then act.
+        auto lk = detail::NameLock::acquire(root_, name);
+        if (!lk) return lk.error();
+        auto cur = detail::read_state(path);
+        if (!cur) return cur.error();
+        if (!cur->exists) continue;
+        switch (cur->decoded.status) {
+        case DecodeStatus::future_version:
+            return detail::future_version_error("lock", name, *cur);
+        case DecodeStatus::corrupt: {
+            LOKT_TRY(tmp->rename_to(path));
+            auto ev = detail::make_event("corrupt-break", req.who, name, nullptr, false);
+            ev.extra = {{"reason", cur->decoded.detail}};
+            detail::audit(audit_, ev);
+            return acquired();
+        }
+        case DecodeStatus::ok:
+            break;
+        }
+        const LockRecord& old = cur->record();
+        switch (judge(old, req, self_.host, now())) {
+        case Verdict::held:
+            return AcquireOutcome{Held{old}};
+        case Verdict::expired:
+        case Verdict::dead: {
+            bool expired = old.expired(now());
+            LOKT_TRY(tmp->rename_to(path));
+            auto ev = detail::make_event("auto-prune", req.who, name, &old, false);
+            ev.extra = {{"pruned_owner", old.owner},
+                        {"pruned_host", old.host},
+                        {"pruned_pid", old.pid},
+                        {"reason", expired ? "expired" : "dead"}};
+            detail::audit(audit_, ev);
+            return acquired();
+        }
+        case Verdict::refresh: {
+            LockRecord refreshed = old;
+            detail::set_ttl(refreshed, req.ttl, now());
+            auto rtmp = detail::TempFile::write(root_, root_.locks_dir(), encode_lock(refreshed));
+            if (!rtmp) return rtmp.error();
+            LOKT_TRY(rtmp->rename_to(path));
+            detail::audit(audit_, detail::make_event("renew", req.who, name, &refreshed, true));
+            return AcquireOutcome{Acquired{refreshed, true}};
+        }
+        }
+    }
+    return Error{"lock \"" + name + "\": gave up after " + std::to_string(kMaxAttempts) +
+                 " attempts (the lock file kept changing)"};
+}
+
+void Store::audit_denial(const AcquireRequest& req, const AcquireOutcome& outcome) {
+    if (const auto* h = std::get_if<Held>(&outcome)) {
+        auto ev = detail::make_event("deny", req.who, req.name, &h->holder, false);
+        ev.extra = {{"holder_owner", h->holder.owner},
+                    {"holder_host", h->holder.host},
+                    {"holder_pid", h->holder.pid}};
+        detail::audit(audit_, ev);
+    } else if (const auto* f = std::get_if<Frozen>(&outcome)) {
+        auto ev = detail::make_event("freeze-deny", req.who, req.name, &f->freeze, false);
+        ev.extra = {{"freeze_owner", f->freeze.owner},
+                    {"freeze_host", f->freeze.host},
+                    {"freeze_pid", f->freeze.pid}};
+        detail::audit(audit_, ev);
+    }
+}
+
+Result<std::optional<LockRecord>> Store::renew(const std::string& name, const std::string& lock_id,
+                                               Nanos ttl) {
+    LOKT_TRY(validate_name(name));
+    auto lk = detail::NameLock::acquire(root_, name);
+    if (!lk) return lk.error();
+    const std::string path = root_.lock_path(name);
+    auto cur = detail::read_state(path);
+    if (!cur) return cur.error();
+    if (!cur->ok() || cur->record().lock_id != lock_id) return std::optional<LockRecord>{};
+    LockRecord renewed = cur->record();
+    detail::set_ttl(renewed, ttl, now());
+    auto tmp = detail::TempFile::write(root_, root_.locks_dir(), encode_lock(renewed));
+    if (!tmp) return tmp.error();
+    LOKT_TRY(tmp->rename_to(path));
+    detail::audit(audit_, detail::make_event("renew", self_, name, &renewed, true));
+    return std::optional<LockRecord>{renewed};
+}
+
+Result<bool> Store::update(const LockRecord& updated) {
+    LOKT_TRY(validate_name(updated.name));
+    auto lk = detail::NameLock::acquire(root_, updated.name);
+    if (!lk) return lk.error();
+    const std::string path = root_.lock_path(updated.name);
+    auto cur = detail::read_state(path);
+    if (!cur) return cur.error();
+    if (!cur->ok() || cur->record().lock_id != updated.lock_id) return false;
+    LockRecord r = updated;
+    r.version = 1;  // we only ever write version 1 (the original refuses higher ones)
+    auto tmp = detail::TempFile::write(root_, root_.locks_dir(), encode_lock(r));
+    if (!tmp) return tmp.error();
+    LOKT_TRY(tmp->rename_to(path));
+    return true;
+}
+
+Result<ReadOutcome> Store::read(const std::string& name) const {
+    LOKT_TRY(validate_name(name));
+    auto st = detail::read_state(root_.lock_path(name));
+    if (!st) return st.error();
+    ReadOutcome out;
+    if (!st->exists) return out;
+    out.status = st->decoded.status;
+    out.detail = st->decoded.detail;
+    if (st->ok()) out.record = st->record();
+    return out;
+}
+
+} // namespace lokt

@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -186,6 +188,47 @@ Result<std::vector<std::string>> list_dir(const std::string& path) {
 bool exists(const std::string& path) {
     struct stat st;
     return ::lstat(path.c_str(), &st) == 0;
+}
+
+Result<size_t> pread(int fd, void* buf, size_t len, off_t offset) {
+    ssize_t n = retry_eintr([&] { return ::pread(fd, buf, len, offset); });
+    if (n < 0) return Error::from_errno("pread", errno);
+    return static_cast<size_t>(n);
+}
+
+Result<size_t> read_some(int fd, void* buf, size_t len) {
+    ssize_t n = retry_eintr([&] { return ::read(fd, buf, len); });
+    if (n < 0) return Error::from_errno("read", errno);
+    return static_cast<size_t>(n);
+}
+
+Result<struct statfs> statfs(const std::string& path) {
+    struct statfs st;
+    if (retry_eintr([&] { return ::statfs(path.c_str(), &st); }) < 0)
+        return Error::from_errno("statfs " + path, errno);
+    return st;
+}
+
+Result<UniqueFd> inotify_init(int extra_flags) {
+    int fd = ::inotify_init1(IN_CLOEXEC | extra_flags);
+    if (fd < 0) return Error::from_errno("inotify_init1", errno);
+    return UniqueFd(fd);
+}
+
+Result<int> inotify_add_watch(int fd, const std::string& path, uint32_t mask) {
+    int wd = ::inotify_add_watch(fd, path.c_str(), mask);
+    if (wd < 0) return Error::from_errno("inotify_add_watch " + path, errno);
+    return wd;
+}
+
+Result<bool> wait_readable(int fd, int timeout_ms) {
+    struct pollfd p{fd, POLLIN, 0};
+    int n = ::poll(&p, 1, timeout_ms);
+    if (n < 0) {
+        if (errno == EINTR) return false;
+        return Error::from_errno("poll", errno);
+    }
+    return n > 0;
 }
 
 void inject_write_failure(int err, size_t after_bytes) {

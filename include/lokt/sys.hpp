@@ -5,9 +5,15 @@
 
 #include "lokt/result.hpp"
 
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 
+#include <cstddef>
+#include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,8 +79,30 @@ Result<std::vector<std::string>> list_dir(const std::string& path);
 /// True if `path` exists (any type).
 bool exists(const std::string& path);
 
+/// One pread() at `offset`; the number of bytes read (0 at end of file).
+Result<size_t> pread(int fd, void* buf, size_t len, off_t offset);
+/// One read(); the number of bytes read (0 at end of file). EAGAIN comes back as an Error.
+Result<size_t> read_some(int fd, void* buf, size_t len);
+Result<struct statfs> statfs(const std::string& path);
+/// inotify_init1(IN_CLOEXEC | extra_flags).
+Result<UniqueFd> inotify_init(int extra_flags = 0);
+/// inotify_add_watch; the watch descriptor.
+Result<int> inotify_add_watch(int fd, const std::string& path, uint32_t mask);
+/// Waits up to `timeout_ms` (-1: forever) for `fd` to become readable; false on timeout.
+/// An interrupting signal counts as a timeout so callers can re-check their stop condition.
+Result<bool> wait_readable(int fd, int timeout_ms);
+
 /// Fault injection for tests: when set, write_all/write_once fail with this errno
 /// after `after_bytes` bytes in total have been written by this process. 0 disables.
 void inject_write_failure(int err, size_t after_bytes = 0);
+
+// Waiting primitives (implemented in core/sys_notify.cpp).
+
+/// inotify_rm_watch; a watch that is already gone is not an error worth reporting.
+void inotify_rm_watch(int fd, int wd);
+/// pidfd_open(pid, 0): an fd that becomes readable when the process exits.
+Result<UniqueFd> pidfd_open(pid_t pid);
+/// ppoll() with a relative timeout (nullopt: no timeout); the number of ready fds.
+Result<int> poll(struct pollfd* fds, size_t nfds, std::optional<std::chrono::nanoseconds> timeout);
 
 } // namespace lokt::sys

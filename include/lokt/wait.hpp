@@ -11,6 +11,10 @@ namespace lokt {
 struct WaitOptions {
     Nanos timeout = std::chrono::minutes(10);  ///< the original's default for --wait
     int cancel_fd = -1;  ///< if >= 0 and it becomes readable (e.g. a pidfd), stop waiting
+    /// Never use inotify: poll with jittered backoff (50 ms .. 1 s), as on NFS. Also forced by
+    /// the environment variable LOKT_NO_INOTIFY=1, and chosen automatically when the root is
+    /// on a network filesystem (NFS, CIFS/SMB, 9p, Ceph, AFS) or inotify is unavailable.
+    bool poll_only = false;
 };
 
 /// Why acquire_waiting gave up without the lock.
@@ -23,6 +27,9 @@ struct WaitResult {
 
 /// Tries, then waits (FIFO) until acquired, the timeout passes, or cancel_fd is readable.
 /// Freezes are waited through. Audits like try_acquire; the caller audits the final denial.
+/// Order is kept among waiters of this host (another host's waiters cannot be judged alive);
+/// a plain try_acquire does not queue. When time runs out and the lock happens to be free,
+/// it is taken (end == acquired). The ticket is removed on every return path.
 Result<WaitResult> acquire_waiting(Store& store, const AcquireRequest& req, const WaitOptions& opt);
 
 } // namespace lokt

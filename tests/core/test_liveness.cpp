@@ -112,3 +112,17 @@ TEST_CASE("another host's lock is never judged by pid", "[liveness]") {
     CHECK(holder_status(r, host) == PidStatus::unknown);
     CHECK_FALSE(provably_gone(r, host));
 }
+
+TEST_CASE("an unreaped zombie holder counts as dead", "[liveness]") {
+    pid_t p = ::fork();
+    REQUIRE(p >= 0);
+    if (p == 0) ::_exit(0);
+    // Wait until it is a zombie without reaping it.
+    siginfo_t si{};
+    REQUIRE(::waitid(P_PID, static_cast<id_t>(p), &si, WEXITED | WNOWAIT) == 0);
+    auto start = process_start_time(p);
+    REQUIRE(start);
+    CHECK_FALSE(process_alive(p, *start));
+    int st;
+    REQUIRE(::waitpid(p, &st, 0) == p);
+}

@@ -128,3 +128,25 @@ TEST_CASE("expiry is judged against the given time", "[lock_file]") {
     CHECK_FALSE(r.expired(r.acquired_ts + std::chrono::seconds(9)));
     CHECK(r.expired(r.acquired_ts + std::chrono::seconds(10)));
 }
+
+TEST_CASE("the fast decoder and the full decoder agree", "[lock_file]") {
+    std::string bytes = golden("lock-v1.json");
+    auto fast = decode_lock(bytes);  // known fields only: fast path
+    auto j = nlohmann::json::parse(bytes);
+    j["x-unknown"] = nullptr;          // forces the full path
+    j["kind"] = "guard";
+    j["pgid"] = 99;
+    j["command"] = "make \"all\"\n";
+    auto full = decode_lock(j.dump());
+    REQUIRE(fast.status == DecodeStatus::ok);
+    REQUIRE(full.status == DecodeStatus::ok);
+    CHECK(encode_lock(fast.record) == encode_lock(decode_lock(golden("lock-v1.json")).record));
+    j.erase("x-unknown");
+    auto fast2 = decode_lock(j.dump());
+    REQUIRE(fast2.status == DecodeStatus::ok);
+    CHECK(fast2.record.command == "make \"all\"\n");
+    CHECK(fast2.record.pgid == 99);
+    CHECK(fast2.record.kind == LockKind::guard);
+    full.record.unknown = nlohmann::json::object();
+    CHECK(encode_lock(fast2.record) == encode_lock(full.record));
+}

@@ -1,0 +1,88 @@
+// lokt shim --seccomp [--rules FILE] -- CMD [ARG...]   (also: lokt __seccomp-shim, hidden)
+// Runs CMD under the seccomp exec filter with this process as its supervisor
+// (include/lokt/seccomp_shim.hpp). A missing or broken rules file is reported once and CMD
+// runs without the filter.
+
+#include "cli.hpp"
+#include "output.hpp"
+
+#include "lokt/identity.hpp"
+#include "lokt/root.hpp"
+#include "lokt/rules.hpp"
+#include "lokt/seccomp_shim.hpp"
+#include "lokt/sys.hpp"
+
+#include <limits.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+
+namespace lokt::cli {
+namespace {
+
+std::string absolute_path(const std::string& p) {
+    if (!p.empty() && p[0] == '/') return p;
+    char buf[PATH_MAX];
+    std::string cwd = ::getcwd(buf, sizeof buf) ? buf : ".";
+    return cwd + "/" + p;
+}
+
+std::string self_exe() {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+void warn_line(const std::string& text) {
+    std::string line = "warning: " + text + "\n";
+    ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+    (void)n;
+}
+
+} // namespace
+
+int cmd_seccomp_shim(const Command& cmd, const Args& args) {
+    if (!args.positional.empty())
+        return usage_error(cmd, "unexpected argument \"" + args.positional[0] + "\" (put the command after \"--\")");
+    if (!args.saw_dashdash || args.rest.empty())
+        return usage_error(cmd, "missing command: lokt shim --seccomp -- CMD [ARG...]");
+
+    auto root = discover_root();
+    if (!root) return fail(root.error());
+    SeccompShimOptions opt;
+    opt.root = *root;
+    opt.who = current_identity();
+    opt.lokt_bin = self_exe();
+    if (auto v = args.value("rules")) {
+        opt.rules_path = absolute_path(*v);
+        if (!sys::exists(opt.rules_path)) return fail(ExitCode::error, "no rules file at " + opt.rules_path);
+    } else {
+        opt.rules_path = rules::rules_path(*root, std::getenv("LOKT_RULES"), absolute_path("."));
+    }
+    std::unique_ptr<rules::RuleSet> set;
+    if (!sys::exists(opt.rules_path)) {
+        warn_line("no rules file at " + opt.rules_path + "; nothing will be locked");
+    } else if (auto loaded = rules::load(opt.rules_path); !loaded) {
+        warn_line(loaded.error().message + "; running without transparent locking");
+    } else {
+        set = std::move(*loaded);
+    }
+    opt.rules = set.get();
+    opt.refusal = [](const AcquireOutcome& o, bool timed_out) {
+        // The rule's wait is not known here; the guard's wording without the duration.
+        std::string prefix = timed_out ? "timed out waiting: " : "";
+        if (const auto* h = std::get_if<Held>(&o)) return prefix + held_message(h->holder.name, h->holder, now());
+        if (const auto* f = std::get_if<Frozen>(&o)) return prefix + frozen_message(f->freeze.name, f->freeze);
+        return prefix + "lock not acquired";
+    };
+    opt.warn = warn_line;
+    // Tests of kernels without WAIT_KILLABLE_RECV (before 5.19) force the fallback path.
+    if (const char* v = std::getenv("LOKT_SECCOMP_NO_WAITKILL"); v && std::string(v) == "1")
+        opt.wait_killable = false;
+    std::fflush(nullptr);
+    return run_seccomp_shim(opt, args.rest);
+}
+
+} // namespace lokt::cli

@@ -1,0 +1,138 @@
+// lokt shim [--rules FILE] -- CMD [ARG...]
+// Runs CMD with liblokt_preload.so preloaded, so that every matching exec anywhere below it
+// runs under `lokt guard`. The top command itself is matched here, the same way.
+
+#include "cli.hpp"
+
+#include "lokt/root.hpp"
+#include "lokt/rules.hpp"
+#include "lokt/supervisor/exit_status.hpp"
+#include "lokt/sys.hpp"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace lokt::cli {
+namespace {
+
+std::string self_exe() {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return {};
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+std::string dir_of(const std::string& p) {
+    auto slash = p.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : p.substr(0, slash);
+}
+
+std::string absolute(const std::string& p) {
+    if (!p.empty() && p[0] == '/') return p;
+    char buf[PATH_MAX];
+    std::string cwd = ::getcwd(buf, sizeof buf) ? buf : ".";
+    return cwd + "/" + p;
+}
+
+// True if `list` (LD_PRELOAD: entries separated by ':' or spaces) already names `lib`.
+bool lists_entry(const std::string& list, const std::string& lib) {
+    size_t i = 0;
+    while (i < list.size()) {
+        size_t e = list.find_first_of(": ", i);
+        if (e == std::string::npos) e = list.size();
+        if (list.compare(i, e - i, lib) == 0 && e - i == lib.size()) return true;
+        i = e + 1;
+    }
+    return false;
+}
+
+void set_env(const char* name, const std::string& value) { ::setenv(name, value.c_str(), 1); }
+
+void warn(const std::string& text) { std::fprintf(stderr, "warning: %s\n", text.c_str()); }
+
+} // namespace
+
+int cmd_shim(const Command& cmd, const Args& args) {
+    if (args.has("seccomp")) return cmd_seccomp_shim(cmd, args);  // cli/cmd_seccomp.cpp
+    if (!args.positional.empty())
+        return usage_error(cmd, "unexpected argument \"" + args.positional[0] + "\" (put the command after \"--\")");
+    if (!args.saw_dashdash || args.rest.empty())
+        return usage_error(cmd, "missing command: lokt shim -- CMD [ARG...]");
+
+    const std::string self = self_exe();
+    if (self.empty()) return fail(Error::from_errno("readlink /proc/self/exe", errno));
+    std::string lib;
+    if (const char* v = std::getenv("LOKT_PRELOAD_LIB"); v && *v) lib = absolute(v);
+    else lib = dir_of(dir_of(self)) + "/lib/lokt/liblokt_preload.so";
+    if (!sys::exists(lib))
+        return fail(ExitCode::error, "cannot find the preload library " + lib + " (set LOKT_PRELOAD_LIB)");
+
+    auto root = discover_root();
+    if (!root) return fail(root.error());
+    std::string rules_file;
+    if (auto v = args.value("rules")) {
+        rules_file = absolute(*v);
+        if (!sys::exists(rules_file)) return fail(ExitCode::error, "no rules file at " + rules_file);
+    } else {
+        rules_file = rules::rules_path(*root, std::getenv("LOKT_RULES"), absolute("."));
+    }
+
+    // A broken configuration never stops the command: say so once and run it unguarded
+    // (the library in each process of the tree then passes every exec through).
+    std::unique_ptr<rules::RuleSet> set;
+    if (!sys::exists(rules_file)) {
+        warn("no rules file at " + rules_file + "; nothing will be locked");
+    } else if (auto loaded = rules::load(rules_file); !loaded) {
+        warn(loaded.error().message + "; running without transparent locking");
+    } else {
+        set = std::move(*loaded);
+    }
+
+    const char* old_preload = std::getenv("LD_PRELOAD");
+    std::string preload = old_preload ? old_preload : "";
+    if (!lists_entry(preload, lib)) preload = preload.empty() ? lib : lib + ":" + preload;
+    set_env("LD_PRELOAD", preload);
+    set_env("LOKT_SHIM", "1");
+    set_env("LOKT_BIN", self);
+    set_env("LOKT_RULES", rules_file);
+    set_env("LOKT_ROOT", root->path);
+    // Sanitizer runtimes abort when they are not first in the library list.
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    std::string asan_opts = asan ? asan : "";
+    if (asan_opts.find("verify_asan_link_order") == std::string::npos)
+        set_env("ASAN_OPTIONS", asan_opts.empty() ? "verify_asan_link_order=0" : asan_opts + ":verify_asan_link_order=0");
+
+    const std::vector<std::string>& argv = args.rest;
+    std::vector<std::string> words = argv;
+    std::string target = argv[0];
+    bool via_path = true;
+    if (set) {
+        auto resolved = rules::resolve_program(argv[0], std::getenv("PATH"));
+        std::vector<const char*> a;
+        for (size_t i = 1; i < argv.size(); ++i) a.push_back(argv[i].c_str());
+        rules::Decision d{};
+        if (resolved && rules::decide(*set, resolved->c_str(), a.data(), a.size(), &d)) {
+            words = rules::guard_argv(*set, d, absolute(*resolved), argv);
+            target = self;
+            via_path = false;
+        }
+    }
+    std::vector<char*> av;
+    for (auto& w : words) av.push_back(w.data());
+    av.push_back(nullptr);
+    std::fflush(nullptr);
+    if (via_path) ::execvp(target.c_str(), av.data());
+    else ::execv(target.c_str(), av.data());
+    const int err = errno;
+    return fail(static_cast<ExitCode>(sup::exec_failure_code(err)),
+                Error::from_errno("cannot run \"" + argv[0] + "\"", err).message);
+}
+
+} // namespace lokt::cli

@@ -1,0 +1,83 @@
+#pragma once
+// What the lock commands share: opening the store, the timing flags (--ttl/--wait/--timeout,
+// also used by guard), and the wording/JSON of held, frozen and status outputs.
+
+#include "cli.hpp"
+
+#include "lokt/lock_file.hpp"
+#include "lokt/store.hpp"
+#include "lokt/time.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lokt::cli {
+
+using OrderedJson = nlohmann::ordered_json;
+
+/// Root discovery, identity and audit log for one command. With `create`, the root and its
+/// locks/ and freezes/ directories are created (an Error if that is impossible); without it,
+/// nothing is created (read-only commands on a missing root see no locks).
+Result<Store> open_store(bool create);
+
+/// True when the store's locks/ directory exists (false: nothing was ever locked there).
+bool store_present(const Store& store);
+
+/// NAME's freeze if one is in force at `at`, read without side effects (an expired freeze is
+/// left for the store to clean up).
+std::optional<LockRecord> peek_freeze(const Store& store, const std::string& name, TimePoint at);
+
+/// --ttl, --wait and --timeout as given on a command line.
+struct TimingFlags {
+    Nanos ttl{0};                                ///< 0: no TTL
+    bool wait = false;
+    Nanos timeout = std::chrono::minutes(10);    ///< the original's default for --wait
+};
+
+/// Parses duration flag `flag` (e.g. "ttl"); nullopt when absent, an Error naming the flag
+/// for garbage or negative values.
+Result<std::optional<Nanos>> duration_flag(const Args& args, const std::string& flag);
+/// Parses --ttl/--wait/--timeout; an Error for bad durations or --timeout without --wait.
+/// Callers turn an Error into usage_error().
+Result<TimingFlags> parse_timing(const Args& args);
+
+/// Checks the positional count and the lock name; returns the exit code of the usage error
+/// printed, or nullopt when `args` has exactly one valid NAME.
+std::optional<int> check_single_name(const Command& cmd, const Args& args);
+
+/// A duration without zero tails for humans: "10m", "1h30m", "45s", "300ms".
+std::string short_duration(Nanos d);
+/// now - since, truncated to whole seconds, never negative.
+Nanos age_of(TimePoint since, TimePoint at);
+
+/// `lock "build" held by agent-1@macbook (pid 48201) for 12s` (no "error: ").
+std::string held_message(const std::string& name, const LockRecord& holder, TimePoint at);
+/// `lock "deploy" is frozen until 2026-02-07T15:30:00Z` (no "error: ").
+std::string frozen_message(const std::string& name, const LockRecord& freeze);
+
+/// Prints the denial of an acquire (held or frozen) as text on stderr or, with `json`, as an
+/// object on stdout; `prefix` goes before the text message (e.g. "timed out after 5s: ").
+void print_denial(const std::string& name, const AcquireOutcome& outcome, bool json,
+                  const std::string& prefix, std::string_view this_host);
+
+/// A lock or freeze record with the lock file's fields, in the file's order.
+OrderedJson record_json(const LockRecord& r);
+/// One element of `status --json` (golden status-json-v1.json), plus lock_id and kind.
+OrderedJson status_json(const LockRecord& r, bool freeze, TimePoint at, std::string_view this_host);
+/// Appends status_json(r, ...) as pretty JSON whose lines are indented by `indent` spaces,
+/// without building a JSON tree (status --json lists thousands of locks).
+void append_status_json(std::string& out, const LockRecord& r, bool freeze, TimePoint at,
+                        std::string_view this_host, int indent);
+
+/// Prints `j` indented by two spaces with a trailing newline on stdout.
+void print_json(const OrderedJson& j);
+
+/// "alive" / "dead" / "unknown" for the holder of `r` (pid_status of status --json).
+std::string holder_state(const LockRecord& r, std::string_view this_host);
+/// holder_state for humans: "lease" for a lease, whose pid (the exited `lokt lock`) means nothing.
+std::string holder_state_text(const LockRecord& r, std::string_view this_host);
+
+} // namespace lokt::cli

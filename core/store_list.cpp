@@ -1,0 +1,123 @@
+// The lock store: listing every lock and freeze (`lokt status`). The only operation whose cost
+// grows with the number of locks, so each file costs just open + read + close.
+#include "lokt/store.hpp"
+
+#include "lokt/name.hpp"
+#include "store_io.hpp"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <optional>
+
+namespace lokt {
+namespace {
+
+// Temp files normally live for microseconds; one this old was left by a crashed writer.
+constexpr auto kStaleTemp = std::chrono::minutes(1);
+
+bool is_lock_file(std::string_view file) {
+    return !file.starts_with(".") && file.ends_with(".json") && file.size() > 5;
+}
+
+void remove_stale_temp(const std::string& dir, const std::string& file) {
+    std::string path = dir + "/" + file;
+    auto st = sys::lstat(path);
+    if (!st) return;
+    auto mtime = TimePoint(std::chrono::seconds(st->st_mtim.tv_sec) +
+                           std::chrono::nanoseconds(st->st_mtim.tv_nsec));
+    if (now() - mtime > kStaleTemp) (void)sys::unlink(path);
+}
+
+// One read() for a lock file (they are a few hundred bytes): a short read of a regular file
+// means end of file, so the usual second read() that returns 0 is skipped.
+std::optional<std::string> read_small_file(int dirfd, const std::string& file) {
+    auto fd = sys::openat(dirfd, file, O_RDONLY);
+    if (!fd) return std::nullopt;
+    char buf[4096];
+    auto n = sys::read_some(fd->get(), buf, sizeof buf);
+    if (!n) return std::nullopt;
+    std::string out(buf, *n);
+    if (*n == sizeof buf) {
+        auto rest = sys::read_all(fd->get(), 1 << 20);
+        if (!rest) return std::nullopt;
+        out += *rest;
+    }
+    return out;
+}
+
+} // namespace
+
+Result<std::vector<LockEntry>> Store::list(bool prune_expired) {
+    std::vector<LockEntry> entries;
+    std::vector<std::pair<std::string, bool>> expired;  // (name, frozen) to prune afterwards
+    const TimePoint at = now();
+
+    for (bool frozen : {false, true}) {
+        const std::string dir = frozen ? root_.freezes_dir() : root_.locks_dir();
+        auto names = sys::list_dir(dir);
+        if (!names) {
+            if (names.error().sys_errno == ENOENT) continue;  // nothing was ever locked here
+            return names.error();
+        }
+        auto dirfd = sys::open(dir, O_RDONLY | O_DIRECTORY);
+        if (!dirfd) {
+            if (dirfd.error().sys_errno == ENOENT) continue;
+            return dirfd.error();
+        }
+        for (const std::string& file : *names) {
+            if (detail::is_temp_name(file)) {
+                remove_stale_temp(dir, file);
+                continue;
+            }
+            if (!is_lock_file(file)) continue;
+            auto bytes = read_small_file(dirfd->get(), file);
+            if (!bytes) continue;  // released while we listed
+            Decoded d = decode_lock(*bytes);
+            if (d.status != DecodeStatus::ok) continue;  // corrupt or newer: not fatal here
+            std::string name = file.substr(0, file.size() - 5);
+            if (prune_expired && d.record.expired(at) && validate_name(name)) {
+                expired.emplace_back(std::move(name), frozen);
+                continue;
+            }
+            entries.push_back(LockEntry{std::move(d.record), frozen});
+        }
+    }
+
+    // Pruning decides again under each name's lock: a renewal may have landed meanwhile.
+    for (const auto& [name, frozen] : expired) {
+        auto lk = detail::NameLock::acquire(root_, name);
+        if (!lk) return lk.error();
+        const std::string path = frozen ? root_.freeze_path(name) : root_.lock_path(name);
+        auto cur = detail::read_state(path);
+        if (!cur) return cur.error();
+        if (!cur->ok()) continue;
+        const LockRecord& rec = cur->record();
+        if (!rec.expired(now())) {
+            entries.push_back(LockEntry{rec, frozen});
+            continue;
+        }
+        LOKT_TRY(sys::unlink(path));
+        AuditEvent ev;
+        if (frozen) {
+            ev = detail::make_event("unfreeze", self_, name, &rec, true);
+            ev.extra = {{"reason", "expired"}};
+        } else {
+            ev = detail::make_event("auto-prune", self_, name, &rec, false);
+            ev.extra = {{"pruned_owner", rec.owner},
+                        {"pruned_host", rec.host},
+                        {"pruned_pid", rec.pid},
+                        {"reason", "expired"}};
+        }
+        detail::audit(audit_, ev);
+    }
+
+    std::sort(entries.begin(), entries.end(), [](const LockEntry& a, const LockEntry& b) {
+        if (a.record.name != b.record.name) return a.record.name < b.record.name;
+        return a.frozen < b.frozen;
+    });
+    return entries;
+}
+
+} // namespace lokt

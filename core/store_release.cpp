@@ -1,0 +1,128 @@
+// The lock store: releasing and breaking locks, each a compare-and-delete under the per-name
+// lock (the file is re-read inside it, so two breakers can never both remove something).
+#include "lokt/store.hpp"
+
+#include "lokt/liveness.hpp"
+#include "lokt/name.hpp"
+#include "store_io.hpp"
+
+namespace lokt {
+namespace {
+
+ReleaseOutcome outcome(ReleaseStatus s, std::optional<LockRecord> r = {}) {
+    return ReleaseOutcome{s, std::move(r)};
+}
+
+bool is_tree_lock(const LockRecord& r) {
+    return r.kind && (*r.kind == LockKind::guard || *r.kind == LockKind::shim);
+}
+
+} // namespace
+
+Result<ReleaseOutcome> Store::release_id(const std::string& name, const std::string& lock_id,
+                                         const std::string& reason) {
+    LOKT_TRY(validate_name(name));
+    auto lk = detail::NameLock::acquire(root_, name);
+    if (!lk) return lk.error();
+    const std::string path = root_.lock_path(name);
+    auto cur = detail::read_state(path);
+    if (!cur) return cur.error();
+    if (!cur->exists) return outcome(ReleaseStatus::not_found);
+    if (!cur->ok()) return outcome(ReleaseStatus::not_owner);
+    const LockRecord& rec = cur->record();
+    if (rec.lock_id != lock_id) return outcome(ReleaseStatus::not_owner, rec);
+    LOKT_TRY(sys::unlink(path));
+    auto ev = detail::make_event("release", self_, name, &rec, true);
+    if (!reason.empty()) ev.extra = {{"reason", reason}};
+    detail::audit(audit_, ev);
+    return outcome(ReleaseStatus::released, rec);
+}
+
+Result<ReleaseOutcome> Store::release_owned(const std::string& name,
+                                            const std::optional<std::string>& owner) {
+    LOKT_TRY(validate_name(name));
+    const std::string& want = owner ? *owner : self_.owner;
+    auto lk = detail::NameLock::acquire(root_, name);
+    if (!lk) return lk.error();
+    const std::string path = root_.lock_path(name);
+    auto cur = detail::read_state(path);
+    if (!cur) return cur.error();
+    if (!cur->exists) return outcome(ReleaseStatus::not_found);
+    switch (cur->decoded.status) {
+    case DecodeStatus::future_version:
+        return detail::future_version_error("lock", name, *cur);
+    case DecodeStatus::corrupt:
+        return Error{"lock \"" + name + "\" is corrupt (" + cur->decoded.detail +
+                     "); remove it with --break-stale or --force"};
+    case DecodeStatus::ok:
+        break;
+    }
+    const LockRecord& rec = cur->record();
+    if (rec.owner != want) return outcome(ReleaseStatus::not_owner, rec);
+    // A running guard's lock protects a live process tree: only --force may take it away.
+    if (is_tree_lock(rec) && !provably_gone(rec, self_.host))
+        return outcome(ReleaseStatus::guarded, rec);
+    LOKT_TRY(sys::unlink(path));
+    detail::audit(audit_, detail::make_event("release", self_, name, &rec, true));
+    return outcome(ReleaseStatus::released, rec);
+}
+
+Result<ReleaseOutcome> Store::force_break(const std::string& name) {
+    LOKT_TRY(validate_name(name));
+    auto lk = detail::NameLock::acquire(root_, name);
+    if (!lk) return lk.error();
+    const std::string path = root_.lock_path(name);
+    auto cur = detail::read_state(path);
+    if (!cur) return cur.error();
+    if (!cur->exists) return outcome(ReleaseStatus::not_found);
+    // Break-glass: whatever is there goes, even a file we cannot read.
+    LOKT_TRY(sys::unlink(path));
+    std::optional<LockRecord> rec;
+    AuditEvent ev;
+    if (cur->ok()) {
+        rec = cur->record();
+        ev = detail::make_event("force-break", self_, name, &*rec, true);
+    } else {
+        ev = detail::make_event("force-break", self_, name, nullptr, false);
+        ev.extra = {{"reason", cur->decoded.status == DecodeStatus::corrupt ? "corrupt"
+                                                                            : "future-version"}};
+    }
+    detail::audit(audit_, ev);
+    return outcome(ReleaseStatus::released, rec);
+}
+
+Result<ReleaseOutcome> Store::break_stale(const std::string& name) {
+    LOKT_TRY(validate_name(name));
+    auto lk = detail::NameLock::acquire(root_, name);
+    if (!lk) return lk.error();
+    const std::string path = root_.lock_path(name);
+    auto cur = detail::read_state(path);
+    if (!cur) return cur.error();
+    if (!cur->exists) return outcome(ReleaseStatus::not_found);
+    switch (cur->decoded.status) {
+    case DecodeStatus::future_version:
+        return detail::future_version_error("lock", name, *cur);
+    case DecodeStatus::corrupt: {
+        // A file nobody can read holds nothing: it counts as stale.
+        LOKT_TRY(sys::unlink(path));
+        auto ev = detail::make_event("stale-break", self_, name, nullptr, false);
+        ev.extra = {{"reason", "corrupt"}};
+        detail::audit(audit_, ev);
+        return outcome(ReleaseStatus::released);
+    }
+    case DecodeStatus::ok:
+        break;
+    }
+    const LockRecord& rec = cur->record();
+    const char* reason = nullptr;
+    if (rec.expired(now())) reason = "expired";
+    else if (provably_gone(rec, self_.host)) reason = "dead";
+    if (!reason) return outcome(ReleaseStatus::not_stale, rec);
+    LOKT_TRY(sys::unlink(path));
+    auto ev = detail::make_event("stale-break", self_, name, &rec, true);
+    ev.extra = {{"reason", reason}};
+    detail::audit(audit_, ev);
+    return outcome(ReleaseStatus::released, rec);
+}
+
+} // namespace lokt

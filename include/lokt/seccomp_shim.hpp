@@ -1,0 +1,45 @@
+#pragma once
+// `lokt shim --seccomp -- CMD` (DESIGN §6): CMD runs under a seccomp user-notification filter
+// on execve/execveat, and this process stays its supervisor: every exec in CMD's tree is
+// reported to it, and an exec matching a rule waits for its locks, which are then held on
+// behalf of the exec'ing process (kind shim, pid = its thread group id) until it exits.
+// It sees what the preload shim cannot: static and Go binaries, raw syscall(SYS_execve),
+// setuid targets, and children whose environment lost LD_PRELOAD.
+
+#include "lokt/identity.hpp"
+#include "lokt/root.hpp"
+#include "lokt/rules_match.hpp"
+#include "lokt/store.hpp"
+#include "lokt/time.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace lokt {
+
+/// Everything `lokt shim --seccomp` needs; the CLI fills it.
+struct SeccompShimOptions {
+    Root root;                            ///< the lock store
+    Identity who;                         ///< owner, host and agent id of the locks taken
+    const rules::RuleSet* rules = nullptr;  ///< null: nothing can match, no filter is installed
+    std::string rules_path;               ///< exported to CMD as LOKT_RULES
+    std::string lokt_bin;                 ///< lokt itself: its execs are never locked
+    Nanos ttl{0};                         ///< > 0: shim locks expire unless renewed (every ttl/2)
+    /// The text after "error: " for a refusal (held or frozen), written to the stderr of the
+    /// process whose exec is refused; `timed_out` after the rule's wait ran out.
+    std::function<std::string(const AcquireOutcome&, bool timed_out)> refusal;
+    /// Prints one warning line for the user (text without "warning: ").
+    std::function<void(const std::string&)> warn;
+    /// False: never ask for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (tests of the fallback).
+    bool wait_killable = true;
+};
+
+/// Runs `cmd` (argv; argv[0] searched in PATH) under the exec filter and supervises it.
+/// Returns what `lokt shim --seccomp` exits with: CMD's status, 128+N when CMD was killed by
+/// signal N, 126/127 when it could not be run. If CMD leaves processes behind, a copy of the
+/// supervisor keeps serving them in the background (without it their execs would fail with
+/// ENOSYS) and exits when the last of them is gone.
+int run_seccomp_shim(const SeccompShimOptions& opt, const std::vector<std::string>& cmd);
+
+} // namespace lokt

@@ -1,0 +1,75 @@
+#pragma once
+// `lokt guard` (DESIGN §5): the front process the caller sees, and the supervisor it forks.
+//
+//   front       child subreaper; relays signals to the supervisor; returns the exit status;
+//               tears the tree down and releases the locks itself if the supervisor dies
+//   supervisor  own process group, child subreaper; takes the locks, runs the command in a
+//               group of its own, renews at TTL/2, and when the command ends or the front
+//               dies: TERM, grace, KILL, reap until ECHILD, release
+//
+// docs/design.md "Guard supervisor" has the reasoning.
+
+#include "lokt/supervisor/signals.hpp"
+#include "lokt/time.hpp"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace lokt {
+
+/// What happens to processes the command leaves behind when it exits.
+enum class OnExit {
+    term,  ///< SIGTERM them, SIGKILL after the grace period (default)
+    wait,  ///< wait until they finish on their own
+};
+
+/// Everything the front and the supervisor need to run one guarded command.
+struct GuardOptions {
+    std::vector<std::string> argv;   ///< the command, argv[0] included, byte for byte
+    std::string path;                ///< the file to execute (resolved by the caller)
+    Nanos ttl{0};                    ///< > 0: renew every ttl/2
+    Nanos kill_after = std::chrono::seconds(5);  ///< grace between SIGTERM and SIGKILL
+    OnExit on_exit = OnExit::term;
+};
+
+/// One lock held for the command.
+struct HeldLock {
+    std::string name;
+    std::string lock_id;
+};
+
+/// How taking the locks ended.
+struct Acquisition {
+    enum class End { acquired, refused, cancelled };
+    End end = End::refused;
+    int exit_code = 0;  ///< refused: what `lokt guard` returns (the message is already written)
+};
+
+/// The lock operations the front and supervisor perform; abstract so tests can run both
+/// loops without a lock store. The real one (supervisor/store_keeper.cpp) uses lokt::Store.
+class LockKeeper {
+public:
+    virtual ~LockKeeper() = default;
+    /// Takes every lock, in name order; stops early when `cancel_fd` becomes readable.
+    /// Writes the refusal message itself (collision, freeze, timeout, I/O error).
+    virtual Acquisition acquire(int cancel_fd) = 0;
+    /// Records the command's process group in every held lock (liveness, DESIGN §4).
+    virtual void record_pgid(pid_t pgid) = 0;
+    /// Renews every held lock; a lost one is audited `lost`, warned about and dropped.
+    virtual void renew() = 0;
+    /// Releases every held lock that is still ours; the audit says `reason`.
+    virtual void release(const std::string& reason) = 0;
+    /// The locks held now.
+    virtual std::vector<HeldLock> held() const = 0;
+    /// Front, after the supervisor died: holds `locks` in the name of this process.
+    virtual void adopt(const std::vector<HeldLock>& locks) = 0;
+};
+
+/// Runs the front: forks the supervisor, relays signals, hands the terminal over, and
+/// returns the exit code `lokt guard` must exit with. `locks` is used by both processes.
+int run_guard(const GuardOptions& opt, LockKeeper& locks);
+
+} // namespace lokt

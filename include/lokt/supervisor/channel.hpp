@@ -1,0 +1,47 @@
+#pragma once
+// The two pipes between the front and the supervisor.
+//
+// status pipe (supervisor -> front), one text line per message:
+//   "L NAME LOCK_ID"  a lock was acquired (the front can release it if the supervisor dies)
+//   "P PGID"          the command runs in process group PGID
+//   "S"               the command's group stopped (job control: the front stops too)
+// life pipe (front -> supervisor): one byte per signal the front relays (its number). EOF
+// means the front is gone — it is the only holder of the write end.
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lokt::sup {
+
+/// One decoded status-pipe message.
+struct StatusMessage {
+    char kind = 0;        ///< 'L', 'P' or 'S'
+    std::string name;     ///< L: the lock name
+    std::string lock_id;  ///< L: its lock id
+    pid_t pgid = 0;       ///< P: the command's process group
+};
+
+std::string encode_lock_message(const std::string& name, const std::string& lock_id);
+std::string encode_pgid_message(pid_t pgid);
+std::string encode_stopped_message();
+
+/// Splits a byte stream into complete lines and decodes them (unknown lines are skipped).
+class StatusReader {
+public:
+    /// Feeds bytes; returns the messages completed by them.
+    std::vector<StatusMessage> feed(std::string_view bytes);
+
+private:
+    std::string pending_;
+};
+
+/// Writes `text` only if it cannot block (poll for POLLOUT first; at most PIPE_BUF bytes so
+/// the write is atomic). Diagnostics go through this: a full stderr pipe must never stall the
+/// supervisor's loop. Returns false when the text was dropped.
+bool write_droppable(int fd, std::string_view text);
+
+} // namespace lokt::sup

@@ -1,0 +1,98 @@
+"""lokt guard: same-owner exclusion, re-entrancy, heartbeat and a lost lock (requirements 7, 8, 11)."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "stages"))
+from conftest import wait_for  # noqa: E402
+from guardlib import PY, wait_exit  # noqa: E402
+
+
+def test_same_owner_guards_never_overlap(lokt):
+    first = lokt.start("guard", "x", "--", "sleep", "30", owner="agent-1")
+    try:
+        wait_for(lambda: lokt.read_lock("x"), what="lock taken")
+        r = lokt.run("guard", "x", "--", "true", owner="agent-1")
+        assert r.returncode == 2
+        assert r.stderr.startswith('error: lock "x" held by agent-1@')
+    finally:
+        first.terminate()
+        first.wait(10)
+
+
+def test_same_owner_waiting_guards_run_one_after_another(lokt, tmp_path):
+    log = tmp_path / "log"
+    prog = (f"import time\n"
+            f"open({str(log)!r}, 'a').write('start %f\\n' % time.time())\n"
+            f"time.sleep(0.2)\n"
+            f"open({str(log)!r}, 'a').write('end %f\\n' % time.time())\n")
+    procs = [lokt.start("guard", "x", "--wait", "--timeout", "30s", "--", PY, "-c", prog,
+                        owner="same") for _ in range(4)]
+    for p in procs:
+        assert wait_exit(p, 30) == 0
+    words = [line.split()[0] for line in log.read_text().splitlines()]
+    assert words == ["start", "end"] * 4
+
+
+def test_nested_guard_of_the_same_name_runs_directly(lokt, tmp_path):
+    out = tmp_path / "out"
+    inner = f"{lokt.bin} guard x -- sh -c 'echo inner-ran >> {out}; exit 5'"
+    r = lokt.run("guard", "x", "--", "sh", "-c",
+                 f"{inner}; echo inner=$? >> {out}; cat {lokt.lock_file('x')} >> {out}")
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert "inner-ran" in text and "inner=5" in text
+    assert '"lock_id"' in text  # the outer lock was still there after the inner guard
+    assert len(lokt.events("x", "acquire")) == 1
+    assert len(lokt.events("x", "release")) == 1
+    assert lokt.read_lock("x") is None
+
+
+def test_nested_guard_of_another_name_takes_that_lock(lokt, tmp_path):
+    out = tmp_path / "out"
+    r = lokt.run("guard", "x", "--", "sh", "-c",
+                 f"{lokt.bin} guard y -- sh -c 'echo $LOKT_HELD > {out}'")
+    assert r.returncode == 0, r.stderr
+    held = out.read_text().strip().split(",")
+    assert [h.split(":")[0] for h in held] == ["x", "y"]
+    assert lokt.events("y", "acquire") and lokt.events("y", "release")
+
+
+def test_stale_lokt_held_entry_does_not_skip_the_lock(lokt):
+    r = lokt.run("guard", "x", "--", "true", env={"LOKT_HELD": "x:" + "0" * 32})
+    assert r.returncode == 0
+    assert len(lokt.events("x", "acquire")) == 1
+
+
+def test_heartbeat_keeps_the_lock_beyond_its_ttl(lokt):
+    p = lokt.start("guard", "x", "--ttl", "2s", "--", "sleep", "6")
+    wait_for(lambda: lokt.read_lock("x"), what="lock taken")
+    t0 = time.monotonic()
+    wait_for(lambda: time.monotonic() - t0 > 3 and len(lokt.events("x", "renew")) >= 2,
+             timeout=6, interval=0.05, what="renewals")
+    # Well past the 2 s TTL, nobody else gets it.
+    r = lokt.run("guard", "x", "--", "true", owner="other")
+    assert r.returncode == 2, r.stderr
+    assert wait_exit(p, 10) == 0
+    assert len(lokt.events("x", "renew")) >= 4
+    assert lokt.read_lock("x") is None
+
+
+def test_force_broken_lock_is_noticed_as_lost(lokt):
+    p = lokt.start("guard", "x", "--ttl", "1s", "--", "sleep", "2")
+    wait_for(lambda: lokt.read_lock("x"), what="lock taken")
+    assert lokt.run("unlock", "x", "--force").returncode == 0
+    lost = wait_for(lambda: lokt.events("x", "lost"), timeout=2, what="lost audited")
+    assert lost[0]["lock_id"]
+    # Documented choice: the command keeps running to its end.
+    assert wait_exit(p, 10) == 0
+    assert "warning: lock \"x\" was broken" in p.stderr.read()
+    assert not lokt.events("x", "release")  # nothing of ours left to release
+
+
+def test_freeze_is_waited_through(lokt):
+    assert lokt.run("freeze", "x", "--ttl", "1s").returncode == 0
+    t0 = time.monotonic()
+    r = lokt.run("guard", "x", "--wait", "--timeout", "10s", "--", "true")
+    assert r.returncode == 0, r.stderr
+    assert time.monotonic() - t0 >= 0.5

@@ -1,0 +1,345 @@
+#include "broker.hpp"
+
+#include "remote.hpp"
+
+#include "lokt/audit.hpp"
+
+#include <algorithm>
+#include <cerrno>
+
+namespace lokt::seccomp {
+namespace {
+
+// A notification lost to a signal (kernels without WAIT_KILLABLE_RECV) is restarted by the
+// kernel at once; its place in the queue and its locks are kept this long for the restart.
+constexpr auto kDetachGrace = std::chrono::seconds(2);
+// After CONTINUE: how long an exec may take before an unchanged image counts as failed
+// when /proc cannot say whether the thread is still inside execve.
+constexpr auto kExecVerdictAfter = std::chrono::seconds(1);
+constexpr auto kFirstExecCheck = std::chrono::milliseconds(2);
+constexpr auto kMaxExecCheckStep = std::chrono::milliseconds(50);
+
+Steady steady_now() { return std::chrono::steady_clock::now(); }
+
+} // namespace
+
+Broker::Broker(Store& store, const rules::RuleSet& rs, BrokerConfig cfg, Responder& resp)
+    : store_(store), rs_(rs), cfg_(std::move(cfg)), resp_(resp) {}
+
+std::string Broker::command_of(const ExecRequest& req) const {
+    std::string out;
+    for (const auto& a : req.argv) {
+        if (!out.empty()) out += ' ';
+        out += a;
+        if (out.size() > 4096) break;  // for humans only; argv may be huge
+    }
+    return out;
+}
+
+AcquireRequest Broker::request_for(const Pending& p, const std::string& name) const {
+    AcquireRequest r;
+    r.name = name;
+    r.kind = LockKind::shim;
+    r.ttl = cfg_.ttl;
+    r.who = store_.self();
+    r.who.pid = p.req.tgid;
+    r.who.pid_start = p.req.tgid_start;
+    r.command = command_of(p.req);
+    return r;
+}
+
+void Broker::submit(ExecRequest req) {
+    // A thread has one exec in flight at most: an entry of the same thread belongs to a
+    // notification a signal took away (kernels without WAIT_KILLABLE_RECV), and this is its
+    // restart. It keeps its place in the queue, its deadline and the locks it already got.
+    for (auto& p : pending_) {
+        if (p.done || p.req.tid != req.tid || p.req.file != req.file) continue;
+        p.req.id = req.id;
+        p.detached = false;
+        attempt(p);
+        sweep();
+        return;
+    }
+
+    Pending p;
+    p.seq = next_seq_++;
+    const auto& d = req.decision;
+    const std::string& host = store_.self().host;
+    for (uint32_t i = 0; i < d.name_count; ++i) {
+        std::string name = rs_.str(d.name_offsets[i]);
+        // Re-entrancy: a lock held by this process or one of its ancestors (a guard above
+        // it, or a tool we locked that runs a nested match) is not taken again. A lease's pid
+        // is the `lokt lock` that already exited: it says nothing (P4).
+        if (auto cur = store_.read(name); cur && cur->record && cur->record->host == host &&
+                                          cur->record->kind && *cur->record->kind != LockKind::lease &&
+                                          is_self_or_ancestor(cur->record->pid,
+                                                              cur->record->pid_start_ns, req.tgid))
+            continue;
+        p.names.push_back(std::move(name));
+    }
+    if (p.names.empty()) {
+        resp_.allow(req.id);
+        return;
+    }
+    std::sort(p.names.begin(), p.names.end());
+    auto fd = sys::pidfd_open(req.tgid);
+    if (!fd) return;  // it died: the notification is gone with it
+    p.pidfd = std::move(*fd);
+    p.deadline = steady_now() + Nanos(std::max<int64_t>(d.wait_ns, 0));
+    p.req = std::move(req);
+    pending_.push_back(std::move(p));
+    attempt(pending_.back());
+    sweep();
+}
+
+bool Broker::blocked_by_earlier(const Pending& p, const std::string& name) const {
+    for (const auto& q : pending_) {
+        if (q.seq >= p.seq) break;
+        if (!q.done && q.got.size() < q.names.size() && q.names[q.got.size()] == name) return true;
+    }
+    return false;
+}
+
+void Broker::attempt(Pending& p) {
+    while (!p.done && p.got.size() < p.names.size()) {
+        const std::string& name = p.names[p.got.size()];
+        const bool expired = steady_now() >= p.deadline;
+        if (!expired && blocked_by_earlier(p, name)) return;
+        // First come, first served among every waiter of this host (guards with --wait
+        // and other supervisors too), through the store's ticket queue.
+        if (!expired && p.ticket) {
+            auto ahead = p.ticket->predecessor();
+            if (ahead && *ahead) return;
+        }
+        const AcquireRequest req = request_for(p, name);
+        auto r = store_.try_acquire(req);
+        if (!r) {
+            // A broken store must not stop the agent's tools: run the exec unlocked.
+            if (cfg_.warn) cfg_.warn("lock \"" + name + "\": " + r.error().message + "; running \"" +
+                                     p.req.path + "\" without it");
+            release(p.got, "aborted");
+            if (!p.detached) resp_.allow(p.req.id);
+            p.done = true;
+            return;
+        }
+        if (const auto* a = std::get_if<Acquired>(&*r)) {
+            p.got.push_back({name, a->record.lock_id});
+            p.ticket.reset();
+            continue;
+        }
+        p.last = *r;
+        if (!p.ticket) {
+            if (auto t = detail::Ticket::enter(store_.root(), name, store_.self().host)) p.ticket.emplace(std::move(*t));
+        }
+        const bool frozen = std::holds_alternative<Frozen>(*r);
+        if (frozen && p.req.decision.on_frozen == rules::OnFrozen::fail) return refuse(p, false);
+        if (expired) {
+            if (!frozen && p.req.decision.on_timeout == rules::OnTimeout::run) return run_unlocked(p);
+            return refuse(p, p.req.decision.wait_ns > 0);
+        }
+        return;
+    }
+    if (!p.done) grant(p);
+}
+
+void Broker::grant(Pending& p) {
+    if (p.detached) return;  // keep the locks for the restarted syscall
+    auto fd = sys::pidfd_open(p.req.tgid);
+    // allow() fails when the notification is gone, so a pidfd opened before a successful
+    // allow() is the target's and not a recycled pid's.
+    if (!fd || !resp_.allow(p.req.id)) {
+        if (fd && resp_.valid(p.req.id)) return;  // cannot happen; retried on the next pass
+        p.detached = true;
+        p.detached_until = steady_now() + kDetachGrace;
+        return;
+    }
+    Running r;
+    r.req = std::move(p.req);
+    r.pidfd = std::move(*fd);
+    r.locks = std::move(p.got);
+    const Steady at = steady_now();
+    // The image cannot be told apart when a process execs its own program again.
+    r.confirmed = !r.req.old_exe || *r.req.old_exe == r.req.file;
+    r.check_started = at;
+    r.check_step = kFirstExecCheck;
+    r.next_check = at + r.check_step;
+    if (cfg_.ttl.count() > 0) r.next_renew = at + cfg_.ttl / 2;
+    running_.push_back(std::move(r));
+    p.done = true;
+}
+
+void Broker::refuse(Pending& p, bool timed_out) {
+    const AcquireRequest req = request_for(p, p.names[std::min(p.got.size(), p.names.size() - 1)]);
+    release(p.got, "aborted");
+    p.done = true;
+    if (!p.last) return;
+    if (!p.detached) {
+        // The message first, so it precedes whatever the caller prints about EAGAIN.
+        if (cfg_.refusal) write_to_stderr_of(p.req.tgid, "error: " + cfg_.refusal(*p.last, timed_out) + "\n");
+        resp_.deny(p.req.id, EAGAIN);
+    }
+    AcquireRequest named = req;
+    if (const auto* h = std::get_if<Held>(&*p.last)) named.name = h->holder.name;
+    if (const auto* f = std::get_if<Frozen>(&*p.last)) named.name = f->freeze.name;
+    store_.audit_denial(named, *p.last);
+}
+
+void Broker::run_unlocked(Pending& p) {
+    const std::string blocked = p.names[std::min(p.got.size(), p.names.size() - 1)];
+    release(p.got, "aborted");
+    p.done = true;
+    if (p.detached) return;
+    const std::string why = cfg_.refusal && p.last ? cfg_.refusal(*p.last, true) : "lock not acquired";
+    write_to_stderr_of(p.req.tgid, "warning: " + why + "; running it without the lock (on-timeout=run)\n");
+    AuditEvent e;
+    e.ts = now();
+    e.event = "unlocked-run";
+    e.name = blocked;
+    e.owner = store_.self().owner;
+    e.host = store_.self().host;
+    e.pid = p.req.tgid;
+    e.agent_id = store_.self().agent_id;
+    e.extra = {{"command", command_of(p.req)}, {"kind", "shim"}};
+    auto ignored = store_.audit().append(e);
+    (void)ignored;
+    resp_.allow(p.req.id);
+}
+
+void Broker::release(std::vector<HeldLock>& locks, const std::string& reason) {
+    for (auto it = locks.rbegin(); it != locks.rend(); ++it) {
+        auto r = store_.release_id(it->name, it->lock_id, reason);
+        if (!r && cfg_.warn) cfg_.warn("releasing lock \"" + it->name + "\": " + r.error().message);
+    }
+    locks.clear();
+}
+
+void Broker::retry() {
+    next_retry_ = steady_now() + cfg_.retry_every;
+    for (auto& p : pending_) {
+        if (p.done) continue;
+        if (!p.detached && !resp_.valid(p.req.id)) {
+            p.detached = true;
+            p.detached_until = steady_now() + kDetachGrace;
+        }
+        attempt(p);
+    }
+    sweep();
+}
+
+void Broker::check_exec(Running& r, Steady at) {
+    const std::string exe_path = "/proc/" + std::to_string(r.req.tgid) + "/exe";
+    auto exe = file_id(exe_path);
+    // A new image (the program, or the interpreter of a script, or /bin/sh running a file
+    // without #! after glibc's ENOEXEC fallback) means the exec went through.
+    if (!exe || *exe != *r.req.old_exe) {
+        r.confirmed = true;
+        return;
+    }
+    auto sc = blocked_syscall(r.req.tid);
+    const bool left_exec = sc && *sc != static_cast<long>(r.req.nr);
+    if (!left_exec && at - r.check_started < kExecVerdictAfter) {
+        r.check_step = std::min<Nanos>(r.check_step * 2, kMaxExecCheckStep);
+        r.next_check = at + r.check_step;
+        return;
+    }
+    for (const auto& l : r.locks) {
+        AuditEvent e;
+        e.ts = now();
+        e.event = "exec-failed";
+        e.name = l.name;
+        e.lock_id = l.lock_id;
+        e.owner = store_.self().owner;
+        e.host = store_.self().host;
+        e.pid = r.req.tgid;
+        e.agent_id = store_.self().agent_id;
+        e.extra = {{"path", r.req.path}, {"kind", "shim"}};
+        auto ignored = store_.audit().append(e);
+        (void)ignored;
+    }
+    release(r.locks, "exec-failed");
+    r.done = true;
+}
+
+void Broker::renew(Running& r) {
+    std::vector<HeldLock> kept;
+    for (const auto& l : r.locks) {
+        auto res = store_.renew(l.name, l.lock_id, cfg_.ttl);
+        if (!res || *res) {
+            kept.push_back(l);  // an I/O error is retried on the next tick
+            continue;
+        }
+        if (cfg_.warn) cfg_.warn("lock \"" + l.name + "\" held for pid " + std::to_string(r.req.tgid) +
+                                 " was broken by someone else");
+    }
+    r.locks = std::move(kept);
+    r.next_renew = steady_now() + cfg_.ttl / 2;
+}
+
+void Broker::tick() {
+    const Steady at = steady_now();
+    bool due = at >= next_retry_;
+    for (auto& p : pending_) {
+        if (p.done) continue;
+        if (p.detached && at >= p.detached_until) {
+            release(p.got, "aborted");
+            p.done = true;
+        } else if (!p.detached && at >= p.deadline) {
+            due = true;
+        }
+    }
+    if (due && !pending_.empty()) retry();
+    for (auto& r : running_) {
+        if (r.done) continue;
+        if (!r.confirmed && at >= r.next_check) check_exec(r, at);
+        if (!r.done && cfg_.ttl.count() > 0 && at >= r.next_renew) renew(r);
+    }
+    sweep();
+}
+
+void Broker::fill_pollfds(std::vector<pollfd>& out) const {
+    for (const auto& p : pending_) out.push_back({p.pidfd.get(), POLLIN, 0});
+    for (const auto& r : running_) out.push_back({r.pidfd.get(), POLLIN, 0});
+}
+
+void Broker::on_polled(const pollfd* fds, size_t n) {
+    size_t i = 0;
+    for (auto& p : pending_) {
+        if (i >= n) break;
+        const pollfd& f = fds[i++];
+        if (f.fd != p.pidfd.get() || !(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        release(p.got, "exited");
+        p.done = true;
+    }
+    for (auto& r : running_) {
+        if (i >= n) break;
+        const pollfd& f = fds[i++];
+        if (f.fd != r.pidfd.get() || !(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        release(r.locks, "exited");
+        r.done = true;
+    }
+    sweep();
+}
+
+std::optional<Steady> Broker::next_wake() const {
+    std::optional<Steady> best;
+    auto consider = [&](Steady t) {
+        if (!best || t < *best) best = t;
+    };
+    for (const auto& p : pending_) {
+        if (p.done) continue;
+        consider(next_retry_);
+        consider(p.detached ? p.detached_until : p.deadline);
+    }
+    for (const auto& r : running_) {
+        if (!r.confirmed) consider(r.next_check);
+        if (cfg_.ttl.count() > 0) consider(r.next_renew);
+    }
+    return best;
+}
+
+void Broker::sweep() {
+    pending_.remove_if([](const Pending& p) { return p.done; });
+    running_.remove_if([](const Running& r) { return r.done; });
+}
+
+} // namespace lokt::seccomp

@@ -1,0 +1,121 @@
+#pragma once
+// The locks of seccomp mode: takes them for matching execs without ever blocking the loop
+// (waiters are retried on wake-ups, first come first served per name), lets the exec run
+// once they are held, and releases them when the process exits or its exec failed.
+//
+// Life of one matching exec:
+//   submit ─► pending (waiting, FIFO per name) ─► granted: lock files written with the
+//   process as holder, pidfd opened, CONTINUE ─► running (exec confirmed through
+//   /proc/TGID/exe, renewed at TTL/2) ─► released when the pidfd is readable
+//   pending ─► refused (frozen, timed out): the exec fails with EAGAIN, message on its stderr
+//   running ─► exec failed after CONTINUE: audited exec-failed, released
+
+#include "notify.hpp"
+#include "request.hpp"
+
+#include "lokt/store.hpp"
+#include "../core/queue.hpp"  // the store's ticket queue: FIFO among all waiters
+#include "lokt/supervisor.hpp"
+#include "lokt/sys.hpp"
+
+#include <poll.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lokt::seccomp {
+
+using Steady = std::chrono::steady_clock::time_point;
+
+/// What the broker needs besides the store.
+struct BrokerConfig {
+    Nanos ttl{0};  ///< > 0: locks get this TTL and are renewed every ttl/2
+    /// The text after "error: " for a refusal (held or frozen); `timed_out` after a wait.
+    std::function<std::string(const AcquireOutcome&, bool timed_out)> refusal;
+    /// A warning for the user of `lokt shim` (not the target), without "warning: ".
+    std::function<void(const std::string&)> warn;
+    /// Interval of the fallback re-try while execs wait (changes inotify cannot see).
+    Nanos retry_every = std::chrono::milliseconds(100);
+};
+
+class Broker {
+public:
+    /// `store`'s identity supplies owner, host and agent id of the locks taken.
+    Broker(Store& store, const rules::RuleSet& rs, BrokerConfig cfg, Responder& resp);
+    Broker(const Broker&) = delete;
+    Broker& operator=(const Broker&) = delete;
+
+    /// A matching exec. Names held by the process itself or an ancestor are not taken again;
+    /// with nothing left to take it continues at once, otherwise it waits its turn.
+    void submit(ExecRequest req);
+    /// Re-tries the waiting execs (call after a change under ROOT and on the timer).
+    void retry();
+    /// Runs the timers that are due: deadlines, exec checks, renewals, expiries.
+    void tick();
+    /// Appends the pidfds to poll (waiting and running processes).
+    void fill_pollfds(std::vector<pollfd>& out) const;
+    /// Handles the pollfds fill_pollfds added (`fds` points at the first of them).
+    void on_polled(const pollfd* fds, size_t n);
+    /// When tick() wants to run next; nullopt: no timer.
+    std::optional<Steady> next_wake() const;
+
+    /// Nothing waits and nothing is held.
+    bool idle() const { return pending_.empty() && running_.empty(); }
+    /// Execs waiting for a lock.
+    size_t waiting() const { return pending_.size(); }
+    /// Processes holding locks.
+    size_t holding() const { return running_.size(); }
+
+private:
+    struct Pending {
+        uint64_t seq = 0;
+        ExecRequest req;
+        std::vector<std::string> names;   ///< still to take (sorted), after re-entrancy
+        std::vector<HeldLock> got;
+        Steady deadline;
+        sys::UniqueFd pidfd;              ///< the target's death drops it
+        std::optional<AcquireOutcome> last;
+        std::optional<detail::Ticket> ticket;  ///< our place among all waiters for names[got]
+        bool detached = false;            ///< notification gone, process alive (restart)
+        Steady detached_until;
+        bool done = false;
+    };
+    struct Running {
+        ExecRequest req;
+        sys::UniqueFd pidfd;
+        std::vector<HeldLock> locks;
+        bool confirmed = false;
+        Steady check_started, next_check;
+        Nanos check_step{0};
+        Steady next_renew;
+        bool done = false;
+    };
+
+    AcquireRequest request_for(const Pending& p, const std::string& name) const;
+    std::string command_of(const ExecRequest& req) const;
+    bool blocked_by_earlier(const Pending& p, const std::string& name) const;
+    void attempt(Pending& p);
+    void grant(Pending& p);
+    void refuse(Pending& p, bool timed_out);
+    void run_unlocked(Pending& p);
+    void release(std::vector<HeldLock>& locks, const std::string& reason);
+    void check_exec(Running& r, Steady at);
+    void renew(Running& r);
+    void sweep();
+
+    Store& store_;
+    const rules::RuleSet& rs_;
+    BrokerConfig cfg_;
+    Responder& resp_;
+    uint64_t next_seq_ = 1;
+    Steady next_retry_{};
+    std::list<Pending> pending_;
+    std::list<Running> running_;
+};
+
+} // namespace lokt::seccomp

@@ -1,0 +1,168 @@
+#include "remote.hpp"
+
+#include "lokt/sys.hpp"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace lokt::seccomp {
+namespace {
+
+constexpr size_t kPage = 4096;
+
+// Reads up to `len` bytes at `addr`; a read stops early at an unmapped page (partial read).
+ssize_t peek(pid_t tid, uint64_t addr, void* buf, size_t len) {
+    iovec local{buf, len};
+    iovec remote{reinterpret_cast<void*>(static_cast<uintptr_t>(addr)), len};
+    return ::process_vm_readv(tid, &local, 1, &remote, 1, 0);
+}
+
+} // namespace
+
+std::optional<std::string> read_string(pid_t tid, uint64_t addr, size_t max) {
+    if (addr == 0) return std::nullopt;
+    std::string out;
+    char buf[kPage];
+    while (out.size() < max) {
+        // Never cross a page boundary in one read: the next page may be unmapped while the
+        // string itself ends before it.
+        size_t want = kPage - static_cast<size_t>(addr % kPage);
+        want = std::min(want, max - out.size());
+        ssize_t n = peek(tid, addr, buf, want);
+        if (n <= 0) return std::nullopt;
+        const void* nul = std::memchr(buf, '\0', static_cast<size_t>(n));
+        if (nul) {
+            out.append(buf, static_cast<const char*>(nul) - buf);
+            return out;
+        }
+        out.append(buf, static_cast<size_t>(n));
+        addr += static_cast<uint64_t>(n);
+    }
+    return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> read_argv(pid_t tid, uint64_t addr, int ptr_size,
+                                                  size_t max_args, size_t max_bytes) {
+    std::vector<std::string> out;
+    if (addr == 0) return out;  // Linux treats a NULL argv as empty
+    std::vector<uint64_t> ptrs;
+    unsigned char buf[kPage];
+    const size_t w = static_cast<size_t>(ptr_size);
+    for (bool done = false; !done;) {
+        size_t want = kPage - static_cast<size_t>(addr % kPage);
+        want -= want % w;
+        if (want == 0) want = w;
+        ssize_t n = peek(tid, addr, buf, want);
+        if (n < static_cast<ssize_t>(w)) return std::nullopt;
+        for (size_t off = 0; off + w <= static_cast<size_t>(n); off += w) {
+            uint64_t p = 0;
+            if (w == 4) {
+                uint32_t p32;
+                std::memcpy(&p32, buf + off, 4);
+                p = p32;
+            } else {
+                std::memcpy(&p, buf + off, 8);
+            }
+            if (p == 0) {
+                done = true;
+                break;
+            }
+            if (ptrs.size() >= max_args) return std::nullopt;
+            ptrs.push_back(p);
+        }
+        addr += static_cast<uint64_t>(n) - static_cast<uint64_t>(n) % w;
+    }
+    size_t total = 0;
+    for (uint64_t p : ptrs) {
+        auto s = read_string(tid, p, std::min(max_bytes - total, static_cast<size_t>(128 << 10)) + 1);
+        if (!s) return std::nullopt;
+        total += s->size() + 1;
+        if (total > max_bytes) return std::nullopt;
+        out.push_back(std::move(*s));
+    }
+    return out;
+}
+
+std::optional<pid_t> thread_group_of(pid_t tid) {
+    auto text = sys::read_file("/proc/" + std::to_string(tid) + "/status", 64 << 10);
+    if (!text) return std::nullopt;
+    auto at = text->find("\nTgid:");
+    if (at == std::string::npos) return std::nullopt;
+    long v = std::strtol(text->c_str() + at + 6, nullptr, 10);
+    if (v <= 0) return std::nullopt;
+    return static_cast<pid_t>(v);
+}
+
+std::optional<FileId> executable_id(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) return std::nullopt;
+    return FileId{st.st_dev, st.st_ino};
+}
+
+std::optional<FileId> file_id(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    return FileId{st.st_dev, st.st_ino};
+}
+
+std::optional<std::string> read_link(const std::string& path) {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
+    if (n <= 0 || static_cast<size_t>(n) >= sizeof buf) return std::nullopt;
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+std::optional<long> blocked_syscall(pid_t tid) {
+    auto text = sys::read_file("/proc/" + std::to_string(tid) + "/syscall", 512);
+    if (!text || text->empty() || text->compare(0, 7, "running") == 0) return std::nullopt;
+    return std::strtol(text->c_str(), nullptr, 10);
+}
+
+void write_to_stderr_of(pid_t pid, std::string_view text) {
+    // Reopening the fd through /proc works for ttys, pipes and files; O_NONBLOCK so a full
+    // pipe can never stall the supervisor's loop.
+    const std::string path = "/proc/" + std::to_string(pid) + "/fd/2";
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t n = ::write(fd, text.data(), text.size());
+    (void)n;
+    ::close(fd);
+}
+
+bool is_self_or_ancestor(pid_t ancestor, uint64_t start, pid_t pid) {
+    // Bounded walk up the ppid chain; a pid that disappears mid-walk ends it (not an ancestor).
+    for (int depth = 0; depth < 256 && pid > 0; ++depth) {
+        auto stat = sys::read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
+        if (!stat) return false;
+        // comm may hold spaces and ')': the fields start after the last ')'. Tokens from
+        // there: state (field 3), ppid (4), ... starttime (22).
+        size_t close = stat->rfind(')');
+        if (close == std::string::npos) return false;
+        std::vector<std::string_view> tok;
+        std::string_view rest(*stat);
+        rest.remove_prefix(close + 1);
+        while (!rest.empty() && tok.size() < 20) {
+            size_t b = rest.find_first_not_of(' ');
+            if (b == std::string_view::npos) break;
+            rest.remove_prefix(b);
+            size_t e = rest.find(' ');
+            tok.push_back(rest.substr(0, e));
+            rest.remove_prefix(e == std::string_view::npos ? rest.size() : e);
+        }
+        if (tok.size() < 20) return false;
+        if (pid == ancestor) return start == 0 || std::strtoull(std::string(tok[19]).c_str(), nullptr, 10) == start;
+        const pid_t ppid = static_cast<pid_t>(std::strtol(std::string(tok[1]).c_str(), nullptr, 10));
+        if (ppid == pid) return false;
+        pid = ppid;
+    }
+    return false;
+}
+
+} // namespace lokt::seccomp

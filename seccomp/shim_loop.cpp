@@ -1,0 +1,339 @@
+// run_seccomp_shim: the supervisor's one single-threaded poll loop over the listener, the
+// signalfd, inotify on ROOT, the pidfds of waiting and locked processes, and timers.
+//
+// The supervisor must outlive every process carrying the filter: once the listener closes,
+// every exec in the tree fails with ENOSYS. So nothing here exits the loop early: an internal
+// error degrades to CONTINUE-everything, and when CMD exits while its tree lives on, a
+// background copy of the supervisor keeps serving the tree until the listener hangs up
+// (the kernel reports POLLHUP once no process uses the filter any more).
+#include "lokt/seccomp_shim.hpp"
+
+#include "broker.hpp"
+#include "launch.hpp"
+#include "notify.hpp"
+#include "request.hpp"
+
+#include "lokt/audit.hpp"
+#include "lokt/supervisor/exit_status.hpp"
+#include "lokt/supervisor/signals.hpp"
+#include "lokt/supervisor/spawn.hpp"
+#include "lokt/sys.hpp"
+
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+
+extern char** environ;
+
+namespace lokt {
+namespace {
+
+using seccomp::Steady;
+
+// After CMD exits, the rest of the tree gets this long to go away before the supervisor
+// moves to the background to keep serving it.
+constexpr auto kLinger = std::chrono::milliseconds(50);
+
+std::vector<std::string> child_environment(const SeccompShimOptions& opt) {
+    const std::vector<std::pair<std::string, std::string>> set = {
+        // The preload, if also present, must not lock a second time what we lock.
+        {"LOKT_SHIM", "off"},
+        {"LOKT_BIN", opt.lokt_bin},
+        {"LOKT_ROOT", opt.root.path},
+        {"LOKT_RULES", opt.rules_path},
+    };
+    std::vector<std::string> env;
+    for (char** e = environ; e && *e; ++e) {
+        bool replaced = false;
+        for (const auto& [k, v] : set)
+            if (std::strncmp(*e, k.c_str(), k.size()) == 0 && (*e)[k.size()] == '=') replaced = true;
+        if (!replaced) env.emplace_back(*e);
+    }
+    for (const auto& [k, v] : set)
+        if (!v.empty()) env.push_back(k + "=" + v);
+    return env;
+}
+
+void detach_stdio() {
+    int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return;
+    for (int i = 0; i < 3; ++i) ::dup2(fd, i);
+    if (fd > 2) ::close(fd);
+}
+
+class Supervisor {
+public:
+    Supervisor(const SeccompShimOptions& opt, seccomp::Listener& listener, Store& store,
+               const rules::RuleSet& rs, pid_t child, int sigfd, int inotify_fd)
+        : opt_(opt), listener_(listener), store_(store),
+          inspector_(rs, seccomp::file_id(opt.lokt_bin)),
+          broker_(store, rs, broker_config(opt), listener), child_(child), sigfd_(sigfd),
+          inotify_fd_(inotify_fd) {}
+
+    int run();
+
+private:
+    static seccomp::BrokerConfig broker_config(const SeccompShimOptions& opt) {
+        seccomp::BrokerConfig c;
+        c.ttl = opt.ttl;
+        c.refusal = opt.refusal;
+        c.warn = opt.warn;
+        return c;
+    }
+    void on_signals();
+    void on_notification();
+    void on_inotify();
+    void degrade(const char* where, const std::exception* e);
+    bool finished() const { return !listener_open_ && (degraded_ || broker_.idle()); }
+
+    const SeccompShimOptions& opt_;
+    seccomp::Listener& listener_;
+    Store& store_;
+    seccomp::Inspector inspector_;
+    seccomp::Broker broker_;
+    pid_t child_;
+    int sigfd_;
+    int inotify_fd_;
+    bool listener_open_ = true;
+    bool degraded_ = false;
+    bool child_done_ = false;
+    bool background_ = false;
+    int status_ = 0;
+    std::optional<Steady> linger_until_;
+};
+
+void Supervisor::degrade(const char* where, const std::exception* e) {
+    if (!degraded_ && opt_.warn)
+        opt_.warn(std::string("seccomp supervisor: internal error in ") + where + (e ? ": " : "") +
+                  (e ? e->what() : "") + "; from now on every exec runs unlocked");
+    degraded_ = true;
+}
+
+void Supervisor::on_signals() {
+    for (const auto& si : sup::read_signals(sigfd_)) {
+        const int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGCHLD) {
+            int st = 0;
+            pid_t r;
+            while ((r = ::waitpid(-1, &st, WNOHANG)) > 0) {
+                if (r == child_) {
+                    child_done_ = true;
+                    status_ = sup::exit_code(sup::exit_from_wait_status(st));
+                }
+            }
+            continue;
+        }
+        if (child_done_) continue;
+        // A signal from the terminal (Ctrl-C, Ctrl-Z) already reached CMD, which shares our
+        // process group; only signals sent to us by a process are passed on.
+        const bool from_terminal = si.ssi_code == SI_KERNEL;
+        if (sig == SIGTSTP && from_terminal) {
+            ::kill(::getpid(), SIGSTOP);  // stop with the job, or the shell's Ctrl-Z hangs
+            continue;
+        }
+        if (!from_terminal) ::kill(child_, sig);
+    }
+}
+
+void Supervisor::on_notification() {
+    auto n = listener_.receive();
+    if (!n) {
+        degrade("receive", nullptr);
+        return;
+    }
+    if (!*n) return;
+    const seccomp_notif& note = **n;
+    if (degraded_) {
+        listener_.allow(note.id);
+        return;
+    }
+    try {
+        seccomp::ExecRequest req;
+        switch (inspector_.inspect(note, listener_, &req)) {
+        case seccomp::Verdict::pass:
+            listener_.allow(note.id);
+            return;
+        case seccomp::Verdict::gone:
+            return;
+        case seccomp::Verdict::lock:
+            broker_.submit(std::move(req));
+            return;
+        }
+    } catch (const std::exception& e) {
+        degrade("exec handling", &e);
+        listener_.allow(note.id);
+    } catch (...) {
+        degrade("exec handling", nullptr);
+        listener_.allow(note.id);
+    }
+}
+
+void Supervisor::on_inotify() {
+    alignas(inotify_event) char buf[8192];
+    while (::read(inotify_fd_, buf, sizeof buf) > 0) {
+    }
+    if (broker_.waiting() && !degraded_) broker_.retry();
+}
+
+int Supervisor::run() {
+    std::vector<pollfd> fds;
+    for (;;) {
+        fds.clear();
+        fds.push_back({sigfd_, POLLIN, 0});
+        fds.push_back({listener_open_ ? listener_.fd() : -1, POLLIN, 0});
+        fds.push_back({inotify_fd_, POLLIN, 0});
+        const size_t fixed = fds.size();
+        if (!degraded_) broker_.fill_pollfds(fds);
+
+        std::optional<Steady> wake = degraded_ ? std::nullopt : broker_.next_wake();
+        if (linger_until_ && (!wake || *linger_until_ < *wake)) wake = linger_until_;
+        std::optional<Nanos> timeout;
+        if (wake) timeout = std::max(Nanos(0), std::chrono::duration_cast<Nanos>(*wake - std::chrono::steady_clock::now()));
+        auto ready = sys::poll(fds.data(), fds.size(), timeout);
+        if (!ready && ready.error().sys_errno != EINTR) degrade("poll", nullptr);
+
+        try {
+            // The pidfds first: fill_pollfds' order holds only until the broker changes.
+            if (!degraded_) broker_.on_polled(fds.data() + fixed, fds.size() - fixed);
+            if (fds[0].revents & POLLIN) on_signals();
+            if (fds[1].revents & POLLIN) on_notification();
+            else if (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL)) listener_open_ = false;
+            if (fds[2].revents & POLLIN) on_inotify();
+            if (!degraded_) broker_.tick();
+        } catch (const std::exception& e) {
+            degrade("event loop", &e);
+        } catch (...) {
+            degrade("event loop", nullptr);
+        }
+
+        if (finished() && (child_done_ || background_)) break;
+        if (child_done_ && !background_) {
+            const Steady at = std::chrono::steady_clock::now();
+            if (!linger_until_) linger_until_ = at + kLinger;
+            if (at >= *linger_until_) {
+                // Fork from a single-threaded process: the copy carries on with this loop.
+                const pid_t bg = ::fork();
+                if (bg != 0) break;  // the foreground returns CMD's status (fork failure too)
+                background_ = true;
+                linger_until_.reset();
+                detach_stdio();
+            }
+        }
+    }
+    if (background_) ::_exit(0);
+    return status_;
+}
+
+// Without a filter: wait for CMD, passing signals on.
+int wait_plain(pid_t child, int sigfd) {
+    for (;;) {
+        pollfd p{sigfd, POLLIN, 0};
+        auto r = sys::poll(&p, 1, std::nullopt);
+        (void)r;
+        for (const auto& si : sup::read_signals(sigfd)) {
+            const int sig = static_cast<int>(si.ssi_signo);
+            if (sig != SIGCHLD) {
+                if (si.ssi_code != SI_KERNEL) ::kill(child, sig);
+                continue;
+            }
+        }
+        int st = 0;
+        pid_t w = ::waitpid(child, &st, WNOHANG);
+        if (w == child) return sup::exit_code(sup::exit_from_wait_status(st));
+        if (w < 0 && errno == ECHILD) return 1;
+    }
+}
+
+} // namespace
+
+int run_seccomp_shim(const SeccompShimOptions& opt, const std::vector<std::string>& cmd) {
+    auto warn = [&](const std::string& s) {
+        if (opt.warn) opt.warn(s);
+    };
+    if (cmd.empty()) return 64;
+
+    seccomp::LaunchSpec spec;
+    auto resolved = sup::resolve_command(cmd[0], std::getenv("PATH"));
+    spec.path = resolved ? *resolved : cmd[0];  // the child reports the exec error itself
+    spec.argv = cmd;
+    spec.env = child_environment(opt);
+    spec.wait_killable = opt.wait_killable;
+    spec.set_nnp = ::geteuid() != 0;
+
+    std::optional<seccomp::FilterProgram> filter;
+    if (opt.rules && opt.rules->rule_count > 0) {
+        auto built = seccomp::build_exec_filter();
+        if (built) filter = std::move(*built);
+        else warn("cannot build the seccomp filter: " + built.error().message + "; running without seccomp locking");
+    }
+    if (filter) {
+        spec.filter = &*filter;
+        if (spec.set_nnp)
+            warn("--seccomp sets no_new_privs: setuid programs (sudo, su) cannot gain privileges in this tree");
+    }
+
+    // Signals: the caller's state goes to CMD; we take ours through a signalfd.
+    spec.signals = sup::capture_signal_state();
+    sigset_t set = sup::relayed_signals(spec.signals.ignored);
+    ::sigaddset(&set, SIGCHLD);
+    ::sigaddset(&set, SIGTSTP);
+    sigset_t old;
+    ::sigprocmask(SIG_BLOCK, &set, &old);
+    auto sigfd = sup::make_signalfd(set);
+    if (!sigfd) {
+        warn(sigfd.error().message);
+        return 1;
+    }
+    struct sigaction ign {};
+    ign.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &ign, nullptr);  // a target's stderr may be a closed pipe
+
+    std::fflush(nullptr);
+    auto launched = seccomp::launch(spec);
+    if (!launched) {
+        warn(launched.error().message);
+        return 1;
+    }
+    if (filter && launched->report.err != 0)
+        warn("seccomp filter not installed (" + Error::from_errno("seccomp", launched->report.err).message +
+             (launched->report.err == EBUSY ? ", another seccomp listener is already in this process tree" : "") +
+             "); running without seccomp locking");
+    if (launched->report.nnp_forced)
+        warn("--seccomp had to set no_new_privs: setuid programs (sudo, su) cannot gain privileges in this tree");
+    if (!launched->listener.valid()) return wait_plain(launched->pid, sigfd->get());
+
+    auto listener = seccomp::Listener::adopt(std::move(launched->listener));
+    if (!listener) {
+        // Without reading notifications every exec in the tree would hang: this cannot be
+        // survived, so end the child rather than leave it blocked.
+        warn(listener.error().message);
+        ::kill(launched->pid, SIGKILL);
+        wait_plain(launched->pid, sigfd->get());
+        return 1;
+    }
+
+    if (auto made = ensure_root_dirs(opt.root); !made)
+        warn(made.error().message + "; matching execs will run unlocked");
+    Identity self = opt.who;
+    self.pid = ::getpid();
+    self.pid_start = process_start_time(self.pid).value_or(0);
+    Store store(opt.root, AuditLog(opt.root.audit_path()), self);
+
+    sys::UniqueFd in;
+    if (auto fd = sys::inotify_init(IN_NONBLOCK)) {
+        in = std::move(*fd);
+        for (const auto& dir : {opt.root.locks_dir(), opt.root.freezes_dir()}) {
+            auto wd = sys::inotify_add_watch(in.get(), dir, IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO);
+            (void)wd;  // without it the periodic re-try still finds the release
+        }
+    }
+    Supervisor s(opt, *listener, store, *opt.rules, launched->pid, sigfd->get(), in.get());
+    return s.run();
+}
+
+} // namespace lokt

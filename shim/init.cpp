@@ -1,0 +1,162 @@
+// The library constructor: resolve the real exec functions, snapshot the shim's variables,
+// decide whether this process may rewrite execs, and parse the rules once.
+
+#include "shim.hpp"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+extern char** environ;
+
+namespace lokt::shim {
+namespace {
+
+State g_state;
+rules::RuleSet g_rules;
+char g_file[rules::kMaxFileBytes + 1];
+
+template <class Fn>
+Fn next_symbol(const char* name) {
+    return reinterpret_cast<Fn>(::dlsym(RTLD_NEXT, name));
+}
+
+bool flag_is(const char* v, const char* want) { return v && std::strcmp(v, want) == 0; }
+
+void copy_path(char* dst, const char* src) {
+    size_t n = std::strlen(src);
+    if (n >= PATH_MAX) n = 0;
+    std::memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+void snapshot(State& s) {
+    for (int i = 0; i < kKeptCount; ++i) {
+        s.kept[i][0] = '\0';
+        const char* v = env_lookup(environ, kKeptVars[i]);
+        if (!v) continue;
+        size_t used = 0;
+        char* dst = s.kept[i];
+        if (!append(dst, kKeptMax, &used, kKeptVars[i]) || !append(dst, kKeptMax, &used, "=") ||
+            !append(dst, kKeptMax, &used, v))
+            dst[0] = '\0';  // too long to carry: leave it alone rather than truncate it
+    }
+}
+
+void set_problem(State& s, Problem p, const char* a, const char* b) {
+    s.problem = p;
+    size_t used = 0;
+    append(s.problem_text, sizeof s.problem_text, &used, a);
+    append(s.problem_text, sizeof s.problem_text, &used, b);
+    append(s.problem_text, sizeof s.problem_text, &used, "; transparent locking is off in this process");
+}
+
+// Reads the rules file with raw syscalls into static storage; false with `problem` set.
+bool load_rules(State& s) {
+    const char* env_rules = std::getenv("LOKT_RULES");
+    size_t used = 0;
+    if (env_rules && *env_rules) append(s.rules_path, PATH_MAX, &used, env_rules);
+    else if (s.root[0]) {
+        append(s.rules_path, PATH_MAX, &used, s.root);
+        append(s.rules_path, PATH_MAX, &used, "/rules");
+    } else {
+        return false;  // no configuration at all: nothing to match
+    }
+    int fd;
+    do { fd = ::open(s.rules_path, O_RDONLY | O_CLOEXEC); } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        if (errno != ENOENT) set_problem(s, Problem::rules_unreadable, "cannot read ", s.rules_path);
+        return false;
+    }
+    size_t len = 0;
+    for (;;) {
+        ssize_t r = ::read(fd, g_file + len, sizeof g_file - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            ::close(fd);
+            set_problem(s, Problem::rules_unreadable, "cannot read ", s.rules_path);
+            return false;
+        }
+        if (r == 0 || len + static_cast<size_t>(r) == sizeof g_file) {
+            len += static_cast<size_t>(r);
+            break;
+        }
+        len += static_cast<size_t>(r);
+    }
+    ::close(fd);
+    rules::ParseError err;
+    if (!rules::parse(g_file, len, &g_rules, &err)) {
+        char where[PATH_MAX + 48];
+        size_t w = 0;
+        append(where, sizeof where, &w, s.rules_path);
+        if (err.line) {
+            append(where, sizeof where, &w, ":");
+            append_num(where, sizeof where, &w, static_cast<long>(err.line));
+        }
+        append(where, sizeof where, &w, ": ");
+        set_problem(s, Problem::rules_invalid, where, err.message);
+        return false;
+    }
+    return g_rules.rule_count > 0;
+}
+
+void init() {
+    State& s = g_state;
+    if (s.initialised) return;
+    const int saved = errno;
+    s.real.execve = next_symbol<ExecveFn>("execve");
+    s.real.execv = next_symbol<ExecvFn>("execv");
+    s.real.execvp = next_symbol<ExecvFn>("execvp");
+    s.real.execvpe = next_symbol<ExecvpeFn>("execvpe");
+    s.real.posix_spawn = next_symbol<SpawnFn>("posix_spawn");
+    s.real.posix_spawnp = next_symbol<SpawnFn>("posix_spawnp");
+    s.real.fexecve = next_symbol<FexecveFn>("fexecve");
+    s.real.execveat = next_symbol<ExecveatFn>("execveat");
+    s.arg_max = ::sysconf(_SC_ARG_MAX);
+    if (s.arg_max <= 0) s.arg_max = 128 * 1024;
+
+    const char* mode = std::getenv("LOKT_SHIM");
+    s.active = mode && *mode && !flag_is(mode, "off") && !flag_is(mode, "0");
+    s.debug = flag_is(std::getenv("LOKT_SHIM_DEBUG"), "1");
+    s.doctor = !flag_is(std::getenv("LOKT_SHIM_DOCTOR"), "0");
+    if (s.active) {
+        snapshot(s);
+        if (const char* r = std::getenv("LOKT_ROOT")) copy_path(s.root, r);
+        const char* bin = std::getenv("LOKT_BIN");
+        struct stat st {}, self {};
+        if (bin && bin[0] == '/' && ::stat(bin, &st) == 0) {
+            copy_path(s.lokt_bin, bin);
+            s.lokt_dev = st.st_dev;
+            s.lokt_ino = st.st_ino;
+            s.is_lokt = ::stat("/proc/self/exe", &self) == 0 && self.st_dev == st.st_dev &&
+                        self.st_ino == st.st_ino;
+            if (!s.is_lokt) s.matching = load_rules(s);
+        } else {
+            set_problem(s, Problem::lokt_bin_missing, "LOKT_BIN is not an absolute path to lokt: ",
+                        bin ? bin : "(unset)");
+        }
+    }
+    s.initialised = true;
+    // One line per process, from its constructor: also processes that never exec learn
+    // that they run unguarded, and a fork of an already-warned process stays quiet.
+    if (s.problem != Problem::none) say(s.problem_text);
+    errno = saved;
+}
+
+} // namespace
+
+State& state() { return g_state; }
+const rules::RuleSet& rule_set() { return g_rules; }
+void ensure_init() {
+    if (!g_state.initialised) init();
+}
+
+// Runs before main() of every program the library is loaded into.
+__attribute__((constructor)) static void lokt_shim_constructor() { init(); }
+
+} // namespace lokt::shim

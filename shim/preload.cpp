@@ -1,0 +1,452 @@
+// liblokt_preload.so: every libc exec entry point funnels into dispatch(), which either
+// calls the real function (exact semantics, errno kept; envp doctored when it lost the shim's
+// variables) or rewrites a matching exec into `lokt guard ... --exec RESOLVED -- argv`.
+// Runs on the exec path, maybe in a vfork child: stack only (alloca), no heap, no stdio.
+
+#include "shim.hpp"
+
+#include <alloca.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdlib>
+#include <cstring>
+
+extern char** environ;
+
+namespace lokt::shim {
+namespace {
+
+enum class Fn : uint8_t { execve, execv, execvp, execvpe, spawn, spawnp, fexecve, execveat };
+
+struct Call {
+    Fn fn;
+    const char* file;  // path or name (fexecve: unused)
+    char* const* argv;
+    char* const* envp;  // the environment the new program gets
+    pid_t* pid = nullptr;
+    const posix_spawn_file_actions_t* actions = nullptr;
+    const posix_spawnattr_t* attr = nullptr;
+    int fd = -1;  // fexecve fd, execveat dirfd
+    int flags = 0;
+};
+
+const char* fn_name(Fn f) {
+    switch (f) {
+    case Fn::execve: return "execve";
+    case Fn::execv: return "execv";
+    case Fn::execvp: return "execvp";
+    case Fn::execvpe: return "execvpe";
+    case Fn::spawn: return "posix_spawn";
+    case Fn::spawnp: return "posix_spawnp";
+    case Fn::fexecve: return "fexecve";
+    case Fn::execveat: return "execveat";
+    }
+    return "exec";
+}
+
+bool searches_path(const Call& c) {
+    return (c.fn == Fn::execvp || c.fn == Fn::execvpe || c.fn == Fn::spawnp) && c.file &&
+           !std::strchr(c.file, '/');
+}
+
+size_t count(char* const* v) {
+    size_t n = 0;
+    if (v)
+        while (v[n]) ++n;
+    return n;
+}
+
+// Bytes the kernel charges for a string vector (strings + pointers).
+size_t arg_bytes(char* const* v) {
+    size_t n = 0;
+    if (v)
+        for (; *v; ++v) n += str_len(*v) + 1 + sizeof(char*);
+    return n;
+}
+
+void debug(const Call& c, const char* what, const char* detail) {
+    if (!state().debug) return;
+    char line[900];
+    size_t used = 0;
+    append(line, sizeof line, &used, "[");
+    append_num(line, sizeof line, &used, static_cast<long>(::getpid()));
+    append(line, sizeof line, &used, "] ");
+    append(line, sizeof line, &used, fn_name(c.fn));
+    append(line, sizeof line, &used, " ");
+    append(line, sizeof line, &used, c.file ? c.file : "(fd)");
+    append(line, sizeof line, &used, ": ");
+    append(line, sizeof line, &used, what);
+    append(line, sizeof line, &used, detail);
+    say(line);
+}
+
+bool executable_file(const char* path, struct stat* st) {
+    return ::stat(path, st) == 0 && S_ISREG(st->st_mode) && ::faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0;
+}
+
+// The file the call would run, into buf (PATH_MAX); false when there is none we could rewrite
+// (then the real call reports whatever error it reports).
+bool resolve(const Call& c, char* buf, struct stat* st) {
+    if (c.fn == Fn::fexecve || (c.fn == Fn::execveat && c.file && c.file[0] == '\0')) {
+        char link[32];
+        size_t used = 0;
+        append(link, sizeof link, &used, "/proc/self/fd/");
+        append_num(link, sizeof link, &used, c.fd);
+        ssize_t n = ::readlink(link, buf, PATH_MAX - 1);
+        if (n <= 0) return false;
+        buf[n] = '\0';
+        struct stat fst;
+        return buf[0] == '/' && executable_file(buf, st) && ::fstat(c.fd, &fst) == 0 &&
+               fst.st_dev == st->st_dev && fst.st_ino == st->st_ino;
+    }
+    if (!c.file || !c.file[0]) return false;
+    if (c.fn == Fn::execveat && c.file[0] != '/' && c.fd != AT_FDCWD) {
+        char link[32];
+        size_t used = 0;
+        append(link, sizeof link, &used, "/proc/self/fd/");
+        append_num(link, sizeof link, &used, c.fd);
+        ssize_t n = ::readlink(link, buf, PATH_MAX - 2);
+        if (n <= 0 || buf[0] != '/') return false;
+        used = static_cast<size_t>(n);
+        buf[used] = '\0';
+        if (!append(buf, PATH_MAX, &used, "/") || !append(buf, PATH_MAX, &used, c.file)) return false;
+        return executable_file(buf, st);
+    }
+    if (!searches_path(c)) {
+        size_t used = 0;
+        return append(buf, PATH_MAX, &used, c.file) && executable_file(buf, st);
+    }
+    // glibc searches the caller's PATH (not envp's), or confstr(_CS_PATH) when unset.
+    char fallback[256];
+    const char* path = std::getenv("PATH");
+    if (!path) {
+        size_t n = ::confstr(_CS_PATH, fallback, sizeof fallback);
+        path = n > 0 && n <= sizeof fallback ? fallback : "/bin:/usr/bin";
+    }
+    for (const char* p = path;;) {
+        const char* end = std::strchr(p, ':');
+        size_t dlen = end ? static_cast<size_t>(end - p) : str_len(p);
+        size_t used = 0;
+        bool fits = dlen + 1 < PATH_MAX;
+        if (fits) {
+            std::memcpy(buf, p, dlen);
+            used = dlen;
+            buf[used] = '\0';
+            if (dlen) fits = append(buf, PATH_MAX, &used, "/");
+            fits = fits && append(buf, PATH_MAX, &used, c.file);
+        }
+        if (fits && executable_file(buf, st)) return true;
+        if (!end) return false;
+        p = end + 1;
+    }
+}
+
+// Makes buf absolute (the guard may run after a posix_spawn chdir action).
+bool absolutize(char* buf) {
+    if (buf[0] == '/') return true;
+    char cwd[PATH_MAX];
+    if (!::getcwd(cwd, sizeof cwd)) return false;
+    size_t used = str_len(cwd);
+    const char* rel = buf[0] == '.' && buf[1] == '/' ? buf + 2 : buf;
+    if (!append(cwd, sizeof cwd, &used, "/") || !append(cwd, sizeof cwd, &used, rel)) return false;
+    std::memcpy(buf, cwd, used + 1);
+    return true;
+}
+
+// A freeze file for any name with on-frozen=fail: the guard must not wait (it would wait the
+// freeze out), so it is run without --wait and reports "frozen" at once.
+bool frozen_now(const rules::RuleSet& rs, const rules::Decision& d) {
+    const State& s = state();
+    if (!s.root[0]) return false;
+    for (uint32_t i = 0; i < d.name_count; ++i) {
+        char p[PATH_MAX];
+        size_t used = 0;
+        if (!append(p, sizeof p, &used, s.root) || !append(p, sizeof p, &used, "/freezes/") ||
+            !append(p, sizeof p, &used, rs.str(d.name_offsets[i])) || !append(p, sizeof p, &used, ".json"))
+            continue;
+        struct stat st;
+        if (::stat(p, &st) == 0) return true;
+    }
+    return false;
+}
+
+int call_real(const Call& c, char* const* envp, int saved_errno) {
+    const RealFns& r = state().real;
+    errno = saved_errno;
+    const bool same_env = envp == c.envp;
+    switch (c.fn) {
+    case Fn::execve: return r.execve(c.file, c.argv, envp);
+    case Fn::execv: return same_env ? r.execv(c.file, c.argv) : r.execve(c.file, c.argv, envp);
+    case Fn::execvp: return same_env ? r.execvp(c.file, c.argv) : r.execvpe(c.file, c.argv, envp);
+    case Fn::execvpe: return r.execvpe(c.file, c.argv, envp);
+    case Fn::spawn: return r.posix_spawn(c.pid, c.file, c.actions, c.attr, c.argv, envp);
+    case Fn::spawnp: return r.posix_spawnp(c.pid, c.file, c.actions, c.attr, c.argv, envp);
+    case Fn::fexecve:
+        if (r.fexecve) return r.fexecve(c.fd, c.argv, envp);
+        break;
+    case Fn::execveat:
+        if (r.execveat) return r.execveat(c.fd, c.file, c.argv, envp, c.flags);
+        break;
+    }
+    errno = ENOSYS;
+    return -1;
+}
+
+bool is_spawn(const Call& c) { return c.fn == Fn::spawn || c.fn == Fn::spawnp; }
+
+// Number of kept variables missing from envp (each gets one extra slot).
+int missing_vars(char* const* envp, bool* missing) {
+    const State& s = state();
+    int n = 0;
+    for (int i = 0; i < kKeptCount; ++i) {
+        missing[i] = s.kept[i][0] && !env_lookup(envp, kKeptVars[i]);
+        n += missing[i];
+    }
+    return n;
+}
+
+void fill_doctored(char** out, char* const* envp, const bool* missing) {
+    size_t k = 0;
+    if (envp)
+        for (char* const* e = envp; *e; ++e) out[k++] = *e;
+    for (int i = 0; i < kKeptCount; ++i)
+        if (missing[i]) out[k++] = const_cast<char*>(state().kept[i]);
+    out[k] = nullptr;
+}
+
+// Which rule names apply and whether to rewrite; fills `resolved`. Returns false to pass through.
+bool plan(const Call& c, char* resolved, rules::Decision* d) {
+    const State& s = state();
+    const rules::RuleSet& rs = rule_set();
+    const size_t argc = count(c.argv);
+    if (argc == 0) return false;
+    // Cheap prefilter on the name before any syscall: most execs stop here.
+    if (!rs.any_path_pattern && c.fn != Fn::fexecve && !(c.fn == Fn::execveat && c.file && !c.file[0]) &&
+        !rules::any_program_matches(rs, c.file ? c.file : "")) {
+        debug(c, "pass", " (no rule)");
+        return false;
+    }
+    struct stat st;
+    if (!resolve(c, resolved, &st)) {
+        debug(c, "pass", " (not an existing executable file)");
+        return false;
+    }
+    if (st.st_dev == s.lokt_dev && st.st_ino == s.lokt_ino) {
+        debug(c, "pass", " (lokt itself)");
+        return false;
+    }
+    if (!rules::decide(rs, resolved, c.argv + 1, argc - 1, d)) {
+        debug(c, "pass", " (no rule)");
+        return false;
+    }
+    const char* held = std::getenv("LOKT_HELD");
+    const char* held_at_start = s.kept[5][0] ? s.kept[5] + sizeof("LOKT_HELD") : nullptr;
+    bool all_held = true;
+    for (uint32_t i = 0; i < d->name_count; ++i) {
+        const char* n = rs.str(d->name_offsets[i]);
+        if (!held_lists(held, n) && !held_lists(held_at_start, n)) all_held = false;
+    }
+    if (all_held) {
+        debug(c, "pass", " (lock held above: LOKT_HELD)");
+        return false;
+    }
+    if (!absolutize(resolved)) {
+        debug(c, "pass", " (cannot make the path absolute)");
+        return false;
+    }
+    return true;
+}
+
+int dispatch(const Call& c) {
+    const int saved = errno;
+    ensure_init();
+    State& s = state();
+    if (!s.active) return call_real(c, c.envp, saved);
+    // The kill switch also works per command: `LOKT_SHIM=off make` is neither doctored nor
+    // rewritten, and the new program's constructor turns the shim off for its tree.
+    if (const char* m = env_lookup(c.envp, "LOKT_SHIM"); m && (!std::strcmp(m, "off") || !std::strcmp(m, "0")))
+        return call_real(c, c.envp, saved);
+
+    char* const* envp = c.envp;
+    bool missing[kKeptCount];
+    int extra = s.doctor ? missing_vars(c.envp, missing) : 0;
+    if (extra > 0) {
+        char** doctored = static_cast<char**>(alloca((count(c.envp) + extra + 1) * sizeof(char*)));
+        fill_doctored(doctored, c.envp, missing);
+        envp = doctored;
+    }
+    if (!s.matching) return call_real(c, envp, saved);
+
+    char resolved[PATH_MAX];
+    rules::Decision d;
+    if (!plan(c, resolved, &d)) return call_real(c, envp, saved);
+
+    const rules::RuleSet& rs = rule_set();
+    const bool wait = d.wait_ns > 0 && !(d.on_frozen == rules::OnFrozen::fail && frozen_now(rs, d));
+    const size_t argc = count(c.argv);
+    const size_t words = 2 + (wait ? 3 : 0) + 2 + d.name_count + 3 + argc;
+    size_t bytes = arg_bytes(c.argv) + arg_bytes(envp) + str_len(resolved) + 64 * (words - argc);
+    for (uint32_t i = 0; i < d.name_count; ++i) bytes += str_len(rs.str(d.name_offsets[i]));
+    if (bytes + 4096 > static_cast<size_t>(s.arg_max)) {
+        say("warning: the command line is too long to run under lokt guard; running it without the lock");
+        return call_real(c, envp, saved);
+    }
+    char** g = static_cast<char**>(alloca((words + 1) * sizeof(char*)));
+    size_t k = 0;
+    g[k++] = const_cast<char*>("lokt");
+    g[k++] = const_cast<char*>("guard");
+    if (wait) {
+        g[k++] = const_cast<char*>("--wait");
+        g[k++] = const_cast<char*>("--timeout");
+        g[k++] = const_cast<char*>(rs.str(d.wait_offset));
+    }
+    g[k++] = const_cast<char*>("--kind");
+    g[k++] = const_cast<char*>("shim");
+    for (uint32_t i = 0; i < d.name_count; ++i) g[k++] = const_cast<char*>(rs.str(d.name_offsets[i]));
+    g[k++] = const_cast<char*>("--exec");
+    g[k++] = resolved;
+    g[k++] = const_cast<char*>("--");
+    for (size_t i = 0; i < argc; ++i) g[k++] = c.argv[i];
+    g[k] = nullptr;
+
+    if (s.debug) {
+        char names[256];
+        size_t used = 0;
+        append(names, sizeof names, &used, " ");
+        for (uint32_t i = 0; i < d.name_count; ++i) {
+            if (i) append(names, sizeof names, &used, ",");
+            append(names, sizeof names, &used, rs.str(d.name_offsets[i]));
+        }
+        append(names, sizeof names, &used, wait ? " (wait " : " (no wait");
+        if (wait) append(names, sizeof names, &used, rs.str(d.wait_offset));
+        append(names, sizeof names, &used, ")");
+        debug(c, "guard", names);
+    }
+
+    errno = saved;
+    int rc;
+    if (is_spawn(c)) {
+        rc = s.real.posix_spawn(c.pid, s.lokt_bin, c.actions, c.attr, g, envp);
+        if (rc == 0) return 0;
+    } else {
+        s.real.execve(s.lokt_bin, g, envp);
+        rc = errno;
+    }
+    // lokt itself could not be started: never let that stop the command.
+    char line[PATH_MAX + 96];
+    size_t used = 0;
+    append(line, sizeof line, &used, "warning: cannot start ");
+    append(line, sizeof line, &used, s.lokt_bin);
+    append(line, sizeof line, &used, " (");
+    append(line, sizeof line, &used, rc == E2BIG ? "argument list too long" : rc == ENOENT ? "not found" : "exec failed");
+    append(line, sizeof line, &used, "); running the command without the lock");
+    say(line);
+    return call_real(c, envp, saved);
+}
+
+// Counts execl-style arguments: `first` and what follows it up to the terminating NULL.
+size_t count_varargs(const char* first, va_list ap) {
+    size_t n = first ? 1 : 0;
+    if (first)
+        while (va_arg(ap, const char*)) ++n;
+    return n;
+}
+
+} // namespace
+} // namespace lokt::shim
+
+using lokt::shim::Call;
+using lokt::shim::dispatch;
+using lokt::shim::Fn;
+
+#define LOKT_EXPORT extern "C" __attribute__((visibility("default")))
+
+LOKT_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
+    return dispatch(Call{Fn::execve, path, argv, envp});
+}
+
+LOKT_EXPORT int execv(const char* path, char* const argv[]) {
+    return dispatch(Call{Fn::execv, path, argv, environ});
+}
+
+LOKT_EXPORT int execvp(const char* file, char* const argv[]) {
+    return dispatch(Call{Fn::execvp, file, argv, environ});
+}
+
+LOKT_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
+    return dispatch(Call{Fn::execvpe, file, argv, envp});
+}
+
+LOKT_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
+    Call c{Fn::fexecve, nullptr, argv, envp};
+    c.fd = fd;
+    return dispatch(c);
+}
+
+LOKT_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* const envp[], int flags) {
+    Call c{Fn::execveat, path, argv, envp};
+    c.fd = dirfd;
+    c.flags = flags;
+    // AT_SYMLINK_NOFOLLOW changes which file runs; leave those exact calls alone.
+    if (flags & AT_SYMLINK_NOFOLLOW) {
+        lokt::shim::ensure_init();
+        return lokt::shim::state().real.execveat(dirfd, path, argv, envp, flags);
+    }
+    return dispatch(c);
+}
+
+LOKT_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
+                            const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+    Call c{Fn::spawn, path, argv, envp};
+    c.pid = pid;
+    c.actions = actions;
+    c.attr = attr;
+    return dispatch(c);
+}
+
+LOKT_EXPORT int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions,
+                             const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
+    Call c{Fn::spawnp, file, argv, envp};
+    c.pid = pid;
+    c.actions = actions;
+    c.attr = attr;
+    return dispatch(c);
+}
+
+// The execl family: gather the arguments on the stack (two passes over a va_copy, inside the
+// variadic function itself, as va_list cannot be handed around portably), then dispatch.
+#define LOKT_COLLECT_ARGS(first, args)                                                  \
+    va_list ap;                                                                        \
+    va_start(ap, first);                                                               \
+    va_list counting;                                                                  \
+    va_copy(counting, ap);                                                             \
+    size_t n_ = lokt::shim::count_varargs(first, counting);                            \
+    va_end(counting);                                                                  \
+    char** args = static_cast<char**>(alloca((n_ + 1) * sizeof(char*)));               \
+    args[0] = const_cast<char*>(first);                                                \
+    for (size_t i_ = 1; i_ < n_; ++i_) args[i_] = va_arg(ap, char*);                   \
+    if (n_ > 0) static_cast<void>(va_arg(ap, char*));                                  \
+    args[n_] = nullptr
+
+LOKT_EXPORT int execl(const char* path, const char* arg, ...) {
+    LOKT_COLLECT_ARGS(arg, argv);
+    va_end(ap);
+    return dispatch(Call{Fn::execv, path, argv, environ});
+}
+
+LOKT_EXPORT int execlp(const char* file, const char* arg, ...) {
+    LOKT_COLLECT_ARGS(arg, argv);
+    va_end(ap);
+    return dispatch(Call{Fn::execvp, file, argv, environ});
+}
+
+LOKT_EXPORT int execle(const char* path, const char* arg, ...) {
+    LOKT_COLLECT_ARGS(arg, argv);
+    char* const* envp = va_arg(ap, char* const*);
+    va_end(ap);
+    return dispatch(Call{Fn::execve, path, argv, envp});
+}

@@ -1,0 +1,85 @@
+#pragma once
+// Internals of liblokt_preload.so (not installed). Everything here may run on the exec path,
+// possibly in a vfork child: no heap, no stdio, no exceptions, errno saved by the callers.
+// State is plain static data filled once by the library constructor (init.cpp).
+
+#include "lokt/rules_match.hpp"
+
+#include <limits.h>
+#include <spawn.h>
+#include <sys/types.h>
+
+namespace lokt::shim {
+
+using ExecveFn = int (*)(const char*, char* const[], char* const[]);
+using ExecvFn = int (*)(const char*, char* const[]);
+using ExecvpeFn = int (*)(const char*, char* const[], char* const[]);
+using SpawnFn = int (*)(pid_t*, const char*, const posix_spawn_file_actions_t*, const posix_spawnattr_t*,
+                        char* const[], char* const[]);
+using FexecveFn = int (*)(int, char* const[], char* const[]);
+using ExecveatFn = int (*)(int, const char*, char* const[], char* const[], int);
+
+/// The real libc functions, resolved with dlsym(RTLD_NEXT) in the constructor.
+struct RealFns {
+    ExecveFn execve;
+    ExecvFn execv;
+    ExecvFn execvp;
+    ExecvpeFn execvpe;
+    SpawnFn posix_spawn;
+    SpawnFn posix_spawnp;
+    FexecveFn fexecve;
+    ExecveatFn execveat;
+};
+
+/// The variables the shim puts back into an envp that lost them.
+inline constexpr const char* kKeptVars[] = {"LD_PRELOAD", "LOKT_SHIM", "LOKT_BIN",
+                                            "LOKT_RULES", "LOKT_ROOT", "LOKT_HELD"};
+inline constexpr int kKeptCount = 6;
+inline constexpr size_t kKeptMax = 8192;  ///< longer values are not snapshotted
+
+/// Why a process's matching is off (reported once, by the constructor).
+enum class Problem : uint8_t { none, rules_unreadable, rules_invalid, lokt_bin_missing };
+
+/// Everything the constructor learned; read-only afterwards.
+struct State {
+    bool initialised;
+    bool active;        ///< LOKT_SHIM set and not "off": doctoring (and maybe matching) on
+    bool matching;      ///< rules loaded and this process may rewrite
+    bool doctor;        ///< LOKT_SHIM_DOCTOR != "0"
+    bool debug;         ///< LOKT_SHIM_DEBUG=1
+    bool is_lokt;       ///< this process is lokt itself: never rewrite
+    Problem problem;
+    RealFns real;
+    char lokt_bin[PATH_MAX];
+    dev_t lokt_dev;
+    ino_t lokt_ino;
+    char root[PATH_MAX];  ///< LOKT_ROOT, or empty
+    char rules_path[PATH_MAX];
+    char problem_text[rules::kMaxMessage + PATH_MAX + 32];
+    char kept[kKeptCount][kKeptMax];  ///< "NAME=value" snapshots, empty when unset
+    long arg_max;
+};
+
+/// The process's shim state (zero-initialised static storage).
+State& state();
+/// The process's parsed rules (static storage).
+const rules::RuleSet& rule_set();
+/// Runs the constructor's work if it has not run yet (a hook called before our constructor).
+void ensure_init();
+
+// --- small async-signal-safe helpers (util.cpp) ---
+
+/// strlen / strcmp-like helpers that never touch locale or heap.
+size_t str_len(const char* s);
+/// Appends `s` to buf (capacity cap, NUL-terminated); false if it did not fit.
+bool append(char* buf, size_t cap, size_t* used, const char* s);
+/// Appends the decimal `v`.
+bool append_num(char* buf, size_t cap, size_t* used, long v);
+/// The value of NAME in a NULL-terminated env array (nullptr when absent).
+const char* env_lookup(char* const* envp, const char* name);
+/// Writes one line "lokt shim: <text>\n" to stderr with a single write(2).
+void say(const char* text);
+/// True if `name` is listed in a LOKT_HELD value ("NAME:ID,NAME:ID").
+bool held_lists(const char* held, const char* name);
+
+} // namespace lokt::shim

@@ -1,0 +1,198 @@
+#include "lokt/supervisor.hpp"
+
+#include "lokt/exit_code.hpp"
+#include "lokt/supervisor/channel.hpp"
+#include "lokt/supervisor/supervisor_loop.hpp"
+#include "lokt/supervisor/teardown.hpp"
+#include "lokt/supervisor/terminal.hpp"
+
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <exception>
+#include <optional>
+
+namespace lokt {
+namespace {
+
+using namespace lokt::sup;
+
+class Front {
+public:
+    Front(const GuardOptions& opt, LockKeeper& locks) : opt_(opt), locks_(locks) {}
+    int run();
+
+private:
+    [[noreturn]] void be_supervisor(sys::Pipe& life, sys::Pipe& status);
+    void on_signals();
+    void on_status();
+    void relay(int sig);
+    int take_over(int sup_signal);
+
+    const GuardOptions& opt_;
+    LockKeeper& locks_;
+    SignalState caller_;
+    Terminal tty_;
+    sys::UniqueFd sigfd_, life_, status_;
+    pid_t sup_ = 0;
+    std::optional<int> sup_status_;
+    StatusReader reader_;
+    std::vector<HeldLock> held_;
+    pid_t pgid_ = 0;
+    bool stopped_ = false;
+};
+
+void Front::be_supervisor(sys::Pipe& life, sys::Pipe& status) {
+    life.write.reset();
+    status.read.reset();
+    int code = to_int(ExitCode::error);
+    try {
+        SupervisorIo io{std::move(life.read), std::move(status.write), tty_.fd(), caller_};
+        code = run_supervisor(opt_, locks_, std::move(io));
+    } catch (const std::exception& e) {
+        write_droppable(STDERR_FILENO, std::string("error: supervisor: ") + e.what() + "\n");
+        locks_.release("supervisor-error");
+    }
+    // A forked child never returns through the parent's stack (or runs its atexit handlers).
+    ::_exit(code);
+}
+
+int Front::run() {
+    caller_ = capture_signal_state();
+    tty_ = Terminal::detect();
+    // Orphans of a killed supervisor come to us, so we can finish its teardown.
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+        write_droppable(STDERR_FILENO, "error: cannot become a child subreaper\n");
+        return to_int(ExitCode::error);
+    }
+    sigset_t relayed = relayed_signals(caller_.ignored);
+    sigset_t blocked = relayed;
+    ::sigaddset(&blocked, SIGCHLD);
+    ::sigaddset(&blocked, SIGTTIN);  // the supervisor writes to a terminal it may not own
+    ::sigaddset(&blocked, SIGTTOU);
+    ::pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
+    // An ignored SIGCHLD would make the kernel reap our children behind our back.
+    if (::sigismember(&caller_.ignored, SIGCHLD)) ::signal(SIGCHLD, SIG_DFL);
+
+    auto life = sys::pipe();
+    auto status = sys::pipe();
+    if (!life || !status) {
+        write_droppable(STDERR_FILENO, "error: pipe: cannot create\n");
+        return to_int(ExitCode::error);
+    }
+    sup_ = ::fork();
+    if (sup_ < 0) {
+        write_droppable(STDERR_FILENO, "error: fork: cannot start the supervisor\n");
+        return to_int(ExitCode::error);
+    }
+    if (sup_ == 0) be_supervisor(*life, *status);
+    life_ = std::move(life->write);
+    status_ = std::move(status->read);
+    life->read.reset();
+    status->write.reset();
+
+    sigset_t watched = relayed;
+    ::sigaddset(&watched, SIGCHLD);
+    auto sfd = make_signalfd(watched);
+    if (!sfd) {
+        // Without it we cannot relay; the supervisor sees the life pipe close and tears down.
+        write_droppable(STDERR_FILENO, "error: " + sfd.error().message + "\n");
+        life_.reset();
+        int st;
+        while (::waitpid(sup_, &st, 0) < 0 && errno == EINTR) {}
+        return to_int(ExitCode::error);
+    }
+    sigfd_ = std::move(*sfd);
+
+    while (!sup_status_) {
+        struct pollfd fds[2] = {{sigfd_.get(), POLLIN, 0}, {status_.get(), POLLIN, 0}};
+        int n = ::poll(fds, status_.valid() ? 2 : 1, -1);
+        if (n < 0) continue;  // EINTR
+        if (fds[1].revents) on_status();
+        if (fds[0].revents) on_signals();
+    }
+    if (status_.valid()) on_status();  // a last "L" line written right before dying
+
+    int code;
+    if (WIFEXITED(*sup_status_)) {
+        code = WEXITSTATUS(*sup_status_);
+    } else {
+        code = take_over(WTERMSIG(*sup_status_));
+    }
+    tty_.take_back();
+    return code;
+}
+
+void Front::on_signals() {
+    const pid_t self = ::getpid();
+    for (const auto& si : read_signals(sigfd_.get())) {
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGCHLD) {
+            int st;
+            pid_t r;
+            do {
+                r = ::waitpid(sup_, &st, WNOHANG);
+            } while (r < 0 && errno == EINTR);
+            if (r == sup_) sup_status_ = st;
+            continue;
+        }
+        if (static_cast<pid_t>(si.ssi_pid) == self) continue;  // SIGPIPE from our own write
+        relay(sig);
+    }
+}
+
+void Front::relay(int sig) {
+    if (sig == SIGCONT && stopped_) {
+        // `fg`: the shell gave our group the terminal and continued us; pass it on. After
+        // `bg` we are not in the foreground and the command keeps running in the background.
+        stopped_ = false;
+        if (tty_.we_are_foreground()) tty_.give_to(pgid_);
+    }
+    if (!life_.valid()) return;
+    unsigned char b = static_cast<unsigned char>(sig);
+    if (::write(life_.get(), &b, 1) < 0 && errno == EPIPE) life_.reset();
+}
+
+void Front::on_status() {
+    char buf[512];
+    ssize_t n = ::read(status_.get(), buf, sizeof buf);
+    if (n < 0) return;  // EINTR/EAGAIN: poll again
+    if (n == 0) {
+        status_.reset();
+        return;
+    }
+    for (const auto& m : reader_.feed(std::string_view(buf, static_cast<size_t>(n)))) {
+        if (m.kind == 'L') held_.push_back({m.name, m.lock_id});
+        if (m.kind == 'P') pgid_ = m.pgid;
+        if (m.kind == 'S' && tty_.active()) {
+            // Ctrl-Z stopped the command: take the terminal back and stop ourselves, so the
+            // caller's shell sees its job stop (dumb-init's approach, plus the terminal).
+            tty_.take_back();
+            stopped_ = true;
+            ::raise(SIGSTOP);
+        }
+    }
+}
+
+int Front::take_over(int sup_signal) {
+    // The supervisor died (SIGKILL, crash). The command got SIGKILL from its PDEATHSIG; the
+    // rest of the tree is re-parented to us. Hold the locks in our name so the liveness check
+    // keeps them while we finish the teardown, then release them.
+    life_.reset();
+    if (!held_.empty()) locks_.adopt(held_);
+    drain_tree(sigfd_.get(), pgid_, opt_.kill_after);
+    if (!held_.empty()) locks_.release("supervisor-died");
+    return to_int(ExitCode::signal_base) + sup_signal;
+}
+
+} // namespace
+
+int run_guard(const GuardOptions& opt, LockKeeper& locks) {
+    Front f(opt, locks);
+    return f.run();
+}
+
+} // namespace lokt

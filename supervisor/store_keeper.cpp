@@ -1,0 +1,145 @@
+#include "lokt/supervisor/store_keeper.hpp"
+
+#include "lokt/audit.hpp"
+#include "lokt/exit_code.hpp"
+#include "lokt/supervisor/channel.hpp"
+#include "lokt/wait.hpp"
+
+#include <unistd.h>
+
+namespace lokt::sup {
+
+StoreKeeper::StoreKeeper(Root root, Identity who, KeeperConfig cfg)
+    : root_(std::move(root)), who_(std::move(who)), cfg_(std::move(cfg)) {}
+
+Store& StoreKeeper::store() {
+    // The holder recorded in lock files and audit events is whoever calls: the supervisor
+    // (forked after this object was built), or the front after taking over.
+    const pid_t self = ::getpid();
+    if (!store_ || store_pid_ != self) {
+        Identity me = who_;
+        me.pid = self;
+        me.pid_start = process_start_time(self).value_or(0);
+        store_.emplace(root_, AuditLog(root_.audit_path()), me);
+        store_pid_ = self;
+    }
+    return *store_;
+}
+
+Acquisition StoreKeeper::refuse(int code, const std::string& message) {
+    write_droppable(STDERR_FILENO, "error: " + message + "\n");
+    release("aborted");
+    return {Acquisition::End::refused, code};
+}
+
+Acquisition StoreKeeper::acquire(int cancel_fd) {
+    Store& s = store();
+    if (cfg_.wait && !deadline_) deadline_ = now() + cfg_.timeout;
+    for (size_t i = held_.size(); i < cfg_.names.size(); ++i) {
+        AcquireRequest req;
+        req.name = cfg_.names[i];
+        req.kind = cfg_.kind;
+        req.ttl = cfg_.ttl;
+        req.who = s.self();
+        req.command = cfg_.command;
+        AcquireOutcome outcome;
+        bool timed_out = false;
+        if (cfg_.wait) {
+            WaitOptions w;
+            w.timeout = std::max(Nanos(0), *deadline_ - now());
+            w.cancel_fd = cancel_fd;
+            auto r = acquire_waiting(s, req, w);
+            if (!r) return refuse(to_int(ExitCode::error), r.error().message);
+            if (r->end == WaitEnd::cancelled) return {Acquisition::End::cancelled, 0};
+            timed_out = r->end == WaitEnd::timed_out;
+            outcome = r->outcome;
+        } else {
+            auto r = s.try_acquire(req);
+            if (!r) return refuse(to_int(ExitCode::error), r.error().message);
+            outcome = *r;
+        }
+        if (auto* a = std::get_if<Acquired>(&outcome); a && !timed_out) {
+            held_.push_back({a->record.name, a->record.lock_id});
+            continue;
+        }
+        s.audit_denial(req, outcome);
+        return refuse(to_int(ExitCode::held), cfg_.refusal(outcome, timed_out));
+    }
+    return {Acquisition::End::acquired, 0};
+}
+
+void StoreKeeper::record_pgid(pid_t pgid) {
+    Store& s = store();
+    for (const auto& h : held_) {
+        auto r = s.read(h.name);
+        if (!r || !r->record || r->record->lock_id != h.lock_id) continue;
+        LockRecord rec = *r->record;
+        rec.pgid = pgid;
+        auto u = s.update(rec);
+        (void)u;  // a failure leaves pgid 0: the supervisor's pid still keeps the lock alive
+    }
+}
+
+void StoreKeeper::renew() {
+    Store& s = store();
+    std::vector<HeldLock> kept;
+    for (const auto& h : held_) {
+        auto r = s.renew(h.name, h.lock_id, cfg_.ttl);
+        if (!r) {
+            // An I/O error is not a loss: keep the lock and try again on the next tick.
+            write_droppable(STDERR_FILENO, "warning: renewing lock \"" + h.name + "\": " +
+                                               r.error().message + "\n");
+            kept.push_back(h);
+            continue;
+        }
+        if (*r) {
+            kept.push_back(h);
+            continue;
+        }
+        AuditEvent e;
+        e.ts = now();
+        e.event = "lost";
+        e.name = h.name;
+        e.lock_id = h.lock_id;
+        e.owner = s.self().owner;
+        e.host = s.self().host;
+        e.pid = s.self().pid;
+        e.agent_id = s.self().agent_id;
+        e.ttl_sec = std::chrono::duration_cast<std::chrono::seconds>(cfg_.ttl).count();
+        auto ignored = s.audit().append(e);
+        (void)ignored;
+        write_droppable(STDERR_FILENO,
+                        "warning: lock \"" + h.name +
+                            "\" was broken by someone else; the command keeps running without it\n");
+    }
+    held_ = std::move(kept);
+}
+
+void StoreKeeper::release(const std::string& reason) {
+    if (held_.empty()) return;
+    Store& s = store();
+    // Reverse order of acquisition, so a waiter for several names never sees a partial set.
+    for (auto it = held_.rbegin(); it != held_.rend(); ++it) {
+        auto r = s.release_id(it->name, it->lock_id, reason);
+        if (!r)
+            write_droppable(STDERR_FILENO, "warning: releasing lock \"" + it->name + "\": " +
+                                               r.error().message + "\n");
+    }
+    held_.clear();
+}
+
+void StoreKeeper::adopt(const std::vector<HeldLock>& locks) {
+    held_ = locks;
+    Store& s = store();
+    for (const auto& h : held_) {
+        auto r = s.read(h.name);
+        if (!r || !r->record || r->record->lock_id != h.lock_id) continue;
+        LockRecord rec = *r->record;
+        rec.pid = s.self().pid;
+        rec.pid_start_ns = s.self().pid_start;
+        auto u = s.update(rec);
+        (void)u;
+    }
+}
+
+} // namespace lokt::sup

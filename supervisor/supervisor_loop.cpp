@@ -1,0 +1,307 @@
+#include "lokt/supervisor/supervisor_loop.hpp"
+
+#include "lokt/exit_code.hpp"
+#include "lokt/supervisor/channel.hpp"
+#include "lokt/supervisor/exit_status.hpp"
+#include "lokt/supervisor/held_env.hpp"
+#include "lokt/supervisor/proctree.hpp"
+#include "lokt/supervisor/reaper.hpp"
+#include "lokt/supervisor/spawn.hpp"
+#include "lokt/supervisor/teardown.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <optional>
+
+namespace lokt::sup {
+namespace {
+
+namespace asio = boost::asio;
+using Descriptor = asio::posix::stream_descriptor;
+
+// After SIGKILL, how often the tree is scanned again for processes forked in between.
+constexpr auto kKillRescan = std::chrono::milliseconds(20);
+
+class Supervisor {
+public:
+    Supervisor(const GuardOptions& opt, LockKeeper& locks, SupervisorIo io)
+        : opt_(opt), locks_(locks), io_(std::move(io)), heartbeat_(ctx_), grace_(ctx_) {}
+
+    int run();
+
+private:
+    void send(const std::string& msg) { write_droppable(io_.status.get(), msg); }
+    std::optional<int> pending_cancel();
+    bool start_command();
+    void arm_signals();
+    void arm_life();
+    void arm_heartbeat();
+    void on_signals();
+    void on_life();
+    void relay(int sig);
+    void on_children();
+    void on_main_exit(const ChildExit& e);
+    void front_gone();
+    void start_grace();
+    void kill_rest();
+
+    const GuardOptions& opt_;
+    LockKeeper& locks_;
+    SupervisorIo io_;
+    sys::UniqueFd sigfd_;
+    asio::io_context ctx_{1};
+    std::optional<Descriptor> sig_desc_, life_desc_;
+    asio::steady_timer heartbeat_, grace_;
+
+    pid_t main_ = 0;        // the command; its pid is also its process group id
+    bool main_alive_ = false;
+    std::optional<ChildExit> end_;
+    std::string reason_;    // audit reason for the release
+    bool grace_started_ = false;
+    bool killing_ = false;
+    bool tree_gone_ = false;
+};
+
+// A terminating signal relayed while the locks were being taken cancels the guard before the
+// command starts; other signals have nobody to go to yet and are dropped.
+std::optional<int> Supervisor::pending_cancel() {
+    unsigned char buf[64];
+    for (;;) {
+        ssize_t n = ::read(io_.life.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0) return SIGKILL;  // the front is gone
+        if (n < 0) return std::nullopt;  // EAGAIN: nothing pending
+        for (ssize_t i = 0; i < n; ++i)
+            if (terminates_by_default(buf[i])) return static_cast<int>(buf[i]);
+    }
+}
+
+bool Supervisor::start_command() {
+    std::vector<std::pair<std::string, std::string>> ours;
+    for (const auto& h : locks_.held()) ours.emplace_back(h.name, h.lock_id);
+    const char* inherited = std::getenv(kHeldEnv);
+    SpawnSpec spec;
+    spec.path = opt_.path;
+    spec.argv = opt_.argv;
+    spec.env = environment_with(kHeldEnv, append_held(inherited ? inherited : "", ours));
+    spec.signals = io_.caller;
+    spec.tty_fd = io_.tty_fd;
+    auto pid = spawn(spec);
+    if (!pid) {
+        write_droppable(STDERR_FILENO, "error: " + pid.error().message + "\n");
+        end_ = ChildExit{false, exec_failure_code(pid.error().sys_errno)};
+        reason_ = "exec-failed";
+        return false;
+    }
+    main_ = *pid;
+    main_alive_ = true;
+    locks_.record_pgid(main_);
+    send(encode_pgid_message(main_));
+    return true;
+}
+
+int Supervisor::run() {
+    // Our own group inside the caller's session (never setsid): a `kill 0` in the command or a
+    // signal to the command's group does not hit us, a signal to the whole session does.
+    ::setpgid(0, 0);
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+        write_droppable(STDERR_FILENO, "error: cannot become a child subreaper\n");
+        return to_int(ExitCode::error);
+    }
+    ::fcntl(io_.life.get(), F_SETFL, O_NONBLOCK);
+    ::fcntl(io_.status.get(), F_SETFL, O_NONBLOCK);
+    sigset_t set = relayed_signals(io_.caller.ignored);
+    ::sigaddset(&set, SIGCHLD);
+    auto sfd = make_signalfd(set);  // the front blocked these before forking us
+    if (!sfd) {
+        write_droppable(STDERR_FILENO, "error: " + sfd.error().message + "\n");
+        return to_int(ExitCode::error);
+    }
+    sigfd_ = std::move(*sfd);
+
+    Acquisition a = locks_.acquire(io_.life.get());
+    while (a.end == Acquisition::End::cancelled) {
+        // Woken by a relayed signal: only a terminating one (or the front's death) cancels.
+        if (auto sig = pending_cancel()) {
+            locks_.release(*sig == SIGKILL ? "parent-gone" : "cancelled");
+            return to_int(ExitCode::signal_base) + *sig;
+        }
+        a = locks_.acquire(io_.life.get());
+    }
+    if (a.end == Acquisition::End::refused) return a.exit_code;
+    for (const auto& h : locks_.held()) send(encode_lock_message(h.name, h.lock_id));
+    if (auto sig = pending_cancel()) {
+        locks_.release(*sig == SIGKILL ? "parent-gone" : "cancelled");
+        return to_int(ExitCode::signal_base) + *sig;
+    }
+    if (!start_command()) {
+        locks_.release(reason_);
+        return exit_code(*end_);
+    }
+    // Do not pin the caller's working directory (or its mount) while we wait.
+    if (::chdir("/") != 0) {}
+
+    sig_desc_.emplace(ctx_, sigfd_.release());
+    life_desc_.emplace(ctx_, io_.life.release());
+    arm_signals();
+    arm_life();
+    arm_heartbeat();
+    on_children();  // the command may have exited before the loop started
+    if (!tree_gone_) ctx_.run();
+
+    locks_.release(reason_);
+    return end_ ? exit_code(*end_) : to_int(ExitCode::signal_base) + SIGKILL;
+}
+
+void Supervisor::arm_signals() {
+    sig_desc_->async_wait(Descriptor::wait_read, [this](boost::system::error_code ec) {
+        if (ec) return;
+        on_signals();
+        if (!tree_gone_) arm_signals();
+    });
+}
+
+void Supervisor::arm_life() {
+    life_desc_->async_wait(Descriptor::wait_read, [this](boost::system::error_code ec) {
+        if (ec) return;
+        on_life();
+    });
+}
+
+void Supervisor::arm_heartbeat() {
+    if (opt_.ttl.count() <= 0) return;
+    heartbeat_.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(opt_.ttl / 2));
+    heartbeat_.async_wait([this](boost::system::error_code ec) {
+        if (ec) return;
+        locks_.renew();
+        if (!tree_gone_) arm_heartbeat();
+    });
+}
+
+void Supervisor::on_signals() {
+    const pid_t self = ::getpid();
+    bool child = false;
+    for (const auto& si : read_signals(sig_desc_->native_handle())) {
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGCHLD) {
+            child = true;
+        } else if (static_cast<pid_t>(si.ssi_pid) != self) {
+            // A SIGPIPE our own write raised is not the caller's; anything else sent to the
+            // supervisor directly is relayed like the front's.
+            relay(sig);
+        }
+    }
+    if (child) on_children();
+}
+
+void Supervisor::on_life() {
+    unsigned char buf[64];
+    ssize_t n;
+    do {
+        n = ::read(life_desc_->native_handle(), buf, sizeof buf);
+    } while (n < 0 && errno == EINTR);
+    if (n == 0) {
+        front_gone();
+        return;
+    }
+    for (ssize_t i = 0; i < n; ++i) relay(buf[i]);
+    arm_life();
+}
+
+void Supervisor::relay(int sig) {
+    if (killing_) return;
+    const bool terminating = terminates_by_default(sig);
+    if (main_alive_) {
+        // The leader is alive or an unreaped zombie, so its pgid cannot have been reused.
+        ::kill(-main_, sig);
+        if (terminating) continue_if_stopped(main_);
+    } else {
+        signal_tree(0, sig, terminating);
+    }
+}
+
+void Supervisor::on_children() {
+    if (io_.tty_fd >= 0 && main_alive_) {
+        // Job control: the command stopped (Ctrl-Z): the front stops too, so the caller's
+        // shell sees its job stop and takes the terminal back.
+        siginfo_t si{};
+        if (::waitid(P_PID, static_cast<id_t>(main_), &si, WSTOPPED | WNOHANG) == 0 &&
+            si.si_pid == main_ && si.si_code == CLD_STOPPED)
+            send(encode_stopped_message());
+    }
+    for (;;) {
+        std::optional<ChildExit> held;
+        ReapStop r = reap_exited(main_alive_ ? main_ : 0, held);
+        if (r == ReapStop::held_exited) {
+            on_main_exit(*held);
+            continue;
+        }
+        if (r == ReapStop::none_left && !main_alive_) {
+            tree_gone_ = true;
+            ctx_.stop();
+        }
+        return;
+    }
+}
+
+void Supervisor::on_main_exit(const ChildExit& e) {
+    end_ = e;
+    if (reason_.empty()) reason_ = release_reason(e);
+    if (opt_.on_exit == OnExit::term || grace_started_) {
+        // The zombie leader keeps the pgid reserved while we signal the group. Skip the /proc
+        // scan in the common case: the command was the only process of the tree.
+        auto kids = own_children();
+        bool only_main = kids && kids->size() == 1 && (*kids)[0] == main_;
+        if (!only_main) {
+            signal_tree(main_, SIGTERM, true);
+            start_grace();
+        }
+    }
+    reap_pid(main_);
+    main_alive_ = false;
+}
+
+void Supervisor::front_gone() {
+    reason_ = "parent-gone";
+    life_desc_.reset();
+    if (grace_started_) return;
+    signal_tree(main_alive_ ? main_ : 0, SIGTERM, true);
+    start_grace();
+}
+
+void Supervisor::start_grace() {
+    if (grace_started_) return;
+    grace_started_ = true;
+    grace_.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(opt_.kill_after));
+    grace_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) kill_rest();
+    });
+}
+
+void Supervisor::kill_rest() {
+    if (tree_gone_) return;
+    killing_ = true;
+    signal_tree(main_alive_ ? main_ : 0, SIGKILL, false);
+    grace_.expires_after(kKillRescan);
+    grace_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) kill_rest();
+    });
+}
+
+} // namespace
+
+int run_supervisor(const GuardOptions& opt, LockKeeper& locks, SupervisorIo io) {
+    Supervisor s(opt, locks, std::move(io));
+    return s.run();
+}
+
+} // namespace lokt::sup

@@ -1,0 +1,106 @@
+#include "lokt/supervisor/teardown.hpp"
+
+#include "lokt/supervisor/proctree.hpp"
+#include "lokt/supervisor/reaper.hpp"
+#include "lokt/supervisor/signals.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace lokt::sup {
+namespace {
+
+int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+int pidfd_send_signal(int pidfd, int sig) {
+    return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+
+bool stopped(const ProcInfo& p) { return p.state == 'T' || p.state == 't'; }
+
+// Signals one scanned process unless its pid now names another process.
+void signal_one(const ProcInfo& p, int sig, bool cont) {
+    int fd = pidfd_open(p.pid);
+    if (fd < 0) {
+        if (errno == ESRCH) return;
+        // No pidfd (kernel < 5.3, old seccomp profile): plain kill, the race is microseconds.
+        ::kill(p.pid, sig);
+        if (cont) ::kill(p.pid, SIGCONT);
+        return;
+    }
+    auto now = read_proc(p.pid);
+    if (now && now->start == p.start) {
+        pidfd_send_signal(fd, sig);
+        if (cont) pidfd_send_signal(fd, SIGCONT);
+    }
+    ::close(fd);
+}
+
+} // namespace
+
+size_t signal_tree(pid_t pgid, int sig, bool cont) {
+    auto tree = descendants(::getpid());
+    if (pgid > 0) {
+        // The group as a whole, atomically: nothing forked meanwhile escapes it.
+        ::kill(-pgid, sig);
+        if (cont) {
+            for (const auto& p : tree) {
+                if (p.pgid == pgid && stopped(p)) {
+                    ::kill(-pgid, SIGCONT);
+                    break;
+                }
+            }
+        }
+    }
+    for (const auto& p : tree) {
+        if (pgid > 0 && p.pgid == pgid) continue;
+        signal_one(p, sig, cont && stopped(p));
+    }
+    return tree.size();
+}
+
+void continue_if_stopped(pid_t pgid) {
+    for (const auto& p : descendants(::getpid())) {
+        if (p.pgid == pgid && stopped(p)) {
+            ::kill(-pgid, SIGCONT);
+            return;
+        }
+    }
+}
+
+void drain_tree(int sigfd, pid_t pgid, std::chrono::nanoseconds grace) {
+    using Clock = std::chrono::steady_clock;
+    // Signal before reaping: an unreaped zombie leader keeps `pgid` from being reused.
+    signal_tree(pgid, SIGTERM, true);
+    const auto deadline = Clock::now() + grace;
+    bool killing = false;
+    for (;;) {
+        std::optional<ChildExit> unused;
+        if (reap_exited(0, unused) == ReapStop::none_left) return;
+        auto now = Clock::now();
+        if (!killing && now >= deadline) killing = true;
+        if (killing) signal_tree(0, SIGKILL, false);
+        int wait_ms = killing ? 20
+                              : static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                     deadline - now).count()) + 1;
+        struct pollfd p {sigfd, POLLIN, 0};
+        ::poll(&p, 1, wait_ms);
+        read_signals(sigfd);  // SIGCHLD wakes us; relayed signals are moot now
+    }
+}
+
+bool no_children_left() {
+    siginfo_t si{};
+    for (;;) {
+        int r = ::waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT);
+        if (r == 0) return false;
+        if (errno != EINTR) return errno == ECHILD;
+    }
+}
+
+} // namespace lokt::sup

@@ -1,0 +1,21 @@
+#include "lokt/supervisor/held_env.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace lokt::sup;
+
+TEST_CASE("LOKT_HELD round-trips and appends", "[supervisor][held_env]") {
+    std::string v = append_held("", {{"build", "aa"}, {"deploy", "bb"}});
+    CHECK(v == "build:aa,deploy:bb");
+    std::string w = append_held(v, {{"test", "cc"}});
+    CHECK(w == "build:aa,deploy:bb,test:cc");
+    auto m = parse_held(w);
+    REQUIRE(m.size() == 3);
+    CHECK(m["deploy"] == "bb");
+}
+
+TEST_CASE("malformed LOKT_HELD entries are skipped", "[supervisor][held_env]") {
+    auto m = parse_held(",noid,:x,a:,ok:1,");
+    REQUIRE(m.size() == 1);
+    CHECK(m["ok"] == "1");
+}

@@ -1,0 +1,157 @@
+#include "lokt/supervisor/spawn.hpp"
+
+#include "lokt/supervisor/reaper.hpp"
+#include "lokt/sys.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+
+using namespace lokt;
+using namespace lokt::sup;
+
+namespace {
+
+std::string temp_dir() {
+    char tmpl[] = "/tmp/lokt-spawn-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    return tmpl;
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+SpawnSpec sh(const std::string& script) {
+    SpawnSpec s;
+    s.path = "/bin/sh";
+    s.argv = {"sh", "-c", script};
+    s.env = environment_with("LOKT_SPAWN_TEST", "1");
+    s.signals = capture_signal_state();
+    s.parent_death_kill = false;
+    return s;
+}
+
+} // namespace
+
+TEST_CASE("resolve_command searches PATH and tells 127 from 126", "[supervisor][spawn]") {
+    auto sh_path = resolve_command("sh", "/nonexistent:/bin:/usr/bin");
+    REQUIRE(sh_path);
+    CHECK(*sh_path == "/bin/sh");
+
+    auto missing = resolve_command("no-such-cmd-lokt", "/bin:/usr/bin");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().sys_errno == ENOENT);
+    CHECK(missing.error().message == "command not found: no-such-cmd-lokt");
+
+    std::string dir = temp_dir();
+    std::string file = dir + "/plain";
+    std::ofstream(file) << "data\n";
+    auto not_exec = resolve_command("plain", dir.c_str());
+    REQUIRE_FALSE(not_exec);
+    CHECK(not_exec.error().sys_errno == EACCES);
+
+    auto is_dir = resolve_command(dir, nullptr);
+    REQUIRE_FALSE(is_dir);
+    CHECK(is_dir.error().sys_errno == EISDIR);
+
+    auto slash = resolve_command(dir + "/nope", nullptr);
+    REQUIRE_FALSE(slash);
+    CHECK(slash.error().sys_errno == ENOENT);
+}
+
+TEST_CASE("spawn starts the command in a process group of its own", "[supervisor][spawn]") {
+    std::string dir = temp_dir();
+    auto pid = spawn(sh("ps -o pgid= -p $$ > " + dir + "/pgid; echo $LOKT_SPAWN_TEST > " + dir + "/env"));
+    REQUIRE(pid);
+    auto end = reap_pid(*pid);
+    CHECK(exit_code(end) == 0);
+    CHECK(std::stoi(slurp(dir + "/pgid")) == *pid);
+    CHECK(slurp(dir + "/env") == "1\n");
+}
+
+TEST_CASE("an exec failure comes back as errno and the child is reaped", "[supervisor][spawn]") {
+    SpawnSpec s = sh("true");
+    s.path = "/nonexistent/binary";
+    auto pid = spawn(s);
+    REQUIRE_FALSE(pid);
+    CHECK(pid.error().sys_errno == ENOENT);
+    CHECK(::waitpid(-1, nullptr, WNOHANG) == -1);
+    CHECK(errno == ECHILD);
+}
+
+TEST_CASE("a script without #! runs with /bin/sh", "[supervisor][spawn]") {
+    std::string dir = temp_dir();
+    std::string script = dir + "/script";
+    std::ofstream(script) << "exit 6\n";
+    ::chmod(script.c_str(), 0755);
+    SpawnSpec s = sh("");
+    s.path = script;
+    s.argv = {"script"};
+    auto pid = spawn(s);
+    REQUIRE(pid);
+    CHECK(exit_code(reap_pid(*pid)) == 6);
+}
+
+TEST_CASE("the command gets the given signal state, not ours", "[supervisor][spawn]") {
+    std::string dir = temp_dir();
+    // grep itself, not through sh: dash clears its signal mask at startup.
+    SpawnSpec s = sh("");
+    auto grep = resolve_command("grep", "/usr/bin:/bin");
+    REQUIRE(grep);
+    s.path = *grep;
+    s.argv = {"grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"};
+    sigemptyset(&s.signals.mask);
+    sigaddset(&s.signals.mask, SIGUSR2);
+    sigemptyset(&s.signals.ignored);
+    sigaddset(&s.signals.ignored, SIGHUP);
+    auto out_fd = sys::open(dir + "/sig", O_WRONLY | O_CREAT | O_TRUNC);
+    REQUIRE(out_fd);
+    int saved_stdout = ::dup(1);
+    ::dup2(out_fd->get(), 1);
+    // What we change in ourselves must not leak: a blocked and an ignored signal of ours.
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigset_t old;
+    ::pthread_sigmask(SIG_BLOCK, &block, &old);
+    auto prev = ::signal(SIGPIPE, SIG_IGN);
+    auto pid = spawn(s);
+    ::signal(SIGPIPE, prev);
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    ::dup2(saved_stdout, 1);
+    ::close(saved_stdout);
+    REQUIRE(pid);
+    CHECK(exit_code(reap_pid(*pid)) == 0);
+    char want[128];
+    std::snprintf(want, sizeof want, "SigBlk:\t%016llx\nSigIgn:\t%016llx\n",
+                  1ull << (SIGUSR2 - 1), 1ull << (SIGHUP - 1));
+    CHECK(slurp(dir + "/sig") == want);
+}
+
+TEST_CASE("close-on-exec fds do not reach the command", "[supervisor][spawn]") {
+    std::string dir = temp_dir();
+    // High numbers, so the fd `ls` opens for the listing cannot be mistaken for ours.
+    sys::UniqueFd ours(::fcntl(0, F_DUPFD_CLOEXEC, 150));
+    sys::UniqueFd plain(::fcntl(0, F_DUPFD, 160));
+    REQUIRE(ours.valid());
+    REQUIRE(plain.valid());
+    auto pid = spawn(sh("ls /proc/self/fd > " + dir + "/fds"));
+    REQUIRE(pid);
+    reap_pid(*pid);
+    std::string fds = "\n" + slurp(dir + "/fds");
+    INFO(fds);
+    CHECK(fds.find("\n" + std::to_string(ours.get()) + "\n") == std::string::npos);
+    CHECK(fds.find("\n" + std::to_string(plain.get()) + "\n") != std::string::npos);
+}
