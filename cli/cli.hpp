@@ -72,7 +72,7 @@ int cmd_audit(const Command&, const Args&);
 int cmd_why(const Command&, const Args&);
 int cmd_doctor(const Command&, const Args&);
 int cmd_shim(const Command&, const Args&);
-/// `lokt shim --seccomp` (cli/cmd_seccomp.cpp); also the hidden `lokt __seccomp-shim`.
+/// `lokt shim --seccomp` (cli/cmd_seccomp.cpp), called by cmd_shim.
 int cmd_seccomp_shim(const Command&, const Args&);
 int cmd_rules(const Command&, const Args&);
 int cmd_version(const Command&, const Args&);

@@ -1,4 +1,4 @@
-// lokt shim --seccomp [--rules FILE] -- CMD [ARG...]   (also: lokt __seccomp-shim, hidden)
+// lokt shim --seccomp [--rules FILE] -- CMD [ARG...]   (cmd_shim hands --seccomp over here)
 // Runs CMD under the seccomp exec filter with this process as its supervisor
 // (include/lokt/seccomp_shim.hpp). A missing or broken rules file is reported once and CMD
 // runs without the filter.
@@ -70,9 +70,9 @@ int cmd_seccomp_shim(const Command& cmd, const Args& args) {
         set = std::move(*loaded);
     }
     opt.rules = set.get();
-    opt.refusal = [](const AcquireOutcome& o, bool timed_out) {
-        // The rule's wait is not known here; the guard's wording without the duration.
-        std::string prefix = timed_out ? "timed out waiting: " : "";
+    opt.refusal = [](const AcquireOutcome& o, const std::string& waited) {
+        // The guard's wording, so both shim modes read the same.
+        std::string prefix = waited.empty() ? "" : "timed out after " + waited + " waiting: ";
         if (const auto* h = std::get_if<Held>(&o)) return prefix + held_message(h->holder.name, h->holder, now());
         if (const auto* f = std::get_if<Frozen>(&o)) return prefix + frozen_message(f->freeze.name, f->freeze);
         return prefix + "lock not acquired";

@@ -119,8 +119,6 @@ const std::vector<Command>& commands() {
          "the shim off for a command and its tree; LOKT_SHIM_DEBUG=1 logs each decision.\n"
          "Statically linked programs (e.g. Go tools) are not seen in this mode.",
          {{"rules", true}, {"seccomp", false}}, true, cmd_shim},
-        {"__seccomp-shim", "__seccomp-shim [--rules FILE] -- CMD [ARG...]",
-         "(internal) lokt shim --seccomp", "", {{"rules", true}}, true, cmd_seccomp_shim},
         {"rules", "rules check|match [--rules FILE] [-- CMD [ARG...]]",
          "check the rules file, or show which rule a command matches",
          "  check          list the rules and run the file's test lines (exit 1 on a parse\n"

@@ -345,7 +345,7 @@ bool parse(const char* data, size_t len, RuleSet* out, ParseError* err) noexcept
         msg.number(kMaxFileBytes) << " bytes";
         return false;
     }
-    std::memcpy(out->text, data, len);
+    if (data != out->text) std::memmove(out->text, data, len);  // in place is allowed
     out->text[len] = '\0';
     const uint32_t default_wait = static_cast<uint32_t>(len + 1);
     std::memcpy(out->text + default_wait, "10m", 4);

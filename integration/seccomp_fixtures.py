@@ -27,7 +27,7 @@ def targets(tmp_path_factory):
 
 
 class Sc:
-    """Runs commands under `lokt __seccomp-shim` against the test's root."""
+    """Runs commands under `lokt shim --seccomp` against the test's root."""
 
     def __init__(self, lokt, targets, tmp_path, rules=RULES):
         self.lokt = lokt
@@ -49,7 +49,7 @@ class Sc:
         return e
 
     def argv(self, cmd):
-        return ["__seccomp-shim", "--rules", self.rules, "--", *cmd]
+        return ["shim", "--seccomp", "--rules", self.rules, "--", *cmd]
 
     def run(self, *cmd, owner="agent-a", timeout=60, **extra):
         return self.lokt.run(*self.argv(cmd), owner=owner, env=self.env(**extra), timeout=timeout)

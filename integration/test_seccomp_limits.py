@@ -80,7 +80,7 @@ def test_setuid_is_void_under_no_new_privs(sc):
         shutil.copy(sc.rules, rules)
         os.chmod(rules, 0o644)
         env = dict(os.environ, LOKT_ROOT=os.path.join(work, "root"), LOKT_OWNER="nobody-agent")
-        r = subprocess.run([*drop, sc.lokt.bin, "__seccomp-shim", "--rules", rules, "--", suid, "-u"],
+        r = subprocess.run([*drop, sc.lokt.bin, "shim", "--seccomp", "--rules", rules, "--", suid, "-u"],
                            capture_output=True, text=True, env=env, cwd=work)
         assert r.returncode == 0, r.stderr
         assert r.stdout.strip() == str(__import__("pwd").getpwnam("nobody").pw_uid)

@@ -169,7 +169,7 @@ def test_timeout_fails_with_eagain_and_the_holder(sc):
     r = sc.run(sc.t["probe"], "raw", sc.t["fake-terraform"], "apply")
     assert r.returncode == 42
     assert f"exec-errno={EAGAIN}" in r.stderr
-    assert 'lock "terraform" held by other' in r.stderr
+    assert 'error: timed out after 300ms waiting: lock "terraform" held by other' in r.stderr
     assert not sc.log()
     assert sc.lokt.events(name="terraform", event="deny")
 
@@ -194,7 +194,10 @@ def test_waiters_are_served_in_arrival_order(sc):
     for i in range(3):
         procs.append(sc.start(sc.t["probe"], "raw", sc.t["fake-terraform"], "apply", str(i),
                               FAKE_HOLD_MS=50))
-        blocked_in_exec(procs[-1])  # queued before the next one starts
+        # Queued (its ticket is in the store's waiting queue) before the next one starts.
+        queue = os.path.join(sc.lokt.root, "queue", "terraform")
+        wait_for(lambda: os.path.isdir(queue) and len(os.listdir(queue)) == i + 1,
+                 what=f"waiter {i} in the queue")
     assert sc.lokt.run("unlock", "terraform", owner="other").returncode == 0
     for p in procs:
         rc, _, err = finish(p)
@@ -260,3 +263,22 @@ def test_background_leftovers_keep_exec_working(sc):
     touch(sc.path("go"))
     wait_for(lambda: os.path.exists(out) and open(out).read().strip(), what="the leftover's exec")
     assert open(out).read().strip() == "rc=0"
+
+
+def test_lock_held_by_an_ancestor_guard_is_reentrant(sc):
+    # A guard above the tool holds the lock: the tool's exec runs at once, inside it.
+    r = sc.lokt.run("guard", "terraform", "--", sc.lokt.bin,
+                    *sc.argv([sc.t["probe-static"], "execv", sc.t["fake-terraform"], "apply"]),
+                    owner="agent-a", env=sc.env(FAKE_HOLD_MS=0), timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert len(sc.log()) == 1
+    assert len(sc.lokt.events(name="terraform", event="acquire")) == 1  # the guard's only
+
+
+def test_signals_sent_to_the_shim_reach_the_command(sc):
+    out = sc.path("ready")
+    p = sc.start("/bin/sh", "-c", f"touch {out}; exec sleep 30")
+    wait_for(lambda: os.path.exists(out), what="the command to start")
+    p.send_signal(signal.SIGTERM)
+    rc, _, _ = finish(p, timeout=10)
+    assert rc == 128 + signal.SIGTERM

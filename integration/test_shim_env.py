@@ -165,7 +165,7 @@ def test_missing_lokt_bin_never_stops_the_command(shim):
     r = shim.run("bash", "-c", "LOKT_BIN=/nonexistent/lokt bash -c 'fake-git push'")
     assert r.returncode == 0
     assert len(shim.records()) == 1
-    assert "LOKT_BIN is not an absolute path to lokt" in r.stderr
+    assert r.stderr.count("lokt shim: LOKT_BIN does not exist: /nonexistent/lokt") == 1
 
 
 def test_asan_binary_runs_and_is_seen(shim):

@@ -193,3 +193,55 @@ def test_two_agents_running_raw_make_never_overlap(shim):
     assert open(log).read() == "start a\nend a\nstart b\nend b\n"
     acquires = shim.lokt.events(name="build", event="acquire")
     assert [e["owner"] for e in acquires] == ["agent-a", "agent-b"]
+
+
+def test_ctrl_c_in_a_terminal_reaches_the_tool_once(shim, tmp_path):
+    import pty
+    import select
+    counter = os.path.join(shim.t.bin, "sigcount")
+    with open(counter, "w") as f:
+        f.write("#!/usr/bin/python3\n"
+                "import signal, sys, time\n"
+                "n = 0\n"
+                "def on_int(sig, frame):\n"
+                "    global n\n"
+                "    n += 1\n"
+                "signal.signal(signal.SIGINT, on_int)\n"
+                "print('ready', flush=True)\n"
+                "deadline = time.monotonic() + 20\n"
+                "while n == 0 and time.monotonic() < deadline:\n"
+                "    time.sleep(0.01)\n"
+                "time.sleep(0.5)  # a window for a duplicate delivery to show up\n"
+                "print(f'count={n}', flush=True)\n")
+    os.chmod(counter, 0o755)
+    shim.rules("sig : sigcount\n")
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execve(shim.lokt.bin, shim.argv("bash", "-c", "sigcount; echo status=$?"), shim.env())
+        finally:
+            os._exit(127)
+    out = b""
+
+    def expect(needle, timeout=20):
+        nonlocal out
+        deadline = time.monotonic() + timeout
+        while needle not in out:
+            assert time.monotonic() < deadline, out
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+        return out
+
+    expect(b"ready")
+    assert shim.lokt.read_lock("sig")["kind"] == "shim"
+    os.write(fd, b"\x03")
+    expect(b"status=")
+    expect(b"\n", timeout=5)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert b"count=1" in out
+    assert b"status=0" in out
+    assert shim.lokt.read_lock("sig") is None

@@ -11,3 +11,19 @@ def test_unknown_command_is_a_usage_error(lokt):
     r = lokt.run("frobnicate")
     assert r.returncode == 64
     assert r.stderr.startswith('error: unknown command "frobnicate"')
+
+
+def test_install_puts_man_page_completion_and_preload_library_under_the_prefix(lokt):
+    import os
+    prefix = os.path.dirname(os.path.dirname(lokt.bin))
+    assert os.path.isfile(os.path.join(prefix, "share", "man", "man1", "lokt.1"))
+    assert os.path.isfile(os.path.join(prefix, "share", "bash-completion", "completions", "lokt"))
+    assert os.path.isfile(os.path.join(prefix, "lib", "lokt", "liblokt_preload.so"))
+
+
+def test_every_command_has_help_with_a_usage_line(lokt):
+    for cmd in ["guard", "lock", "unlock", "status", "exists", "freeze", "unfreeze", "audit",
+                "why", "doctor", "shim", "rules", "version", "help"]:
+        r = lokt.run(cmd, "--help")
+        assert r.returncode == 0, cmd
+        assert r.stdout.startswith("usage: lokt " + cmd), cmd

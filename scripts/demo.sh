@@ -19,7 +19,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 as() { local who=$1; shift; LOKT_OWNER=$who "$@"; }
 
 say "agent-1 starts a guarded build (the lock lives in .git/lokt/, shared by worktrees)"
-as agent-1 "$LOKT" guard build --ttl 5m -- make -s build &
+LOKT_OWNER=agent-1 "$LOKT" guard build --ttl 5m -- make -s build &
 a1=$!
 until "$LOKT" exists build; do sleep 0.05; done
 
@@ -34,10 +34,10 @@ as agent-3 "$LOKT" guard build --ttl 5m --wait --timeout 1m -- make -s build
 wait "$a1"
 
 say "agent-2's harness is killed with SIGKILL mid-build: lokt tears the tree down and frees the lock"
-as agent-2 "$LOKT" guard build --ttl 5m -- sh -c 'echo "    [agent-2] long build..."; sleep 300' &
+LOKT_OWNER=agent-2 "$LOKT" guard build --ttl 5m -- sh -c 'echo "    [agent-2] long build..."; sleep 300' &
 a2=$!
 until "$LOKT" exists build; do sleep 0.05; done
-kill -KILL "$a2"
+kill -KILL "$a2"          # the agent's lokt process, as a harness would kill it
 wait "$a2" 2>/dev/null || true
 until ! "$LOKT" exists build; do sleep 0.05; done
 echo "    lock is free again; agent-1 builds:"

@@ -175,7 +175,8 @@ void Broker::refuse(Pending& p, bool timed_out) {
     if (!p.last) return;
     if (!p.detached) {
         // The message first, so it precedes whatever the caller prints about EAGAIN.
-        if (cfg_.refusal) write_to_stderr_of(p.req.tgid, "error: " + cfg_.refusal(*p.last, timed_out) + "\n");
+        const std::string waited = timed_out ? rs_.str(p.req.decision.wait_offset) : "";
+        if (cfg_.refusal) write_to_stderr_of(p.req.tgid, "error: " + cfg_.refusal(*p.last, waited) + "\n");
         resp_.deny(p.req.id, EAGAIN);
     }
     AcquireRequest named = req;
@@ -189,7 +190,8 @@ void Broker::run_unlocked(Pending& p) {
     release(p.got, "aborted");
     p.done = true;
     if (p.detached) return;
-    const std::string why = cfg_.refusal && p.last ? cfg_.refusal(*p.last, true) : "lock not acquired";
+    const std::string why =
+        cfg_.refusal && p.last ? cfg_.refusal(*p.last, rs_.str(p.req.decision.wait_offset)) : "lock not acquired";
     write_to_stderr_of(p.req.tgid, "warning: " + why + "; running it without the lock (on-timeout=run)\n");
     AuditEvent e;
     e.ts = now();

@@ -19,7 +19,6 @@ namespace {
 
 State g_state;
 rules::RuleSet g_rules;
-char g_file[rules::kMaxFileBytes + 1];
 
 template <class Fn>
 Fn next_symbol(const char* name) {
@@ -28,23 +27,24 @@ Fn next_symbol(const char* name) {
 
 bool flag_is(const char* v, const char* want) { return v && std::strcmp(v, want) == 0; }
 
-void copy_path(char* dst, const char* src) {
-    size_t n = std::strlen(src);
-    if (n >= PATH_MAX) n = 0;
-    std::memcpy(dst, src, n);
-    dst[n] = '\0';
+// Copies "a" + "b" into the arena; nullptr when it does not fit.
+const char* keep(State& s, const char* a, const char* b = "") {
+    const size_t la = std::strlen(a), lb = std::strlen(b);
+    if (s.arena_used + la + lb + 1 > kKeptArena) return nullptr;
+    char* dst = s.arena + s.arena_used;
+    std::memcpy(dst, a, la);
+    std::memcpy(dst + la, b, lb + 1);
+    s.arena_used += la + lb + 1;
+    return dst;
 }
 
 void snapshot(State& s) {
     for (int i = 0; i < kKeptCount; ++i) {
-        s.kept[i][0] = '\0';
+        s.kept[i] = nullptr;
         const char* v = env_lookup(environ, kKeptVars[i]);
-        if (!v) continue;
-        size_t used = 0;
-        char* dst = s.kept[i];
-        if (!append(dst, kKeptMax, &used, kKeptVars[i]) || !append(dst, kKeptMax, &used, "=") ||
-            !append(dst, kKeptMax, &used, v))
-            dst[0] = '\0';  // too long to carry: leave it alone rather than truncate it
+        // Copied, not pointed to: programs may overwrite their initial environment block
+        // (setproctitle). Too long to carry: leave it alone rather than truncate it.
+        if (v) s.kept[i] = keep(s, kKeptVars[i], v - 1);  // v - 1 is the '='
     }
 }
 
@@ -59,30 +59,28 @@ void set_problem(State& s, Problem p, const char* a, const char* b) {
 // Reads the rules file with raw syscalls into static storage; false with `problem` set.
 bool load_rules(State& s) {
     const char* env_rules = std::getenv("LOKT_RULES");
-    size_t used = 0;
-    if (env_rules && *env_rules) append(s.rules_path, PATH_MAX, &used, env_rules);
-    else if (s.root[0]) {
-        append(s.rules_path, PATH_MAX, &used, s.root);
-        append(s.rules_path, PATH_MAX, &used, "/rules");
-    } else {
-        return false;  // no configuration at all: nothing to match
-    }
+    if (env_rules && *env_rules) s.rules_path = keep(s, env_rules);
+    else if (s.root) s.rules_path = keep(s, s.root, "/rules");
+    if (!s.rules_path) return false;  // no configuration at all: nothing to match
     int fd;
     do { fd = ::open(s.rules_path, O_RDONLY | O_CLOEXEC); } while (fd < 0 && errno == EINTR);
     if (fd < 0) {
         if (errno != ENOENT) set_problem(s, Problem::rules_unreadable, "cannot read ", s.rules_path);
         return false;
     }
+    // Read straight into the rule set's text buffer; parse() works in place.
+    char* buf = g_rules.text;
+    const size_t cap = rules::kMaxFileBytes + 1;
     size_t len = 0;
     for (;;) {
-        ssize_t r = ::read(fd, g_file + len, sizeof g_file - len);
+        ssize_t r = ::read(fd, buf + len, cap - len);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             ::close(fd);
             set_problem(s, Problem::rules_unreadable, "cannot read ", s.rules_path);
             return false;
         }
-        if (r == 0 || len + static_cast<size_t>(r) == sizeof g_file) {
+        if (r == 0 || len + static_cast<size_t>(r) == cap) {
             len += static_cast<size_t>(r);
             break;
         }
@@ -90,7 +88,7 @@ bool load_rules(State& s) {
     }
     ::close(fd);
     rules::ParseError err;
-    if (!rules::parse(g_file, len, &g_rules, &err)) {
+    if (!rules::parse(buf, len, &g_rules, &err)) {
         char where[PATH_MAX + 48];
         size_t w = 0;
         append(where, sizeof where, &w, s.rules_path);
@@ -117,8 +115,6 @@ void init() {
     s.real.posix_spawnp = next_symbol<SpawnFn>("posix_spawnp");
     s.real.fexecve = next_symbol<FexecveFn>("fexecve");
     s.real.execveat = next_symbol<ExecveatFn>("execveat");
-    s.arg_max = ::sysconf(_SC_ARG_MAX);
-    if (s.arg_max <= 0) s.arg_max = 128 * 1024;
 
     const char* mode = std::getenv("LOKT_SHIM");
     s.active = mode && *mode && !flag_is(mode, "off") && !flag_is(mode, "0");
@@ -126,16 +122,12 @@ void init() {
     s.doctor = !flag_is(std::getenv("LOKT_SHIM_DOCTOR"), "0");
     if (s.active) {
         snapshot(s);
-        if (const char* r = std::getenv("LOKT_ROOT")) copy_path(s.root, r);
+        if (const char* r = std::getenv("LOKT_ROOT"); r && *r) s.root = keep(s, r);
         const char* bin = std::getenv("LOKT_BIN");
-        struct stat st {}, self {};
-        if (bin && bin[0] == '/' && ::stat(bin, &st) == 0) {
-            copy_path(s.lokt_bin, bin);
-            s.lokt_dev = st.st_dev;
-            s.lokt_ino = st.st_ino;
-            s.is_lokt = ::stat("/proc/self/exe", &self) == 0 && self.st_dev == st.st_dev &&
-                        self.st_ino == st.st_ino;
-            if (!s.is_lokt) s.matching = load_rules(s);
+        if (bin && bin[0] == '/' && (s.lokt_bin = keep(s, bin))) {
+            // Whether this process is lokt itself (stat of /proc/self/exe costs ~10 µs) is
+            // settled at the first exec that matches a rule: most processes never get there.
+            s.matching = load_rules(s);
         } else {
             set_problem(s, Problem::lokt_bin_missing, "LOKT_BIN is not an absolute path to lokt: ",
                         bin ? bin : "(unset)");
@@ -151,6 +143,27 @@ void init() {
 } // namespace
 
 State& state() { return g_state; }
+
+bool may_rewrite() {
+    State& s = g_state;
+    if (s.identity == Identity::unknown) {
+        // Plain writes, no lock: a racing thread (or a vfork child, which shares this memory)
+        // computes the same answer.
+        struct stat bin {}, self {};
+        if (::stat(s.lokt_bin, &bin) != 0) {
+            set_problem(s, Problem::lokt_bin_missing, "LOKT_BIN does not exist: ", s.lokt_bin);
+            say(s.problem_text);
+            s.identity = Identity::lokt;
+        } else {
+            s.lokt_dev = bin.st_dev;
+            s.lokt_ino = bin.st_ino;
+            const bool self_is_lokt = ::stat("/proc/self/exe", &self) == 0 && self.st_dev == bin.st_dev &&
+                                      self.st_ino == bin.st_ino;
+            s.identity = self_is_lokt ? Identity::lokt : Identity::other;
+        }
+    }
+    return s.identity == Identity::other;
+}
 const rules::RuleSet& rule_set() { return g_rules; }
 void ensure_init() {
     if (!g_state.initialised) init();

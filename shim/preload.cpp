@@ -161,7 +161,7 @@ bool absolutize(char* buf) {
 // freeze out), so it is run without --wait and reports "frozen" at once.
 bool frozen_now(const rules::RuleSet& rs, const rules::Decision& d) {
     const State& s = state();
-    if (!s.root[0]) return false;
+    if (!s.root) return false;
     for (uint32_t i = 0; i < d.name_count; ++i) {
         char p[PATH_MAX];
         size_t used = 0;
@@ -203,7 +203,7 @@ int missing_vars(char* const* envp, bool* missing) {
     const State& s = state();
     int n = 0;
     for (int i = 0; i < kKeptCount; ++i) {
-        missing[i] = s.kept[i][0] && !env_lookup(envp, kKeptVars[i]);
+        missing[i] = s.kept[i] && !env_lookup(envp, kKeptVars[i]);
         n += missing[i];
     }
     return n;
@@ -224,9 +224,13 @@ bool plan(const Call& c, char* resolved, rules::Decision* d) {
     const rules::RuleSet& rs = rule_set();
     const size_t argc = count(c.argv);
     if (argc == 0) return false;
-    // Cheap prefilter on the name before any syscall: most execs stop here.
-    if (!rs.any_path_pattern && c.fn != Fn::fexecve && !(c.fn == Fn::execveat && c.file && !c.file[0]) &&
-        !rules::any_program_matches(rs, c.file ? c.file : "")) {
+    // Cheap prefilter on the name before any syscall: most execs stop here. When the string
+    // given is the path that will run, every rule can judge it; otherwise (a PATH search, a
+    // dirfd-relative execveat) only basename rules can, and fexecve names no file at all.
+    const bool by_fd = c.fn == Fn::fexecve || (c.fn == Fn::execveat && c.file && !c.file[0]);
+    const bool final_name = !by_fd && c.file &&
+                            (c.fn == Fn::execveat ? c.file[0] == '/' || c.fd == AT_FDCWD : !searches_path(c));
+    if ((final_name || (!by_fd && !rs.any_path_pattern)) && !rules::any_program_matches(rs, c.file)) {
         debug(c, "pass", " (no rule)");
         return false;
     }
@@ -235,16 +239,21 @@ bool plan(const Call& c, char* resolved, rules::Decision* d) {
         debug(c, "pass", " (not an existing executable file)");
         return false;
     }
-    if (st.st_dev == s.lokt_dev && st.st_ino == s.lokt_ino) {
-        debug(c, "pass", " (lokt itself)");
-        return false;
-    }
     if (!rules::decide(rs, resolved, c.argv + 1, argc - 1, d)) {
         debug(c, "pass", " (no rule)");
         return false;
     }
+    // Only now, with a rule matching: is this process lokt itself, or is the target lokt?
+    if (!may_rewrite()) {
+        debug(c, "pass", " (this process is lokt, or LOKT_BIN is gone)");
+        return false;
+    }
+    if (st.st_dev == s.lokt_dev && st.st_ino == s.lokt_ino) {
+        debug(c, "pass", " (lokt itself)");
+        return false;
+    }
     const char* held = std::getenv("LOKT_HELD");
-    const char* held_at_start = s.kept[5][0] ? s.kept[5] + sizeof("LOKT_HELD") : nullptr;
+    const char* held_at_start = s.kept[5] ? s.kept[5] + sizeof("LOKT_HELD") : nullptr;
     bool all_held = true;
     for (uint32_t i = 0; i < d->name_count; ++i) {
         const char* n = rs.str(d->name_offsets[i]);
@@ -291,7 +300,9 @@ int dispatch(const Call& c) {
     const size_t words = 2 + (wait ? 3 : 0) + 2 + d.name_count + 3 + argc;
     size_t bytes = arg_bytes(c.argv) + arg_bytes(envp) + str_len(resolved) + 64 * (words - argc);
     for (uint32_t i = 0; i < d.name_count; ++i) bytes += str_len(rs.str(d.name_offsets[i]));
-    if (bytes + 4096 > static_cast<size_t>(s.arg_max)) {
+    long arg_max = ::sysconf(_SC_ARG_MAX);
+    if (arg_max <= 0) arg_max = 128 * 1024;
+    if (bytes + 4096 > static_cast<size_t>(arg_max)) {
         say("warning: the command line is too long to run under lokt guard; running it without the lock");
         return call_real(c, envp, saved);
     }
@@ -394,7 +405,9 @@ LOKT_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* 
     // AT_SYMLINK_NOFOLLOW changes which file runs; leave those exact calls alone.
     if (flags & AT_SYMLINK_NOFOLLOW) {
         lokt::shim::ensure_init();
-        return lokt::shim::state().real.execveat(dirfd, path, argv, envp, flags);
+        if (auto real = lokt::shim::state().real.execveat) return real(dirfd, path, argv, envp, flags);
+        errno = ENOSYS;
+        return -1;
     }
     return dispatch(c);
 }

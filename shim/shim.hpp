@@ -35,7 +35,11 @@ struct RealFns {
 inline constexpr const char* kKeptVars[] = {"LD_PRELOAD", "LOKT_SHIM", "LOKT_BIN",
                                             "LOKT_RULES", "LOKT_ROOT", "LOKT_HELD"};
 inline constexpr int kKeptCount = 6;
-inline constexpr size_t kKeptMax = 8192;  ///< longer values are not snapshotted
+inline constexpr size_t kKeptArena = 3 * PATH_MAX + 4096;  ///< snapshots and paths; what does not fit is skipped
+
+/// Whether this process may rewrite execs: unknown until the first exec that matches;
+/// `lokt` when it is lokt itself or LOKT_BIN is gone (then it never rewrites).
+enum class Identity : uint8_t { unknown, other, lokt };
 
 /// Why a process's matching is off (reported once, by the constructor).
 enum class Problem : uint8_t { none, rules_unreadable, rules_invalid, lokt_bin_missing };
@@ -47,17 +51,19 @@ struct State {
     bool matching;      ///< rules loaded and this process may rewrite
     bool doctor;        ///< LOKT_SHIM_DOCTOR != "0"
     bool debug;         ///< LOKT_SHIM_DEBUG=1
-    bool is_lokt;       ///< this process is lokt itself: never rewrite
+    Identity identity;  ///< see may_rewrite()
     Problem problem;
     RealFns real;
-    char lokt_bin[PATH_MAX];
-    dev_t lokt_dev;
+    dev_t lokt_dev;     ///< LOKT_BIN's identity, once may_rewrite() ran
     ino_t lokt_ino;
-    char root[PATH_MAX];  ///< LOKT_ROOT, or empty
-    char rules_path[PATH_MAX];
+    // Strings live packed in `arena`, so that starting a program touches few pages.
+    const char* lokt_bin;          ///< LOKT_BIN (absolute), or nullptr
+    const char* root;              ///< LOKT_ROOT, or nullptr
+    const char* rules_path;        ///< the rules file read, or nullptr
+    const char* kept[kKeptCount];  ///< "NAME=value" snapshots, nullptr when unset
+    size_t arena_used;
+    char arena[kKeptArena];
     char problem_text[rules::kMaxMessage + PATH_MAX + 32];
-    char kept[kKeptCount][kKeptMax];  ///< "NAME=value" snapshots, empty when unset
-    long arg_max;
 };
 
 /// The process's shim state (zero-initialised static storage).
@@ -66,6 +72,8 @@ State& state();
 const rules::RuleSet& rule_set();
 /// Runs the constructor's work if it has not run yet (a hook called before our constructor).
 void ensure_init();
+/// False in lokt's own processes and when LOKT_BIN is gone (warned once); settles lazily.
+bool may_rewrite();
 
 // --- small async-signal-safe helpers (util.cpp) ---
 

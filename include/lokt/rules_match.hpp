@@ -68,14 +68,14 @@ struct Test {
 /// A parsed rules file. Plain data (zero-initialisable, no constructors): the preload library
 /// keeps one in static storage and fills it once at load time.
 struct RuleSet {
-    char text[kMaxFileBytes + 64];  ///< the file, with separators replaced by NULs
-    Token tokens[kMaxTokens];
-    Rule rules[kMaxRules];
-    Test tests[kMaxTests];
     uint32_t token_count;
     uint32_t rule_count;
     uint32_t test_count;
     bool any_path_pattern;  ///< some token 0 contains '/': basename prefilter is not enough
+    Rule rules[kMaxRules];
+    Token tokens[kMaxTokens];
+    Test tests[kMaxTests];
+    char text[kMaxFileBytes + 64];  ///< the file, with separators replaced by NULs
 
     const char* str(uint32_t offset) const { return text + offset; }
 };
@@ -86,8 +86,8 @@ struct ParseError {
     char message[kMaxMessage];
 };
 
-/// Parses `len` bytes of rules text into `out` (which is overwritten). On failure returns
-/// false, fills `err`, and leaves `out` with no rules.
+/// Parses `len` bytes of rules text into `out` (which is overwritten; `data` may be
+/// `out->text` itself). On failure returns false, fills `err`, and leaves `out` with no rules.
 bool parse(const char* data, size_t len, RuleSet* out, ParseError* err) noexcept;
 
 /// Glob match of one pattern alternative-list against `str` (byte-wise ASCII semantics).

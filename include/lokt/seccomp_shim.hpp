@@ -27,8 +27,9 @@ struct SeccompShimOptions {
     std::string lokt_bin;                 ///< lokt itself: its execs are never locked
     Nanos ttl{0};                         ///< > 0: shim locks expire unless renewed (every ttl/2)
     /// The text after "error: " for a refusal (held or frozen), written to the stderr of the
-    /// process whose exec is refused; `timed_out` after the rule's wait ran out.
-    std::function<std::string(const AcquireOutcome&, bool timed_out)> refusal;
+    /// process whose exec is refused; `waited` is the rule's wait ("2s") when it ran out,
+    /// empty for an immediate refusal.
+    std::function<std::string(const AcquireOutcome&, const std::string& waited)> refusal;
     /// Prints one warning line for the user (text without "warning: ").
     std::function<void(const std::string&)> warn;
     /// False: never ask for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (tests of the fallback).
