@@ -68,11 +68,12 @@ std::optional<LockKind> parse_lock_kind(std::string_view s) {
 }
 
 std::string encode_lock(const LockRecord& r) {
-    return to_ordered(r).dump(2) + "\n";
+    // Command lines may hold any bytes; invalid UTF-8 is replaced rather than thrown on.
+    return to_ordered(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 nlohmann::json lock_to_json(const LockRecord& r) {
-    return nlohmann::json::parse(to_ordered(r).dump());
+    return nlohmann::json::parse(to_ordered(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 namespace {

@@ -84,8 +84,6 @@ def test_argv_is_preserved_byte_for_byte(shim):
     assert rec["argv"] == [b"weird", b"push", b"a b", b"", b"x\ny", b"--x=*", b"\x01\t"]
 
 
-@pytest.mark.xfail(strict=True, reason="the guard cannot record a non-UTF-8 command in the lock "
-                   "file yet (nlohmann dump throws type_error.316); remove this mark once it can")
 def test_argv_with_invalid_utf8_is_preserved(shim):
     shim.rules(RULES)
     r = shim.run("bash", "-c", "fake-git push $'\\xff'")

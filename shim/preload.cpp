@@ -20,20 +20,6 @@ extern char** environ;
 namespace lokt::shim {
 namespace {
 
-enum class Fn : uint8_t { execve, execv, execvp, execvpe, spawn, spawnp, fexecve, execveat };
-
-struct Call {
-    Fn fn;
-    const char* file;  // path or name (fexecve: unused)
-    char* const* argv;
-    char* const* envp;  // the environment the new program gets
-    pid_t* pid = nullptr;
-    const posix_spawn_file_actions_t* actions = nullptr;
-    const posix_spawnattr_t* attr = nullptr;
-    int fd = -1;  // fexecve fd, execveat dirfd
-    int flags = 0;
-};
-
 const char* fn_name(Fn f) {
     switch (f) {
     case Fn::execve: return "execve";
@@ -46,11 +32,6 @@ const char* fn_name(Fn f) {
     case Fn::execveat: return "execveat";
     }
     return "exec";
-}
-
-bool searches_path(const Call& c) {
-    return (c.fn == Fn::execvp || c.fn == Fn::execvpe || c.fn == Fn::spawnp) && c.file &&
-           !std::strchr(c.file, '/');
 }
 
 size_t count(char* const* v) {
@@ -82,96 +63,6 @@ void debug(const Call& c, const char* what, const char* detail) {
     append(line, sizeof line, &used, what);
     append(line, sizeof line, &used, detail);
     say(line);
-}
-
-bool executable_file(const char* path, struct stat* st) {
-    return ::stat(path, st) == 0 && S_ISREG(st->st_mode) && ::faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0;
-}
-
-// The file the call would run, into buf (PATH_MAX); false when there is none we could rewrite
-// (then the real call reports whatever error it reports).
-bool resolve(const Call& c, char* buf, struct stat* st) {
-    if (c.fn == Fn::fexecve || (c.fn == Fn::execveat && c.file && c.file[0] == '\0')) {
-        char link[32];
-        size_t used = 0;
-        append(link, sizeof link, &used, "/proc/self/fd/");
-        append_num(link, sizeof link, &used, c.fd);
-        ssize_t n = ::readlink(link, buf, PATH_MAX - 1);
-        if (n <= 0) return false;
-        buf[n] = '\0';
-        struct stat fst;
-        return buf[0] == '/' && executable_file(buf, st) && ::fstat(c.fd, &fst) == 0 &&
-               fst.st_dev == st->st_dev && fst.st_ino == st->st_ino;
-    }
-    if (!c.file || !c.file[0]) return false;
-    if (c.fn == Fn::execveat && c.file[0] != '/' && c.fd != AT_FDCWD) {
-        char link[32];
-        size_t used = 0;
-        append(link, sizeof link, &used, "/proc/self/fd/");
-        append_num(link, sizeof link, &used, c.fd);
-        ssize_t n = ::readlink(link, buf, PATH_MAX - 2);
-        if (n <= 0 || buf[0] != '/') return false;
-        used = static_cast<size_t>(n);
-        buf[used] = '\0';
-        if (!append(buf, PATH_MAX, &used, "/") || !append(buf, PATH_MAX, &used, c.file)) return false;
-        return executable_file(buf, st);
-    }
-    if (!searches_path(c)) {
-        size_t used = 0;
-        return append(buf, PATH_MAX, &used, c.file) && executable_file(buf, st);
-    }
-    // glibc searches the caller's PATH (not envp's), or confstr(_CS_PATH) when unset.
-    char fallback[256];
-    const char* path = std::getenv("PATH");
-    if (!path) {
-        size_t n = ::confstr(_CS_PATH, fallback, sizeof fallback);
-        path = n > 0 && n <= sizeof fallback ? fallback : "/bin:/usr/bin";
-    }
-    for (const char* p = path;;) {
-        const char* end = std::strchr(p, ':');
-        size_t dlen = end ? static_cast<size_t>(end - p) : str_len(p);
-        size_t used = 0;
-        bool fits = dlen + 1 < PATH_MAX;
-        if (fits) {
-            std::memcpy(buf, p, dlen);
-            used = dlen;
-            buf[used] = '\0';
-            if (dlen) fits = append(buf, PATH_MAX, &used, "/");
-            fits = fits && append(buf, PATH_MAX, &used, c.file);
-        }
-        if (fits && executable_file(buf, st)) return true;
-        if (!end) return false;
-        p = end + 1;
-    }
-}
-
-// Makes buf absolute (the guard may run after a posix_spawn chdir action).
-bool absolutize(char* buf) {
-    if (buf[0] == '/') return true;
-    char cwd[PATH_MAX];
-    if (!::getcwd(cwd, sizeof cwd)) return false;
-    size_t used = str_len(cwd);
-    const char* rel = buf[0] == '.' && buf[1] == '/' ? buf + 2 : buf;
-    if (!append(cwd, sizeof cwd, &used, "/") || !append(cwd, sizeof cwd, &used, rel)) return false;
-    std::memcpy(buf, cwd, used + 1);
-    return true;
-}
-
-// A freeze file for any name with on-frozen=fail: the guard must not wait (it would wait the
-// freeze out), so it is run without --wait and reports "frozen" at once.
-bool frozen_now(const rules::RuleSet& rs, const rules::Decision& d) {
-    const State& s = state();
-    if (!s.root) return false;
-    for (uint32_t i = 0; i < d.name_count; ++i) {
-        char p[PATH_MAX];
-        size_t used = 0;
-        if (!append(p, sizeof p, &used, s.root) || !append(p, sizeof p, &used, "/freezes/") ||
-            !append(p, sizeof p, &used, rs.str(d.name_offsets[i])) || !append(p, sizeof p, &used, ".json"))
-            continue;
-        struct stat st;
-        if (::stat(p, &st) == 0) return true;
-    }
-    return false;
 }
 
 int call_real(const Call& c, char* const* envp, int saved_errno) {

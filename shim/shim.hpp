@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 namespace lokt::shim {
@@ -74,6 +75,34 @@ const rules::RuleSet& rule_set();
 void ensure_init();
 /// False in lokt's own processes and when LOKT_BIN is gone (warned once); settles lazily.
 bool may_rewrite();
+
+// --- the file an exec would run (resolve.cpp) ---
+
+/// Which libc entry point a hooked call came through.
+enum class Fn : uint8_t { execve, execv, execvp, execvpe, spawn, spawnp, fexecve, execveat };
+
+/// One intercepted exec: the arguments of whichever entry point was called.
+struct Call {
+    Fn fn;
+    const char* file;  // path or name (fexecve: unused)
+    char* const* argv;
+    char* const* envp;  // the environment the new program gets
+    pid_t* pid = nullptr;
+    const posix_spawn_file_actions_t* actions = nullptr;
+    const posix_spawnattr_t* attr = nullptr;
+    int fd = -1;  // fexecve fd, execveat dirfd
+    int flags = 0;
+};
+
+/// True for the *p calls given a bare name (they search PATH).
+bool searches_path(const Call& c);
+/// The file the call would run, into buf (PATH_MAX), if it is an existing executable
+/// regular file (st filled); false otherwise (the real call then reports its own error).
+bool resolve(const Call& c, char* buf, struct stat* st);
+/// Makes buf absolute against the working directory.
+bool absolutize(char* buf);
+/// True if a freeze file exists for any of the decision's names.
+bool frozen_now(const rules::RuleSet& rs, const rules::Decision& d);
 
 // --- small async-signal-safe helpers (util.cpp) ---
 

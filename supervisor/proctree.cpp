@@ -20,16 +20,17 @@ std::optional<ProcInfo> parse_stat(pid_t pid, const std::string& data) {
     p.state = data[close + 2];
     const char* s = data.c_str() + close + 3;
     char* end = nullptr;
-    // Fields after state: 4 ppid, 5 pgrp, ... 22 starttime.
-    long fields[20] = {};
+    // Fields after state: fields[0] is field 4 (ppid), [1] field 5 (pgrp), ... [18] is
+    // field 22 (starttime), the value that tells a recycled pid from the original.
+    unsigned long long fields[19] = {};
     for (int i = 0; i < 19; ++i) {
-        fields[i] = std::strtol(s, &end, 10);
+        fields[i] = std::strtoull(s, &end, 10);
         if (end == s) return std::nullopt;
         s = end;
     }
     p.ppid = static_cast<pid_t>(fields[0]);
     p.pgid = static_cast<pid_t>(fields[1]);
-    p.start = static_cast<uint64_t>(std::strtoull(s, &end, 10));
+    p.start = static_cast<uint64_t>(fields[18]);
     return p;
 }
 

@@ -150,3 +150,17 @@ TEST_CASE("the fast decoder and the full decoder agree", "[lock_file]") {
     full.record.unknown = nlohmann::json::object();
     CHECK(encode_lock(fast2.record) == encode_lock(full.record));
 }
+
+TEST_CASE("a command line with invalid UTF-8 is encoded, not thrown on", "[lock_file]") {
+    LockRecord r;
+    r.name = "x";
+    r.owner = "o";
+    r.acquired_ts = now();
+    r.command = "tool \xff\xfe arg";
+    std::string bytes;
+    REQUIRE_NOTHROW(bytes = encode_lock(r));
+    auto d = decode_lock(bytes);
+    REQUIRE(d.status == DecodeStatus::ok);
+    CHECK(d.record.command.rfind("tool ", 0) == 0);
+    CHECK_NOTHROW(lock_to_json(r));
+}

@@ -1,3 +1,4 @@
+#include "lokt/identity.hpp"
 #include "lokt/supervisor/proctree.hpp"
 #include "lokt/supervisor/reaper.hpp"
 #include "lokt/supervisor/teardown.hpp"
@@ -70,4 +71,12 @@ TEST_CASE("a stopped process gets SIGCONT with a terminating signal", "[supervis
     auto end = reap_pid(child);
     CHECK(end.signaled);
     CHECK(end.value == SIGTERM);
+}
+
+TEST_CASE("read_proc reports the start time that identifies a pid", "[supervisor]") {
+    auto me = lokt::sup::read_proc(::getpid());
+    REQUIRE(me);
+    CHECK(me->ppid == ::getppid());
+    CHECK(me->pgid == ::getpgrp());
+    CHECK(me->start == lokt::process_start_time(::getpid()).value());
 }
