@@ -6,18 +6,36 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 
 namespace lokt {
 namespace {
 
-// The state letter (field 3 of /proc/PID/stat), or 0 if the process does not exist.
-char process_state(pid_t pid) {
+struct StateAndGroup {
+    char state = 0;  ///< field 3; 0 if the process does not exist
+    pid_t pgrp = 0;  ///< field 5
+};
+
+StateAndGroup read_state(pid_t pid) {
+    StateAndGroup out;
     auto data = sys::read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
-    if (!data) return 0;
+    if (!data) return out;
     auto close = data->rfind(')');  // comm may contain spaces and ')'
-    if (close == std::string::npos || close + 2 >= data->size()) return 0;
-    return (*data)[close + 2];
+    if (close == std::string::npos || close + 2 >= data->size()) return out;
+    out.state = (*data)[close + 2];
+    const char* p = data->c_str() + close + 3;
+    char* end = nullptr;
+    std::strtol(p, &end, 10);                       // ppid
+    out.pgrp = static_cast<pid_t>(std::strtol(end, &end, 10));
+    return out;
+}
+
+char process_state(pid_t pid) { return read_state(pid).state; }
+
+bool live_member(pid_t pid, pid_t pgid) {
+    StateAndGroup s = read_state(pid);
+    return s.state != 0 && s.state != 'Z' && s.pgrp == pgid;
 }
 
 } // namespace
@@ -40,8 +58,19 @@ bool process_alive(pid_t pid, uint64_t start) {
 
 bool process_group_alive(pid_t pgid) {
     if (pgid <= 1) return false;
-    // kill(-pgid, 0) succeeds (or EPERM) while any member of the group exists, zombies included.
-    return ::kill(-pgid, 0) == 0 || errno == EPERM;
+    // kill(-pgid, 0) fails with ESRCH once no member exists at all: the common, cheap answer.
+    if (::kill(-pgid, 0) != 0 && errno != EPERM) return false;
+    // It also counts zombies, which have finished and only wait to be reaped (where no init
+    // reaps orphans, they can wait forever). Look for a member that still runs: the leader
+    // first, then every process (rare: only when the holder itself is already gone).
+    if (live_member(pgid, pgid)) return true;
+    auto names = sys::list_dir("/proc");
+    if (!names) return true;  // cannot tell: keep the lock
+    for (const auto& n : *names) {
+        if (n.empty() || n[0] < '1' || n[0] > '9') continue;
+        if (live_member(static_cast<pid_t>(std::strtol(n.c_str(), nullptr, 10)), pgid)) return true;
+    }
+    return false;
 }
 
 PidStatus holder_status(const LockRecord& r, std::string_view this_host) {

@@ -126,3 +126,44 @@ TEST_CASE("an unreaped zombie holder counts as dead", "[liveness]") {
     int st;
     REQUIRE(::waitpid(p, &st, 0) == p);
 }
+
+TEST_CASE("a process group whose members are all zombies is gone", "[liveness]") {
+    pid_t leader = ::fork();
+    REQUIRE(leader >= 0);
+    if (leader == 0) {
+        ::setpgid(0, 0);
+        ::_exit(0);
+    }
+    ::setpgid(leader, leader);
+    siginfo_t si{};
+    REQUIRE(::waitid(P_PID, static_cast<id_t>(leader), &si, WEXITED | WNOWAIT) == 0);
+    CHECK(::kill(-leader, 0) == 0);  // the kernel still counts the zombie
+    CHECK_FALSE(process_group_alive(leader));
+    int st;
+    REQUIRE(::waitpid(leader, &st, 0) == leader);
+}
+
+TEST_CASE("a group stays alive through a live member when its leader is a zombie", "[liveness]") {
+    int pipefd[2];
+    REQUIRE(::pipe(pipefd) == 0);
+    pid_t leader = ::fork();
+    REQUIRE(leader >= 0);
+    if (leader == 0) {
+        ::setpgid(0, 0);
+        if (::fork() == 0) {  // a member that lives until the test closes the pipe
+            ::close(pipefd[1]);
+            char c;
+            (void)!::read(pipefd[0], &c, 1);
+            ::_exit(0);
+        }
+        ::_exit(0);
+    }
+    ::setpgid(leader, leader);
+    ::close(pipefd[0]);
+    siginfo_t si{};
+    REQUIRE(::waitid(P_PID, static_cast<id_t>(leader), &si, WEXITED | WNOWAIT) == 0);
+    CHECK(process_group_alive(leader));
+    ::close(pipefd[1]);
+    int st;
+    REQUIRE(::waitpid(leader, &st, 0) == leader);
+}
