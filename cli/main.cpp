@@ -105,7 +105,7 @@ const std::vector<Command>& commands() {
          "Exit 0 when nothing failed, 1 otherwise.\n\n"
          "  --json  {\"root\", \"root_source\", \"checks\": [{\"name\", \"status\", \"detail\"}], \"ok\"}",
          {{"json", false}}, false, cmd_doctor},
-        {"shim", "shim [--rules FILE] -- CMD [ARG...]",
+        {"shim", "shim [--rules FILE] [--seccomp] -- CMD [ARG...]",
          "run CMD so that every matching exec beneath it runs under lokt guard",
          "Runs CMD (an agent, a shell, a CI script) with liblokt_preload.so preloaded. Any exec\n"
          "anywhere in its tree whose argv matches a rule of the rules file runs as\n"
@@ -113,11 +113,14 @@ const std::vector<Command>& commands() {
          "Other execs run untouched. The rules file is --rules FILE, else $LOKT_RULES, else\n"
          "ROOT/rules (see lokt rules). A missing or broken rules file is reported once and\n"
          "CMD runs without transparent locking.\n\n"
-         "  --rules FILE   the rules file to use\n\n"
+         "  --rules FILE   the rules file to use\n"
+         "  --seccomp      also lock execs the preload cannot see (static and Go tools, raw\n"
+         "                 execve, stripped environments) through a seccomp exec filter\n\n"
          "Environment set for CMD: LD_PRELOAD (library prepended), LOKT_SHIM=1, LOKT_BIN,\n"
          "LOKT_RULES, LOKT_ROOT, ASAN_OPTIONS+=verify_asan_link_order=0. LOKT_SHIM=off turns\n"
          "the shim off for a command and its tree; LOKT_SHIM_DEBUG=1 logs each decision.\n"
-         "Statically linked programs (e.g. Go tools) are not seen in this mode.",
+         "Without --seccomp, statically linked programs (e.g. Go tools) are not seen.\n"
+         "See docs/shim.md.",
          {{"rules", true}, {"seccomp", false}}, true, cmd_shim},
         {"rules", "rules check|match [--rules FILE] [-- CMD [ARG...]]",
          "check the rules file, or show which rule a command matches",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # lokt's benchmarks (not tests). Every number is printed next to a baseline measured in the
 # same run, as a ratio: these machines are noisy, absolute times are not comparable.
-# Usage: scripts/bench.sh [core|guard|audit|shim|all]   (default: all; builds first)
+# Usage: scripts/bench.sh [core|guard|audit|shim|seccomp|all]   (default: all; builds first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -n "${LOKT_BIN:-}" ] || { scripts/build.sh >/dev/null; LOKT_BIN="$PWD/build/stage/bin/lokt"; }
@@ -90,10 +90,11 @@ case $what in
   guard) scripts/bench_guard.sh ;;
   audit) scripts/bench_audit.sh ;;
   shim) scripts/bench_shim.sh ;;
+  seccomp) scripts/bench_seccomp.sh ;;
   all)
     echo "== core (lock store, CLI)"; bench_core
-    for b in guard audit shim; do
+    for b in guard audit shim seccomp; do
       if [ -x "scripts/bench_$b.sh" ]; then echo "== $b"; "scripts/bench_$b.sh"; fi
     done ;;
-  *) echo "usage: scripts/bench.sh [core|guard|audit|shim|all]" >&2; exit 64 ;;
+  *) echo "usage: scripts/bench.sh [core|guard|audit|shim|seccomp|all]" >&2; exit 64 ;;
 esac

@@ -43,7 +43,7 @@ until ! "$LOKT" exists build; do sleep 0.05; done
 echo "    lock is free again; agent-1 builds:"
 as agent-1 "$LOKT" guard build -- make -s build
 
-say "a human freezes deploys; every agent is turned away until unfreeze"
+say "a human freezes builds for 30 minutes; every agent is turned away until unfreeze"
 as human "$LOKT" freeze build --ttl 30m
 set +e
 as agent-3 "$LOKT" guard build -- make -s build
