@@ -107,22 +107,7 @@ std::string holder_state_text(const LockRecord& r, std::string_view this_host) {
 }
 
 OrderedJson record_json(const LockRecord& r) {
-    OrderedJson j;
-    j["version"] = r.version;
-    j["name"] = r.name;
-    j["lock_id"] = r.lock_id;
-    j["owner"] = r.owner;
-    j["host"] = r.host;
-    j["pid"] = r.pid;
-    if (r.pid_start_ns) j["pid_start_ns"] = r.pid_start_ns;
-    j["agent_id"] = r.agent_id;
-    j["acquired_ts"] = format_rfc3339_nano(r.acquired_ts);
-    if (r.ttl_sec > 0) j["ttl_sec"] = r.ttl_sec;
-    if (r.expires_at) j["expires_at"] = format_rfc3339_nano(*r.expires_at);
-    if (r.kind) j["kind"] = std::string(to_string(*r.kind));
-    if (r.pgid) j["pgid"] = r.pgid;
-    if (!r.command.empty()) j["command"] = r.command;
-    return j;
+    return lock_to_json(r);
 }
 
 namespace {

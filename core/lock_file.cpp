@@ -72,8 +72,8 @@ std::string encode_lock(const LockRecord& r) {
     return to_ordered(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-nlohmann::json lock_to_json(const LockRecord& r) {
-    return nlohmann::json::parse(to_ordered(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+nlohmann::ordered_json lock_to_json(const LockRecord& r) {
+    return to_ordered(r);
 }
 
 namespace {

@@ -62,8 +62,8 @@ struct Decoded {
 std::string encode_lock(const LockRecord& r);
 /// Parses a lock file's bytes.
 Decoded decode_lock(std::string_view bytes);
-/// The JSON object (same fields as encode_lock), for --json outputs.
-nlohmann::json lock_to_json(const LockRecord& r);
+/// The JSON object (same fields and order as encode_lock), for --json outputs.
+nlohmann::ordered_json lock_to_json(const LockRecord& r);
 
 std::string_view to_string(LockKind k);
 std::optional<LockKind> parse_lock_kind(std::string_view s);
