@@ -1,15 +1,18 @@
 // lokt guard NAME... [--ttl D] [--wait [--timeout D]] [--kill-after D] [--on-exit term|wait]
+//                    [--on-timeout fail|run] [--on-frozen wait|fail]
 //                    [--exec PATH] [--kind guard|shim] -- CMD [ARG...]
 
 #include "cli.hpp"
 #include "output.hpp"
 
+#include "lokt/identity.hpp"
 #include "lokt/name.hpp"
 #include "lokt/supervisor.hpp"
 #include "lokt/supervisor/exit_status.hpp"
 #include "lokt/supervisor/held_env.hpp"
 #include "lokt/supervisor/spawn.hpp"
 #include "lokt/supervisor/store_keeper.hpp"
+#include "lokt/sys.hpp"
 
 #include <unistd.h>
 
@@ -36,6 +39,31 @@ int exec_directly(const std::string& path, const std::vector<std::string>& argv)
     }
     return fail(static_cast<ExitCode>(sup::exec_failure_code(err)),
                 Error::from_errno("cannot run \"" + path + "\"", err).message);
+}
+
+// The parent of `pid` from /proc/PID/stat (field 4, after the parenthesised comm); 0 if unknown.
+pid_t parent_of(pid_t pid) {
+    auto text = sys::read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
+    if (!text) return 0;
+    size_t close = text->rfind(')');
+    if (close == std::string::npos || close + 4 >= text->size()) return 0;
+    return static_cast<pid_t>(std::strtol(text->c_str() + close + 4, nullptr, 10));
+}
+
+// Re-entrancy without LOKT_HELD (an `env -i` in between): the lock is a guard's or shim's
+// whose holder — the supervisor, or the front after a takeover — is one of our ancestors.
+bool held_by_ancestor(const LockRecord& rec) {
+    if (!rec.kind || (*rec.kind != LockKind::guard && *rec.kind != LockKind::shim)) return false;
+    if (rec.pid <= 1) return false;
+    // The same pid with another start time is a reused pid, not the holder.
+    auto start = process_start_time(rec.pid);
+    if (!start || (rec.pid_start_ns != 0 && *start != rec.pid_start_ns)) return false;
+    pid_t p = ::getppid();
+    for (int step = 0; step < 64 && p > 1; ++step) {
+        if (p == rec.pid) return true;
+        p = parent_of(p);
+    }
+    return false;
 }
 
 std::string join(const std::vector<std::string>& words) {
@@ -72,6 +100,16 @@ int cmd_guard(const Command& cmd, const Args& args) {
         else if (*v == "wait") opt.on_exit = OnExit::wait;
         else return usage_error(cmd, "--on-exit must be \"term\" or \"wait\", not \"" + *v + "\"");
     }
+    bool run_on_timeout = false;
+    if (auto v = args.value("on-timeout")) {
+        if (*v == "run") run_on_timeout = true;
+        else if (*v != "fail") return usage_error(cmd, "--on-timeout must be \"fail\" or \"run\", not \"" + *v + "\"");
+    }
+    bool fail_on_frozen = false;
+    if (auto v = args.value("on-frozen")) {
+        if (*v == "fail") fail_on_frozen = true;
+        else if (*v != "wait") return usage_error(cmd, "--on-frozen must be \"wait\" or \"fail\", not \"" + *v + "\"");
+    }
     LockKind kind = LockKind::guard;
     if (auto v = args.value("kind")) {
         if (*v == "shim") kind = LockKind::shim;
@@ -90,15 +128,16 @@ int cmd_guard(const Command& cmd, const Args& args) {
     if (!store) return fail(store.error());
 
     // Re-entrancy: a lock a guard above us holds (LOKT_HELD, and the file still carries that
-    // lock id) is not taken again — and so never released by us.
+    // lock id; or the holder is our ancestor) is not taken again — and so never released by us.
     const char* held_env = std::getenv(sup::kHeldEnv);
     auto inherited = sup::parse_held(held_env ? held_env : "");
     std::vector<std::string> wanted;
     for (const auto& n : names) {
-        auto it = inherited.find(n);
-        if (it != inherited.end()) {
-            auto r = store->read(n);
-            if (r && r->record && r->record->lock_id == it->second) continue;
+        auto r = store->read(n);
+        if (r && r->record) {
+            auto it = inherited.find(n);
+            if (it != inherited.end() && r->record->lock_id == it->second) continue;
+            if (held_by_ancestor(*r->record)) continue;
         }
         wanted.push_back(n);
     }
@@ -111,12 +150,20 @@ int cmd_guard(const Command& cmd, const Args& args) {
     cfg.wait = timing->wait;
     cfg.timeout = timing->timeout;
     cfg.command = join(opt.argv);
+    cfg.fail_on_frozen = fail_on_frozen;
+    cfg.run_on_timeout = run_on_timeout;
     const Nanos timeout = timing->timeout;
     cfg.refusal = [timeout](const AcquireOutcome& o, bool timed_out) {
         std::string prefix = timed_out ? "timed out after " + short_duration(timeout) + " waiting: " : "";
         if (const auto* h = std::get_if<Held>(&o)) return prefix + held_message(h->holder.name, h->holder, now());
         if (const auto* f = std::get_if<Frozen>(&o)) return prefix + frozen_message(f->freeze.name, f->freeze);
         return prefix + "lock not acquired";
+    };
+    cfg.unlocked = [timeout](const Held& h, bool timed_out) {
+        const LockRecord& r = h.holder;
+        std::string who = r.owner + "@" + r.host + " (pid " + std::to_string(r.pid) + ")";
+        if (timed_out) return "lock \"" + r.name + "\" still held by " + who + " after " + short_duration(timeout);
+        return held_message(r.name, r, now());
     };
     sup::StoreKeeper keeper(store->root(), store->self(), std::move(cfg));
     std::fflush(nullptr);  // nothing buffered may be written twice by the forked supervisor

@@ -11,7 +11,8 @@ namespace lokt::cli {
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
-        {"guard", "guard NAME... [--ttl D] [--wait [--timeout D]] [--kill-after D] [--on-exit term|wait] -- CMD [ARG...]",
+        {"guard", "guard NAME... [--ttl D] [--wait [--timeout D]] [--kill-after D] [--on-exit term|wait] "
+                  "[--on-timeout fail|run] [--on-frozen wait|fail] -- CMD [ARG...]",
          "run a command while holding a lock; release when its whole process tree is gone",
          "Acquires NAME, runs CMD, and releases the lock once CMD and every process it started\n"
          "are gone (also when CMD fails, is signalled, or lokt itself is killed). Several\n"
@@ -21,14 +22,19 @@ const std::vector<Command>& commands() {
          "  --timeout D      give up waiting after D (default 10m; needs --wait)\n"
          "  --kill-after D   grace between SIGTERM and SIGKILL for what CMD leaves (default 5s)\n"
          "  --on-exit MODE   term (default): end leftovers when CMD exits; wait: let them finish\n"
+         "  --on-timeout M   fail (default): exit 2 when the lock stays held; run: warn and run\n"
+         "                   CMD without the lock (audit unlocked-run; a freeze still exits 2)\n"
+         "  --on-frozen M    wait (default with --wait): wait a freeze out; fail: exit 2 at once\n"
          "  --exec PATH      run PATH with the words after -- as its argv (argv[0] included)\n"
          "  --kind KIND      guard (default) or shim, recorded in the lock and audit\n\n"
          "Signals sent to lokt guard reach CMD's process group once. Inside CMD, a nested\n"
-         "guard of a NAME already held above it runs its command directly (LOKT_HELD).\n\n"
+         "guard of a NAME already held above it runs its command directly (LOKT_HELD, or\n"
+         "the lock's supervisor is an ancestor process, e.g. across env -i).\n\n"
          "Exit: CMD's own status; 2 held or frozen; 126/127 CMD not runnable; 128+N killed by\n"
          "signal N; 64 bad usage. Durations: 300ms, 5s, 10m, 1h30m.",
          {{"ttl", true}, {"wait", false}, {"timeout", true}, {"kill-after", true},
-          {"on-exit", true}, {"exec", true}, {"kind", true}},
+          {"on-exit", true}, {"on-timeout", true}, {"on-frozen", true}, {"exec", true},
+          {"kind", true}},
          true, cmd_guard},
         {"lock", "lock NAME [--ttl D] [--wait [--timeout D]] [--json]",
          "acquire a lock (a lease that outlives this command) and exit",

@@ -21,7 +21,7 @@ def timed(cmd, n, shell=False):
     out = []
     for _ in range(n):
         t = time.perf_counter()
-        subprocess.run(cmd, shell=shell, check=True, env=env)
+        subprocess.run(cmd, shell=shell, check=True, env=env, stdout=subprocess.DEVNULL)
         out.append(time.perf_counter() - t)
     return statistics.median(out)
 
@@ -54,7 +54,7 @@ for i in range(10000):
 # 3. Handoff: 8 processes x 5 rounds of lock --wait / hold 20 ms / unlock; the gap between
 #    a release and the next acquire, from the audit log's timestamps.
 open(os.path.join(env["LOKT_ROOT"], "audit.log"), "w").close()
-worker = f"for r in 1 2 3 4 5; do LOKT_OWNER=w$$ {lokt} lock h --wait --timeout 2m >/dev/null && sleep 0.02 && LOKT_OWNER=w$$ {lokt} unlock h; done"
+worker = f"for r in 1 2 3 4 5; do LOKT_OWNER=w$$ {lokt} lock h --wait --timeout 2m >/dev/null && sleep 0.02 && LOKT_OWNER=w$$ {lokt} unlock h >/dev/null; done"
 t = time.perf_counter()
 procs = [subprocess.Popen(["bash", "-c", worker], env=env) for _ in range(8)]
 for p in procs:

@@ -32,6 +32,26 @@ Acquisition StoreKeeper::refuse(int code, const std::string& message) {
     return {Acquisition::End::refused, code};
 }
 
+Acquisition StoreKeeper::run_unlocked(const std::string& name, const Held& held, bool timed_out) {
+    // All or nothing: the command runs with none of its locks, so nothing is released after it.
+    release("aborted");
+    const std::string why = cfg_.unlocked ? cfg_.unlocked(held, timed_out) : "lock \"" + name + "\" not acquired";
+    write_droppable(STDERR_FILENO, "warning: " + why + "; running without it (on-timeout=run)\n");
+    Store& s = store();
+    AuditEvent e;
+    e.ts = now();
+    e.event = "unlocked-run";
+    e.name = name;
+    e.owner = s.self().owner;
+    e.host = s.self().host;
+    e.pid = s.self().pid;
+    e.agent_id = s.self().agent_id;
+    e.extra = {{"reason", "timeout"}, {"command", cfg_.command}, {"kind", std::string(to_string(cfg_.kind))}};
+    auto ignored = s.audit().append(e);
+    (void)ignored;
+    return {Acquisition::End::acquired, 0};
+}
+
 Acquisition StoreKeeper::acquire(int cancel_fd) {
     Store& s = store();
     if (cfg_.wait && !deadline_) deadline_ = now() + cfg_.timeout;
@@ -44,6 +64,17 @@ Acquisition StoreKeeper::acquire(int cancel_fd) {
         req.command = cfg_.command;
         AcquireOutcome outcome;
         bool timed_out = false;
+        if (cfg_.wait && cfg_.fail_on_frozen) {
+            // Checked before queueing: a freeze that appears later, while we wait for a
+            // holder, is waited through like any other.
+            auto f = s.active_freeze(req.name);
+            if (!f) return refuse(to_int(ExitCode::error), f.error().message);
+            if (*f) {
+                AcquireOutcome frozen = Frozen{**f};
+                s.audit_denial(req, frozen);
+                return refuse(to_int(ExitCode::held), cfg_.refusal(frozen, false));
+            }
+        }
         if (cfg_.wait) {
             WaitOptions w;
             w.timeout = std::max(Nanos(0), *deadline_ - now());
@@ -62,6 +93,8 @@ Acquisition StoreKeeper::acquire(int cancel_fd) {
             held_.push_back({a->record.name, a->record.lock_id});
             continue;
         }
+        const auto* h = std::get_if<Held>(&outcome);
+        if (h && cfg_.run_on_timeout) return run_unlocked(req.name, *h, timed_out);
         s.audit_denial(req, outcome);
         return refuse(to_int(ExitCode::held), cfg_.refusal(outcome, timed_out));
     }

@@ -22,8 +22,12 @@ struct KeeperConfig {
     bool wait = false;
     Nanos timeout{0};                ///< with wait
     std::string command;             ///< the command line, for the lock file
+    bool fail_on_frozen = false;     ///< with wait: a freeze seen before waiting refuses at once
+    bool run_on_timeout = false;     ///< held past the timeout (or without wait): run unlocked
     /// The text after "error: " for a refusal (held or frozen); `timed_out` after --timeout.
     std::function<std::string(const AcquireOutcome&, bool timed_out)> refusal;
+    /// The text after "warning: " when the command runs without the lock (run_on_timeout).
+    std::function<std::string(const Held&, bool timed_out)> unlocked;
 };
 
 class StoreKeeper final : public LockKeeper {
@@ -41,6 +45,8 @@ private:
     /// The store acting as this process (the supervisor, or the front after a takeover).
     Store& store();
     Acquisition refuse(int code, const std::string& message);
+    /// on-timeout=run: gives back what was taken, warns, audits `unlocked-run`.
+    Acquisition run_unlocked(const std::string& name, const Held& held, bool timed_out);
 
     Root root_;
     Identity who_;
