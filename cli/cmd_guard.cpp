@@ -52,9 +52,9 @@ pid_t parent_of(pid_t pid) {
 
 // Re-entrancy without LOKT_HELD (an `env -i` in between): the lock is a guard's or shim's
 // whose holder — the supervisor, or the front after a takeover — is one of our ancestors.
-bool held_by_ancestor(const LockRecord& rec) {
+bool held_by_ancestor(const LockRecord& rec, const std::string& this_host) {
     if (!rec.kind || (*rec.kind != LockKind::guard && *rec.kind != LockKind::shim)) return false;
-    if (rec.pid <= 1) return false;
+    if (rec.host != this_host || rec.pid <= 1) return false;
     // The same pid with another start time is a reused pid, not the holder.
     auto start = process_start_time(rec.pid);
     if (!start || (rec.pid_start_ns != 0 && *start != rec.pid_start_ns)) return false;
@@ -137,7 +137,7 @@ int cmd_guard(const Command& cmd, const Args& args) {
         if (r && r->record) {
             auto it = inherited.find(n);
             if (it != inherited.end() && r->record->lock_id == it->second) continue;
-            if (held_by_ancestor(*r->record)) continue;
+            if (held_by_ancestor(*r->record, store->self().host)) continue;
         }
         wanted.push_back(n);
     }

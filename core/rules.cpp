@@ -196,7 +196,9 @@ std::vector<std::string> guard_argv(const RuleSet& rs, const Decision& decision,
     std::vector<std::string> out{"lokt", "guard"};
     if (decision.wait_ns > 0) {
         out.insert(out.end(), {"--wait", "--timeout", rs.str(decision.wait_offset)});
+        if (decision.on_frozen == OnFrozen::fail) out.insert(out.end(), {"--on-frozen", "fail"});
     }
+    if (decision.on_timeout == OnTimeout::run) out.insert(out.end(), {"--on-timeout", "run"});
     out.insert(out.end(), {"--kind", "shim"});
     for (uint32_t k = 0; k < decision.name_count; ++k) out.push_back(rs.str(decision.name_offsets[k]));
     out.insert(out.end(), {"--exec", resolved, "--"});

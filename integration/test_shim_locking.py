@@ -6,8 +6,6 @@ import signal
 import subprocess
 import time
 
-import pytest
-
 from conftest import wait_for
 from shimkit import shim, shim_targets  # noqa: F401  (fixtures)
 
@@ -108,8 +106,6 @@ def test_wait_0_fails_at_once(shim):
     assert shim.records() == []
 
 
-@pytest.mark.xfail(strict=True, reason="on-timeout=run needs `lokt guard --on-timeout run`, which "
-                   "the guard does not have yet; the shim then passes it through")
 def test_on_timeout_run_runs_the_tool_unlocked(shim):
     shim.rules("git-push wait=1s on-timeout=run : fake-git push *\n")
     assert shim.lokt.run("lock", "git-push", "--ttl", "5m", owner="other").returncode == 0

@@ -75,7 +75,7 @@ def test_match_says_which_rule_and_why(lokt):
     assert "match: git-push (line 3: git-push : git -C * push *)" in lines
     assert '    "push" matched argument 3 "push"' in lines
     assert '    "*" matched arguments 4..4 "origin"' in lines
-    assert lines[-1].startswith("under lokt shim this runs: lokt guard --wait --timeout 10m --kind shim "
+    assert lines[-1].startswith("under lokt shim this runs: lokt guard --wait --timeout 10m --on-frozen fail --kind shim "
                                 "git-push --exec ")
     assert lines[-1].endswith(" -- git -C /repo push origin")
 

@@ -91,21 +91,4 @@ bool absolutize(char* buf) {
     return true;
 }
 
-// A freeze file for any name with on-frozen=fail: the guard must not wait (it would wait the
-// freeze out), so it is run without --wait and reports "frozen" at once.
-bool frozen_now(const rules::RuleSet& rs, const rules::Decision& d) {
-    const State& s = state();
-    if (!s.root) return false;
-    for (uint32_t i = 0; i < d.name_count; ++i) {
-        char p[PATH_MAX];
-        size_t used = 0;
-        if (!append(p, sizeof p, &used, s.root) || !append(p, sizeof p, &used, "/freezes/") ||
-            !append(p, sizeof p, &used, rs.str(d.name_offsets[i])) || !append(p, sizeof p, &used, ".json"))
-            continue;
-        struct stat st;
-        if (::stat(p, &st) == 0) return true;
-    }
-    return false;
-}
-
 } // namespace lokt::shim

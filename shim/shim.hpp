@@ -101,8 +101,6 @@ bool searches_path(const Call& c);
 bool resolve(const Call& c, char* buf, struct stat* st);
 /// Makes buf absolute against the working directory.
 bool absolutize(char* buf);
-/// True if a freeze file exists for any of the decision's names.
-bool frozen_now(const rules::RuleSet& rs, const rules::Decision& d);
 
 // --- small async-signal-safe helpers (util.cpp) ---
 

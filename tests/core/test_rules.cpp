@@ -247,8 +247,27 @@ TEST_CASE("rules: guard argv carries the wait and the original argv[0]", "[rules
     Decision d{};
     REQUIRE(decide(*rs, "/usr/bin/git", args, 1, &d));
     CHECK(guard_argv(*rs, d, "/usr/bin/git", {"weird", "push"}) ==
-          V{"lokt", "guard", "--wait", "--timeout", "10m", "--kind", "shim", "git-push", "--exec", "/usr/bin/git",
-            "--", "weird", "push"});
+          V{"lokt", "guard", "--wait", "--timeout", "10m", "--on-frozen", "fail", "--kind", "shim", "git-push",
+            "--exec", "/usr/bin/git", "--", "weird", "push"});
+}
+
+TEST_CASE("rules: guard argv carries on-frozen=fail with a wait, and on-timeout=run", "[rules]") {
+    auto rs = must_parse("a wait=2s : fake-a\n"
+                         "b wait=2s on-frozen=wait on-timeout=run : fake-b\n"
+                         "c wait=0 on-timeout=run : fake-c\n");
+    Decision d{};
+    REQUIRE(decide(*rs, "/bin/fake-a", nullptr, 0, &d));
+    CHECK(guard_argv(*rs, d, "/bin/fake-a", {"fake-a"}) ==
+          V{"lokt", "guard", "--wait", "--timeout", "2s", "--on-frozen", "fail", "--kind", "shim", "a",
+            "--exec", "/bin/fake-a", "--", "fake-a"});
+    REQUIRE(decide(*rs, "/bin/fake-b", nullptr, 0, &d));
+    CHECK(guard_argv(*rs, d, "/bin/fake-b", {"fake-b"}) ==
+          V{"lokt", "guard", "--wait", "--timeout", "2s", "--on-timeout", "run", "--kind", "shim", "b",
+            "--exec", "/bin/fake-b", "--", "fake-b"});
+    REQUIRE(decide(*rs, "/bin/fake-c", nullptr, 0, &d));
+    CHECK(guard_argv(*rs, d, "/bin/fake-c", {"fake-c"}) ==
+          V{"lokt", "guard", "--on-timeout", "run", "--kind", "shim", "c", "--exec", "/bin/fake-c", "--",
+            "fake-c"});
 }
 
 TEST_CASE("rules: explanations say which token matched what", "[rules]") {
