@@ -4,7 +4,7 @@
 // lines per call and a DOM parse costs several microseconds per line.
 
 #include "audit_scan.hpp"
-#include "audit_json_reader.hpp"
+#include "json_reader.hpp"
 
 #include <cstdio>
 #include <cstring>

@@ -1,6 +1,6 @@
 #include "lokt/lock_file.hpp"
 
-#include "audit_json_reader.hpp"
+#include "json_reader.hpp"
 
 #include <array>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "queue.hpp"
+#include "lokt/queue.hpp"
 
 #include "lokt/identity.hpp"
 #include "lokt/liveness.hpp"

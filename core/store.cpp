@@ -156,11 +156,10 @@ void Store::audit_denial(const AcquireRequest& req, const AcquireOutcome& outcom
 Result<std::optional<LockRecord>> Store::renew(const std::string& name, const std::string& lock_id,
                                                Nanos ttl) {
     LOKT_TRY(validate_name(name));
-    auto lk = detail::NameLock::acquire(root_, name);
-    if (!lk) return lk.error();
-    const std::string path = root_.lock_path(name);
-    auto cur = detail::read_state(path);
-    if (!cur) return cur.error();
+    auto locked = detail::lock_and_read(root_, name, root_.lock_path(name));
+    if (!locked) return locked.error();
+    const std::string& path = locked->path;
+    auto* cur = &locked->state;
     if (!cur->ok() || cur->record().lock_id != lock_id) return std::optional<LockRecord>{};
     LockRecord renewed = cur->record();
     detail::set_ttl(renewed, ttl, now());
@@ -173,11 +172,10 @@ Result<std::optional<LockRecord>> Store::renew(const std::string& name, const st
 
 Result<bool> Store::update(const LockRecord& updated) {
     LOKT_TRY(validate_name(updated.name));
-    auto lk = detail::NameLock::acquire(root_, updated.name);
-    if (!lk) return lk.error();
-    const std::string path = root_.lock_path(updated.name);
-    auto cur = detail::read_state(path);
-    if (!cur) return cur.error();
+    auto locked = detail::lock_and_read(root_, updated.name, root_.lock_path(updated.name));
+    if (!locked) return locked.error();
+    const std::string& path = locked->path;
+    auto* cur = &locked->state;
     if (!cur->ok() || cur->record().lock_id != updated.lock_id) return false;
     LockRecord r = updated;
     r.version = 1;  // we only ever write version 1 (the original refuses higher ones)

@@ -57,6 +57,14 @@ Result<FileState> read_state(const std::string& path) {
     return st;
 }
 
+Result<LockedFile> lock_and_read(const Root& root, const std::string& name, std::string path) {
+    auto lk = NameLock::acquire(root, name);
+    if (!lk) return lk.error();
+    auto st = read_state(path);
+    if (!st) return st.error();
+    return LockedFile{std::move(*lk), std::move(path), std::move(*st)};
+}
+
 Result<TempFile> TempFile::write(const Root& root, const std::string& dir, std::string_view bytes) {
     // Short and fixed-length, so it fits NAME_MAX whatever the lock name's length.
     std::string path = dir + "/.lokt-" + std::to_string(::getpid()) + "-" +

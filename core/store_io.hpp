@@ -43,6 +43,16 @@ struct FileState {
 /// Reads and decodes `path`; a missing file is `exists == false`, not an error.
 Result<FileState> read_state(const std::string& path);
 
+/// A lock or freeze file read inside the critical section of its name: every mutation
+/// (renew, update, release, break, freeze) judges `state` and acts while `lock` is held.
+struct LockedFile {
+    NameLock lock;
+    std::string path;
+    FileState state;
+};
+/// Takes NAME's flock, then reads `path` (NAME's lock or freeze file).
+Result<LockedFile> lock_and_read(const Root& root, const std::string& name, std::string path);
+
 /// A complete temp file in a directory of the root; unlinked on destruction unless consumed
 /// by a rename. Its name starts with "." and ends with ".tmp", so it is never a lock file.
 class TempFile {

@@ -22,11 +22,10 @@ bool is_tree_lock(const LockRecord& r) {
 Result<ReleaseOutcome> Store::release_id(const std::string& name, const std::string& lock_id,
                                          const std::string& reason) {
     LOKT_TRY(validate_name(name));
-    auto lk = detail::NameLock::acquire(root_, name);
-    if (!lk) return lk.error();
-    const std::string path = root_.lock_path(name);
-    auto cur = detail::read_state(path);
-    if (!cur) return cur.error();
+    auto locked = detail::lock_and_read(root_, name, root_.lock_path(name));
+    if (!locked) return locked.error();
+    const std::string& path = locked->path;
+    auto* cur = &locked->state;
     if (!cur->exists) return outcome(ReleaseStatus::not_found);
     if (!cur->ok()) return outcome(ReleaseStatus::not_owner);
     const LockRecord& rec = cur->record();
@@ -42,11 +41,10 @@ Result<ReleaseOutcome> Store::release_owned(const std::string& name,
                                             const std::optional<std::string>& owner) {
     LOKT_TRY(validate_name(name));
     const std::string& want = owner ? *owner : self_.owner;
-    auto lk = detail::NameLock::acquire(root_, name);
-    if (!lk) return lk.error();
-    const std::string path = root_.lock_path(name);
-    auto cur = detail::read_state(path);
-    if (!cur) return cur.error();
+    auto locked = detail::lock_and_read(root_, name, root_.lock_path(name));
+    if (!locked) return locked.error();
+    const std::string& path = locked->path;
+    auto* cur = &locked->state;
     if (!cur->exists) return outcome(ReleaseStatus::not_found);
     switch (cur->decoded.status) {
     case DecodeStatus::future_version:
@@ -69,11 +67,10 @@ Result<ReleaseOutcome> Store::release_owned(const std::string& name,
 
 Result<ReleaseOutcome> Store::force_break(const std::string& name) {
     LOKT_TRY(validate_name(name));
-    auto lk = detail::NameLock::acquire(root_, name);
-    if (!lk) return lk.error();
-    const std::string path = root_.lock_path(name);
-    auto cur = detail::read_state(path);
-    if (!cur) return cur.error();
+    auto locked = detail::lock_and_read(root_, name, root_.lock_path(name));
+    if (!locked) return locked.error();
+    const std::string& path = locked->path;
+    auto* cur = &locked->state;
     if (!cur->exists) return outcome(ReleaseStatus::not_found);
     // Break-glass: whatever is there goes, even a file we cannot read.
     LOKT_TRY(sys::unlink(path));
@@ -93,11 +90,10 @@ Result<ReleaseOutcome> Store::force_break(const std::string& name) {
 
 Result<ReleaseOutcome> Store::break_stale(const std::string& name) {
     LOKT_TRY(validate_name(name));
-    auto lk = detail::NameLock::acquire(root_, name);
-    if (!lk) return lk.error();
-    const std::string path = root_.lock_path(name);
-    auto cur = detail::read_state(path);
-    if (!cur) return cur.error();
+    auto locked = detail::lock_and_read(root_, name, root_.lock_path(name));
+    if (!locked) return locked.error();
+    const std::string& path = locked->path;
+    auto* cur = &locked->state;
     if (!cur->exists) return outcome(ReleaseStatus::not_found);
     switch (cur->decoded.status) {
     case DecodeStatus::future_version:

@@ -7,7 +7,7 @@
 #include "lokt/liveness.hpp"
 #include "lokt/name.hpp"
 #include "lokt/sys.hpp"
-#include "queue.hpp"
+#include "lokt/queue.hpp"
 #include "wait_watch.hpp"
 
 #include <poll.h>

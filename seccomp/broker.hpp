@@ -14,7 +14,7 @@
 #include "request.hpp"
 
 #include "lokt/store.hpp"
-#include "../core/queue.hpp"  // the store's ticket queue: FIFO among all waiters
+#include "lokt/queue.hpp"  // the store's ticket queue: FIFO among all waiters
 #include "lokt/supervisor.hpp"
 #include "lokt/sys.hpp"
 

@@ -1,5 +1,5 @@
 #pragma once
-// Internal to the audit codec: a strict JSON reader for one flat object, fast enough for
+// Internal to core/ (audit codec, lock-file codec): a strict JSON reader for one flat object, fast enough for
 // decoding tens of thousands of audit lines per command (strings come back as views into
 // the line when they have no escapes; nothing is allocated for skipped values).
 

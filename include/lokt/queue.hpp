@@ -1,5 +1,5 @@
 #pragma once
-// Private to the store (not installed): the waiters' ticket queue ROOT/queue/NAME/, which makes
+// The waiters' ticket queue ROOT/queue/NAME/ (used by wait.cpp and the seccomp broker), which makes
 // waiting first come, first served. A ticket is an empty file named
 // "<CLOCK_BOOTTIME ns, 20 digits>-<pid>-<starttime>-<host>", so names sort by arrival.
 
