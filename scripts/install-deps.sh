@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config git make
   libseccomp-dev libboost1.81-dev libspdlog-dev nlohmann-json3-dev catch2
-  python3 python3-pytest procps util-linux iproute2
+  python3 python3-pytest procps util-linux jq
 )
 
 missing=()
