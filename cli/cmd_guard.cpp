@@ -5,6 +5,7 @@
 #include "cli.hpp"
 #include "output.hpp"
 
+#include "lokt/proc_stat.hpp"
 #include "lokt/identity.hpp"
 #include "lokt/name.hpp"
 #include "lokt/supervisor.hpp"
@@ -41,29 +42,14 @@ int exec_directly(const std::string& path, const std::vector<std::string>& argv)
                 Error::from_errno("cannot run \"" + path + "\"", err).message);
 }
 
-// The parent of `pid` from /proc/PID/stat (field 4, after the parenthesised comm); 0 if unknown.
-pid_t parent_of(pid_t pid) {
-    auto text = sys::read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
-    if (!text) return 0;
-    size_t close = text->rfind(')');
-    if (close == std::string::npos || close + 4 >= text->size()) return 0;
-    return static_cast<pid_t>(std::strtol(text->c_str() + close + 4, nullptr, 10));
-}
-
 // Re-entrancy without LOKT_HELD (an `env -i` in between): the lock is a guard's or shim's
 // whose holder — the supervisor, or the front after a takeover — is one of our ancestors.
 bool held_by_ancestor(const LockRecord& rec, const std::string& this_host) {
     if (!rec.kind || (*rec.kind != LockKind::guard && *rec.kind != LockKind::shim)) return false;
     if (rec.host != this_host || rec.pid <= 1) return false;
-    // The same pid with another start time is a reused pid, not the holder.
-    auto start = process_start_time(rec.pid);
-    if (!start || (rec.pid_start_ns != 0 && *start != rec.pid_start_ns)) return false;
-    pid_t p = ::getppid();
-    for (int step = 0; step < 64 && p > 1; ++step) {
-        if (p == rec.pid) return true;
-        p = parent_of(p);
-    }
-    return false;
+    // The holder must be a strict ancestor (our parent chain), with the recorded start time so
+    // that a reused pid does not count.
+    return is_self_or_ancestor(rec.pid, rec.pid_start_ns, ::getppid(), 64);
 }
 
 std::string join(const std::vector<std::string>& words) {

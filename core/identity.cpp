@@ -1,5 +1,6 @@
 #include "lokt/identity.hpp"
 
+#include "lokt/proc_stat.hpp"
 #include "lokt/sys.hpp"
 #include "lokt/time.hpp"
 
@@ -55,23 +56,9 @@ std::string os_user_name() {
 } // namespace
 
 std::optional<uint64_t> process_start_time(pid_t pid) {
-    if (pid <= 0) return std::nullopt;
-    auto data = sys::read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
-    if (!data) return std::nullopt;
-    // comm (field 2) may contain spaces and ')': fields resume after the last ')'.
-    auto close = data->rfind(')');
-    if (close == std::string::npos) return std::nullopt;
-    const char* p = data->c_str() + close + 1;
-    // After ')' comes field 3 (state); starttime is field 22, i.e. 19 fields further.
-    for (int field = 3; field < 22; ++field) {
-        while (*p == ' ') ++p;
-        while (*p && *p != ' ') ++p;
-    }
-    while (*p == ' ') ++p;
-    char* end = nullptr;
-    unsigned long long v = std::strtoull(p, &end, 10);
-    if (end == p) return std::nullopt;
-    return static_cast<uint64_t>(v);
+    auto st = read_proc_stat(pid);
+    if (!st) return std::nullopt;
+    return st->start;
 }
 
 std::string random_lock_id() {

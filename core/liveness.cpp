@@ -1,6 +1,6 @@
 #include "lokt/liveness.hpp"
 
-#include "lokt/identity.hpp"
+#include "lokt/proc_stat.hpp"
 #include "lokt/sys.hpp"
 
 #include <signal.h>
@@ -12,30 +12,9 @@
 namespace lokt {
 namespace {
 
-struct StateAndGroup {
-    char state = 0;  ///< field 3; 0 if the process does not exist
-    pid_t pgrp = 0;  ///< field 5
-};
-
-StateAndGroup read_state(pid_t pid) {
-    StateAndGroup out;
-    auto data = sys::read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
-    if (!data) return out;
-    auto close = data->rfind(')');  // comm may contain spaces and ')'
-    if (close == std::string::npos || close + 2 >= data->size()) return out;
-    out.state = (*data)[close + 2];
-    const char* p = data->c_str() + close + 3;
-    char* end = nullptr;
-    std::strtol(p, &end, 10);                       // ppid
-    out.pgrp = static_cast<pid_t>(std::strtol(end, &end, 10));
-    return out;
-}
-
-char process_state(pid_t pid) { return read_state(pid).state; }
-
 bool live_member(pid_t pid, pid_t pgid) {
-    StateAndGroup s = read_state(pid);
-    return s.state != 0 && s.state != 'Z' && s.pgrp == pgid;
+    auto st = read_proc_stat(pid);
+    return st && st->state != 'Z' && st->pgrp == pgid;
 }
 
 } // namespace
@@ -45,15 +24,15 @@ bool process_alive(pid_t pid, uint64_t start) {
     // Cheap first test: most stale holders are simply gone, and kill(0) is far cheaper
     // than a failing open of /proc/PID/stat (status judges thousands of locks).
     if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
-    auto actual = process_start_time(pid);
-    if (!actual) {
+    auto st = read_proc_stat(pid);
+    if (!st) {
         // /proc unreadable for this pid: fall back to kill(0); EPERM still means it exists.
         return ::kill(pid, 0) == 0 || errno == EPERM;
     }
     // A recycled pid has a different start time: the holder we recorded is gone.
-    if (start != 0 && *actual != start) return false;
+    if (start != 0 && st->start != start) return false;
     // A zombie has finished; it only waits for its parent to collect the status.
-    return process_state(pid) != 'Z';
+    return st->state != 'Z';
 }
 
 bool process_group_alive(pid_t pgid) {

@@ -2,6 +2,7 @@
 
 #include "remote.hpp"
 
+#include "lokt/proc_stat.hpp"
 #include "lokt/audit.hpp"
 
 #include <algorithm>

@@ -136,33 +136,5 @@ void write_to_stderr_of(pid_t pid, std::string_view text) {
     ::close(fd);
 }
 
-bool is_self_or_ancestor(pid_t ancestor, uint64_t start, pid_t pid) {
-    // Bounded walk up the ppid chain; a pid that disappears mid-walk ends it (not an ancestor).
-    for (int depth = 0; depth < 256 && pid > 0; ++depth) {
-        auto stat = sys::read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
-        if (!stat) return false;
-        // comm may hold spaces and ')': the fields start after the last ')'. Tokens from
-        // there: state (field 3), ppid (4), ... starttime (22).
-        size_t close = stat->rfind(')');
-        if (close == std::string::npos) return false;
-        std::vector<std::string_view> tok;
-        std::string_view rest(*stat);
-        rest.remove_prefix(close + 1);
-        while (!rest.empty() && tok.size() < 20) {
-            size_t b = rest.find_first_not_of(' ');
-            if (b == std::string_view::npos) break;
-            rest.remove_prefix(b);
-            size_t e = rest.find(' ');
-            tok.push_back(rest.substr(0, e));
-            rest.remove_prefix(e == std::string_view::npos ? rest.size() : e);
-        }
-        if (tok.size() < 20) return false;
-        if (pid == ancestor) return start == 0 || std::strtoull(std::string(tok[19]).c_str(), nullptr, 10) == start;
-        const pid_t ppid = static_cast<pid_t>(std::strtol(std::string(tok[1]).c_str(), nullptr, 10));
-        if (ppid == pid) return false;
-        pid = ppid;
-    }
-    return false;
-}
 
 } // namespace lokt::seccomp

@@ -52,7 +52,4 @@ std::optional<long> blocked_syscall(pid_t tid);
 /// write, errors ignored.
 void write_to_stderr_of(pid_t pid, std::string_view text);
 
-/// True when `ancestor` (with start time `start`, 0: any) is `pid` or one of its ancestors.
-bool is_self_or_ancestor(pid_t ancestor, uint64_t start, pid_t pid);
-
 } // namespace lokt::seccomp

@@ -1,5 +1,6 @@
 #include "lokt/supervisor/proctree.hpp"
 
+#include "lokt/proc_stat.hpp"
 #include "lokt/sys.hpp"
 
 #include <unistd.h>
@@ -9,37 +10,16 @@
 #include <string>
 
 namespace lokt::sup {
-namespace {
-
-std::optional<ProcInfo> parse_stat(pid_t pid, const std::string& data) {
-    // comm may contain spaces and parentheses: the fields start after the last ')'.
-    size_t close = data.rfind(')');
-    if (close == std::string::npos || close + 2 >= data.size()) return std::nullopt;
+std::optional<ProcInfo> read_proc(pid_t pid) {
+    auto st = read_proc_stat(pid);
+    if (!st) return std::nullopt;
     ProcInfo p;
     p.pid = pid;
-    p.state = data[close + 2];
-    const char* s = data.c_str() + close + 3;
-    char* end = nullptr;
-    // Fields after state: fields[0] is field 4 (ppid), [1] field 5 (pgrp), ... [18] is
-    // field 22 (starttime), the value that tells a recycled pid from the original.
-    unsigned long long fields[19] = {};
-    for (int i = 0; i < 19; ++i) {
-        fields[i] = std::strtoull(s, &end, 10);
-        if (end == s) return std::nullopt;
-        s = end;
-    }
-    p.ppid = static_cast<pid_t>(fields[0]);
-    p.pgid = static_cast<pid_t>(fields[1]);
-    p.start = static_cast<uint64_t>(fields[18]);
+    p.ppid = st->ppid;
+    p.pgid = st->pgrp;
+    p.state = st->state;
+    p.start = st->start;
     return p;
-}
-
-} // namespace
-
-std::optional<ProcInfo> read_proc(pid_t pid) {
-    auto data = sys::read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
-    if (!data) return std::nullopt;
-    return parse_stat(pid, *data);
 }
 
 std::vector<ProcInfo> descendants(pid_t root) {
