@@ -30,10 +30,12 @@ Result<ReleaseOutcome> Store::release_id(const std::string& name, const std::str
     if (!cur->ok()) return outcome(ReleaseStatus::not_owner);
     const LockRecord& rec = cur->record();
     if (rec.lock_id != lock_id) return outcome(ReleaseStatus::not_owner, rec);
-    LOKT_TRY(sys::unlink(path));
     auto ev = detail::make_event("release", self_, name, &rec, true);
     if (!reason.empty()) ev.extra = {{"reason", reason}};
+    // Audited before the unlink: a waiter acquires the moment the file goes, and the log
+    // must show this release before that acquire.
     detail::audit(audit_, ev);
+    LOKT_TRY(sys::unlink(path));
     return outcome(ReleaseStatus::released, rec);
 }
 
@@ -60,8 +62,8 @@ Result<ReleaseOutcome> Store::release_owned(const std::string& name,
     // A running guard's lock protects a live process tree: only --force may take it away.
     if (is_tree_lock(rec) && !provably_gone(rec, self_.host))
         return outcome(ReleaseStatus::guarded, rec);
+    detail::audit(audit_, detail::make_event("release", self_, name, &rec, true));  // before: see release_id
     LOKT_TRY(sys::unlink(path));
-    detail::audit(audit_, detail::make_event("release", self_, name, &rec, true));
     return outcome(ReleaseStatus::released, rec);
 }
 

@@ -181,3 +181,18 @@ def test_lock_in_a_git_repo_uses_the_common_dir(lokt, tmp_path):
     r = subprocess.run([lokt.bin, "lock", "build"], cwd=repo, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert (repo / ".git" / "lokt" / "locks" / "build.json").exists()
+
+
+
+def test_audit_shows_a_release_before_the_waiters_acquire(lokt):
+    # A waiter takes the lock the instant the file goes; the release must be logged first.
+    # Guards hand over through their supervisors, the case where the order was once seen
+    # reversed: 8 of them queue up for one lock, each handoff is checked.
+    procs = [lokt.start("guard", "h", "--wait", "--timeout", "60s", "--", "true", owner=f"a{i}")
+             for i in range(8)]
+    for p in procs:
+        assert p.wait(60) == 0
+    events = [(e["event"], e["pid"]) for e in lokt.events("h") if e["event"] in ("acquire", "release")]
+    assert len(events) == 16
+    for i in range(0, 16, 2):
+        assert events[i][0] == "acquire" and events[i + 1] == ("release", events[i][1]), events
