@@ -155,7 +155,6 @@ void Store::audit_denial(const AcquireRequest& req, const AcquireOutcome& outcom
 
 Result<std::optional<LockRecord>> Store::renew(const std::string& name, const std::string& lock_id,
                                                Nanos ttl) {
-    LOKT_TRY(validate_name(name));
     auto locked = detail::lock_and_read(root_, name, root_.lock_path(name));
     if (!locked) return locked.error();
     const std::string& path = locked->path;
@@ -171,7 +170,6 @@ Result<std::optional<LockRecord>> Store::renew(const std::string& name, const st
 }
 
 Result<bool> Store::update(const LockRecord& updated) {
-    LOKT_TRY(validate_name(updated.name));
     auto locked = detail::lock_and_read(root_, updated.name, root_.lock_path(updated.name));
     if (!locked) return locked.error();
     const std::string& path = locked->path;

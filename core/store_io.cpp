@@ -1,5 +1,7 @@
 #include "store_io.hpp"
 
+#include "lokt/name.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -58,6 +60,7 @@ Result<FileState> read_state(const std::string& path) {
 }
 
 Result<LockedFile> lock_and_read(const Root& root, const std::string& name, std::string path) {
+    LOKT_TRY(validate_name(name));  // NAME becomes a path under ROOT/sync: never trust it
     auto lk = NameLock::acquire(root, name);
     if (!lk) return lk.error();
     auto st = read_state(path);

@@ -50,7 +50,7 @@ struct LockedFile {
     std::string path;
     FileState state;
 };
-/// Takes NAME's flock, then reads `path` (NAME's lock or freeze file).
+/// Validates NAME, takes its flock, then reads `path` (NAME's lock or freeze file).
 Result<LockedFile> lock_and_read(const Root& root, const std::string& name, std::string path);
 
 /// A complete temp file in a directory of the root; unlinked on destruction unless consumed

@@ -21,7 +21,6 @@ bool is_tree_lock(const LockRecord& r) {
 
 Result<ReleaseOutcome> Store::release_id(const std::string& name, const std::string& lock_id,
                                          const std::string& reason) {
-    LOKT_TRY(validate_name(name));
     auto locked = detail::lock_and_read(root_, name, root_.lock_path(name));
     if (!locked) return locked.error();
     const std::string& path = locked->path;
@@ -41,7 +40,6 @@ Result<ReleaseOutcome> Store::release_id(const std::string& name, const std::str
 
 Result<ReleaseOutcome> Store::release_owned(const std::string& name,
                                             const std::optional<std::string>& owner) {
-    LOKT_TRY(validate_name(name));
     const std::string& want = owner ? *owner : self_.owner;
     auto locked = detail::lock_and_read(root_, name, root_.lock_path(name));
     if (!locked) return locked.error();
@@ -68,7 +66,6 @@ Result<ReleaseOutcome> Store::release_owned(const std::string& name,
 }
 
 Result<ReleaseOutcome> Store::force_break(const std::string& name) {
-    LOKT_TRY(validate_name(name));
     auto locked = detail::lock_and_read(root_, name, root_.lock_path(name));
     if (!locked) return locked.error();
     const std::string& path = locked->path;
@@ -91,7 +88,6 @@ Result<ReleaseOutcome> Store::force_break(const std::string& name) {
 }
 
 Result<ReleaseOutcome> Store::break_stale(const std::string& name) {
-    LOKT_TRY(validate_name(name));
     auto locked = detail::lock_and_read(root_, name, root_.lock_path(name));
     if (!locked) return locked.error();
     const std::string& path = locked->path;
