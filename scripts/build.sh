@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 "$PWD/scripts/install-deps.sh"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${LOKT_BUILD_TYPE:-RelWithDebInfo}" "$@" >/dev/null
-cmake --build build
-cmake --install build --prefix build/stage >/dev/null
+build="${LOKT_BUILD_DIR:-build}"
+launcher=()
+if command -v ccache >/dev/null; then  # optional: speeds up rebuilds, never required
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="${LOKT_BUILD_TYPE:-RelWithDebInfo}" \
+  "${launcher[@]}" "$@" >/dev/null
+cmake --build "$build"
+cmake --install "$build" --prefix "$build/stage" >/dev/null
