@@ -1,4 +1,5 @@
 #include "cli.hpp"
+#include "suggest.hpp"
 
 #include <cstdio>
 #include <iostream>
@@ -38,7 +39,12 @@ Result<Args> parse_args(const Command& cmd, const std::vector<std::string>& argv
         const FlagSpec* spec = nullptr;
         for (const auto& f : cmd.flags)
             if (f.name == name) spec = &f;
-        if (!spec) return Error{"unknown flag \"--" + name + "\" for \"" + cmd.name + "\""};
+        if (!spec) {
+            std::vector<std::string> names;
+            for (const auto& f : cmd.flags) names.push_back(f.name);
+            return Error{"unknown flag \"--" + name + "\" for \"" + cmd.name + "\"" +
+                         did_you_mean(name, names, "--")};
+        }
         if (!spec->takes_value) {
             if (inline_value) return Error{"flag --" + name + " takes no value"};
             out.switches[name]++;

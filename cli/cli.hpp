@@ -75,6 +75,7 @@ int cmd_shim(const Command&, const Args&);
 /// `lokt shim --seccomp` (cli/cmd_seccomp.cpp), called by cmd_shim.
 int cmd_seccomp_shim(const Command&, const Args&);
 int cmd_rules(const Command&, const Args&);
+int cmd_prime(const Command&, const Args&);
 int cmd_version(const Command&, const Args&);
 int cmd_help(const Command&, const Args&);
 

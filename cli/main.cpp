@@ -1,6 +1,7 @@
 // lokt: argv handling and dispatch only; every command lives in cli/cmd_<name>.cpp.
 
 #include "cli.hpp"
+#include "suggest.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -140,6 +141,16 @@ const std::vector<Command>& commands() {
          "token is a glob (* ? [...]) with a|b alternatives; a last \"*\" or any \"**\" matches\n"
          "zero or more arguments, otherwise the argument count must match exactly.",
          {{"rules", true}}, true, cmd_rules},
+        {"prime", "prime [--format claude-md|agents-md|cursorrules|plain]",
+         "print instructions for an AI agent's context file",
+         "Prints what an agent needs to know to share this repository's locks: run risky\n"
+         "operations through lokt guard --wait, what exit 2 means, how to ask who holds a lock,\n"
+         "and never to break other agents' locks. Append it to the agent's instructions:\n"
+         "  lokt prime --format claude-md >> CLAUDE.md\n"
+         "  lokt prime --format agents-md >> AGENTS.md\n"
+         "  lokt prime --format cursorrules >> .cursorrules\n\n"
+         "  --format F   claude-md, agents-md (Markdown section), cursorrules or plain (default)",
+         {{"format", true}}, false, cmd_prime},
         {"version", "version", "print the version", "", {}, false, cmd_version},
         {"help", "help [COMMAND]", "show help", "", {}, false, cmd_help},
     };
@@ -155,7 +166,10 @@ int cmd_help(const Command&, const Args& args) {
                 return 0;
             }
         }
-        return fail(ExitCode::usage, "unknown command \"" + args.positional[0] + "\"");
+        std::vector<std::string> names;
+        for (const auto& c : commands()) names.push_back(c.name);
+        return fail(ExitCode::usage, "unknown command \"" + args.positional[0] + "\"" +
+                                         did_you_mean(args.positional[0], names));
     }
     std::printf("lokt: one agent at a time — locks for AI agents, humans and CI sharing a repo\n\n"
                 "usage: lokt COMMAND [ARGS...]\n\ncommands:\n");
@@ -195,7 +209,9 @@ int main(int argc, char** argv) {
             return usage_error(cmd, "\"" + cmd.name + "\" takes no command after \"--\"");
         return cmd.run(cmd, *args);
     }
-    std::fprintf(stderr, "error: unknown command \"%s\"\nRun \"lokt help\" for the list of commands.\n",
-                 name.c_str());
+    std::vector<std::string> names;
+    for (const auto& cmd : commands()) names.push_back(cmd.name);
+    std::fprintf(stderr, "error: unknown command \"%s\"%s\nRun \"lokt help\" for the list of commands.\n",
+                 name.c_str(), did_you_mean(name, names).c_str());
     return lokt::to_int(lokt::ExitCode::usage);
 }

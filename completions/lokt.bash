@@ -5,7 +5,7 @@ _lokt() {
     prev=${COMP_WORDS[COMP_CWORD-1]}
     cmd=${COMP_WORDS[1]}
     if [ "$COMP_CWORD" -eq 1 ]; then
-        COMPREPLY=($(compgen -W "guard lock unlock status exists freeze unfreeze audit why doctor shim rules version help" -- "$cur"))
+        COMPREPLY=($(compgen -W "guard lock unlock status exists freeze unfreeze audit why doctor shim rules prime version help" -- "$cur"))
         return
     fi
     local i
@@ -26,6 +26,13 @@ _lokt() {
         why|doctor) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
         shim) COMPREPLY=($(compgen -W "--rules --seccomp --help" -- "$cur")) ;;
         rules) COMPREPLY=($(compgen -W "check match --rules --help" -- "$cur")) ;;
+        prime)
+            if [ "$prev" = "--format" ]; then
+                COMPREPLY=($(compgen -W "claude-md agents-md cursorrules plain" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "--format --help" -- "$cur"))
+            fi
+            return ;;
     esac
     if [ -z "$COMPREPLY" ] && [[ $cur != -* ]] && [ -d "${LOKT_ROOT:-.git/lokt}/locks" ]; then
         local names
