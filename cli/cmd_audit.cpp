@@ -1,5 +1,7 @@
-// lokt audit [--since D|TIME] [--name NAME] [--tail] [--json]: the audit log, as aligned
-// text lines or as the stored JSON lines.
+// lokt audit [--since D|TIME] [--name NAME] [--event E[,E...]] [--owner O] [--tail]
+//            [--json | --format text|jsonl]: the audit log, as aligned text lines (on a
+// terminal) or as the stored JSON lines (otherwise, so `lokt audit | jq` works as with the
+// original lokt).
 
 #include "cli.hpp"
 #include "output.hpp"
@@ -9,6 +11,7 @@
 #include "lokt/root.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <set>
@@ -100,6 +103,44 @@ std::string text_line(const AuditEvent& e) {
     return out;
 }
 
+// Which events to show beyond what AuditQuery filters: a set of event kinds and an owner.
+struct EventFilter {
+    std::set<std::string> events;
+    std::optional<std::string> owner;
+
+    bool active() const { return !events.empty() || owner; }
+    bool keeps(const AuditEvent& e) const {
+        if (!events.empty() && !events.count(e.event)) return false;
+        return !owner || e.owner == *owner;
+    }
+};
+
+std::set<std::string> split_events(const std::string& list) {
+    std::set<std::string> out;
+    size_t start = 0;
+    while (start <= list.size()) {
+        size_t comma = list.find(',', start);
+        if (comma == std::string::npos) comma = list.size();
+        if (comma > start) out.insert(list.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return out;
+}
+
+// --json and --format jsonl: the stored lines; --format text: the table; neither: the table
+// for a person at a terminal, the stored lines for a pipe or a file.
+Result<bool> wants_json(const Args& args) {
+    auto format = args.value("format");
+    if (format && *format != "text" && *format != "jsonl")
+        return Error{"--format must be \"text\" or \"jsonl\", not \"" + *format + "\""};
+    if (args.has("json")) {
+        if (format && *format == "text") return Error{"--json and --format text contradict each other"};
+        return true;
+    }
+    if (format) return *format == "jsonl";
+    return ::isatty(STDOUT_FILENO) == 0;
+}
+
 } // namespace
 
 int cmd_audit(const Command& cmd, const Args& args) {
@@ -115,9 +156,17 @@ int cmd_audit(const Command& cmd, const Args& args) {
         if (auto ok = validate_name(*n); !ok) return usage_error(cmd, ok.error().message);
         q.name = *n;
     }
-    const bool json = args.has("json");
+    EventFilter filter;
+    if (auto e = args.value("event")) {
+        filter.events = split_events(*e);
+        if (filter.events.empty()) return usage_error(cmd, "--event needs an event name (acquire, deny, release, ...)");
+    }
+    filter.owner = args.value("owner");
+    auto json = wants_json(args);
+    if (!json) return usage_error(cmd, json.error().message);
     const bool tail = args.has("tail");
-    q.full_events = !json;  // --json prints the stored lines: only the filters' fields are needed
+    // JSON output prints the stored lines: only the fields the filters look at are decoded.
+    q.full_events = !*json || filter.active();
 
     auto root = discover_root();
     if (!root) return fail(root.error());
@@ -127,7 +176,8 @@ int cmd_audit(const Command& cmd, const Args& args) {
     static char outbuf[1 << 16];
     std::setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     auto sink = [&](std::string_view line, const AuditEvent& e) {
-        if (json) {
+        if (!filter.keeps(e)) return;
+        if (*json) {
             std::fwrite(line.data(), 1, line.size(), stdout);
             std::fputc('\n', stdout);
         } else {

@@ -86,17 +86,26 @@ const std::vector<Command>& commands() {
          "  --json    print the lifted freeze as JSON\n\n"
          "Exit: 0 lifted, 3 not frozen, 4 frozen by someone else.",
          {{"force", false}, {"json", false}}, false, cmd_unfreeze},
-        {"audit", "audit [--since D|TIME] [--name NAME] [--tail] [--json]",
+        {"audit", "audit [--since D|TIME] [--name NAME] [--event E[,E...]] [--owner O] [--tail] "
+                  "[--json | --format text|jsonl]",
          "show the audit log",
          "Every lock operation is one line of ROOT/audit.log; rotated files (audit.log.1 ..)\n"
-         "are read too, oldest first. Text lines show: time (UTC), event, lock, who, TTL, details.\n\n"
+         "are read too, oldest first. On a terminal each event is an aligned text line (time\n"
+         "(UTC), event, lock, who, TTL, details); into a pipe or file the stored JSON lines are\n"
+         "printed unchanged (JSONL), as the original lokt does, so lokt audit | jq works.\n\n"
          "  --since D|TIME  only events since D ago (8h, 1h30m) or since an RFC 3339 TIME\n"
          "  --name NAME     only events of lock NAME\n"
+         "  --event E,...   only these events (acquire, deny, release, renew, force-break,\n"
+         "                  stale-break, auto-prune, freeze, unfreeze, lost, ...)\n"
+         "  --owner O       only events by owner O\n"
          "  --tail          keep printing events as they are appended (after the --since history,\n"
          "                  if given) until Ctrl-C or SIGTERM, then exit 0\n"
-         "  --json          the stored JSON lines, unchanged (JSONL)\n\n"
+         "  --json          the stored JSON lines, unchanged (JSONL), also on a terminal\n"
+         "  --format F      text (the aligned lines, also into a pipe) or jsonl (as --json)\n\n"
          "The log rotates at 64 MiB ($LOKT_AUDIT_MAX_BYTES) and keeps 3 old files.",
-         {{"since", true}, {"name", true}, {"tail", false}, {"json", false}}, false, cmd_audit},
+         {{"since", true}, {"name", true}, {"event", true}, {"owner", true}, {"tail", false},
+          {"json", false}, {"format", true}},
+         false, cmd_audit},
         {"why", "why NAME [--json]",
          "explain why NAME cannot be acquired right now",
          "Says whether NAME is free, held (by whom, alive or not, since when, until when),\n"

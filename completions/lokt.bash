@@ -22,7 +22,7 @@ _lokt() {
         status) COMPREPLY=($(compgen -W "--json --prune-expired --help" -- "$cur")) ;;
         freeze) COMPREPLY=($(compgen -W "--ttl --json --help" -- "$cur")) ;;
         unfreeze) COMPREPLY=($(compgen -W "--force --json --help" -- "$cur")) ;;
-        audit) COMPREPLY=($(compgen -W "--since --name --tail --json --help" -- "$cur")) ;;
+        audit) COMPREPLY=($(compgen -W "--since --name --event --owner --tail --json --format --help" -- "$cur")) ;;
         why|doctor) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
         shim) COMPREPLY=($(compgen -W "--rules --seccomp --help" -- "$cur")) ;;
         rules) COMPREPLY=($(compgen -W "check match --rules --help" -- "$cur")) ;;

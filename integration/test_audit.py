@@ -95,7 +95,7 @@ def test_json_prints_the_stored_lines_unchanged(lokt):
 def test_text_has_one_aligned_line_per_event(lokt):
     with open(GOLDEN) as f:
         write_log(lokt, f.read().splitlines())
-    r = lokt.run("audit")
+    r = lokt.run("audit", "--format", "text")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert len(lines) == 16
@@ -122,7 +122,7 @@ def test_since_duration_filters_out_old_events(lokt):
     r = lokt.run("audit", "--since", "1h", "--json")
     assert r.returncode == 0, r.stderr
     assert [json.loads(line)["name"] for line in r.stdout.splitlines()] == ["mid", "new"]
-    r = lokt.run("audit", "--since", "30m")
+    r = lokt.run("audit", "--since", "30m", "--format", "text")
     assert [line.split()[2] for line in r.stdout.splitlines()] == ["new"]
     r = lokt.run("audit", "--since", "1h30m", "--json")
     assert len(r.stdout.splitlines()) == 2
@@ -195,7 +195,7 @@ def test_lock_operations_are_audited_and_shown(lokt):
     events = [json.loads(line) for line in r.stdout.splitlines()]
     assert [(e["event"], e["owner"]) for e in events] == [
         ("acquire", "agent-1"), ("deny", "agent-2"), ("release", "agent-1")]
-    text = lokt.run("audit", "--name", "build", "--since", "1h").stdout.splitlines()
+    text = lokt.run("audit", "--name", "build", "--since", "1h", "--format", "text").stdout.splitlines()
     assert len(text) == 3
     assert text[0].split()[1:3] == ["acquire", "build"]
     assert "agent-1@" in text[0] and "ttl 10m" in text[0]
@@ -252,7 +252,7 @@ def test_tail_survives_rotation(lokt):
 
 
 def test_tail_follows_real_lock_operations_in_text(lokt):
-    proc, reader = start_tail(lokt)
+    proc, reader = start_tail(lokt, "--format", "text")
     try:
         # The follower may start before or after the first lock: lock until it shows one.
         n = [0]

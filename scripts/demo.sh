@@ -52,4 +52,4 @@ set -e
 as human "$LOKT" unfreeze build
 
 say "the audit log tells the story"
-"$LOKT" audit --name build
+"$LOKT" audit --name build --format text
