@@ -2,6 +2,7 @@
 
 #include "cli.hpp"
 #include "suggest.hpp"
+#include "lokt_version.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -189,7 +190,7 @@ int cmd_help(const Command&, const Args& args) {
 }
 
 int cmd_version(const Command&, const Args&) {
-    std::printf("lokt %s\n", LOKT_VERSION);
+    std::printf("lokt %s (commit %s, %s)\n", LOKT_VERSION, LOKT_COMMIT, LOKT_COMMIT_DATE);
     return 0;
 }
 

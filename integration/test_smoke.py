@@ -1,10 +1,13 @@
 """The binary runs and reports its version and help."""
+import re
 
 
 def test_version_prints_name_and_version(lokt):
     r = lokt.run("version")
     assert r.returncode == 0
-    assert r.stdout.startswith("lokt ")
+    # lokt 0.1.0 (commit 0123456789ab, 2026-11-30): the commit it was built from, and its date.
+    assert re.fullmatch(r"lokt \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}(\+changes)?|unknown), "
+                        r"(\d{4}-\d\d-\d\d|unknown)\)\n", r.stdout), r.stdout
 
 
 def test_unknown_command_is_a_usage_error(lokt):
@@ -23,7 +26,7 @@ def test_install_puts_man_page_completion_and_preload_library_under_the_prefix(l
 
 def test_every_command_has_help_with_a_usage_line(lokt):
     for cmd in ["guard", "lock", "unlock", "status", "exists", "freeze", "unfreeze", "audit",
-                "why", "doctor", "shim", "rules", "version", "help"]:
+                "why", "doctor", "shim", "rules", "prime", "version", "help"]:
         r = lokt.run(cmd, "--help")
         assert r.returncode == 0, cmd
         assert r.stdout.startswith("usage: lokt " + cmd), cmd
