@@ -25,6 +25,11 @@ Result<Args> parse_args(const Command& cmd, const std::vector<std::string>& argv
             out.switches["help"]++;
             continue;
         }
+        // Diagnostics (lokt::log) for every command: -v says what lokt decides, -vv everything.
+        if (a == "-v" || a == "--verbose" || a == "-vv") {
+            out.switches["verbose"] += a == "-vv" ? 2 : 1;
+            continue;
+        }
         if (a.size() < 2 || a[0] != '-' ) {
             out.positional.push_back(a);
             continue;

@@ -57,6 +57,9 @@ int usage_error(const Command& cmd, const std::string& message);
 /// Maps a library Error to "error: ..." and exit 1.
 int fail(const Error& e);
 
+/// Turns on diagnostics from -v/--verbose (the "verbose" switch) and $LOKT_LOG.
+void configure_logging(const Args& args);
+
 /// The command table (cli/main.cpp).
 const std::vector<Command>& commands();
 

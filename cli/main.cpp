@@ -4,7 +4,10 @@
 #include "suggest.hpp"
 #include "lokt_version.hpp"
 
+#include "lokt/log.hpp"
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -184,7 +187,8 @@ int cmd_help(const Command&, const Args& args) {
     std::printf("lokt: one agent at a time — locks for AI agents, humans and CI sharing a repo\n\n"
                 "usage: lokt COMMAND [ARGS...]\n\ncommands:\n");
     for (const auto& c : commands()) std::printf("  %-9s %s\n", c.name.c_str(), c.summary.c_str());
-    std::printf("\nRun \"lokt COMMAND --help\" for a command's flags.\n"
+    std::printf("\nRun \"lokt COMMAND --help\" for a command's flags. Every command takes -v/--verbose\n"
+                "(-vv for more) to say what lokt decides; LOKT_LOG=debug|info|warn[,file=PATH] too.\n"
                 "Exit codes: 0 ok, 1 error, 2 held or frozen, 3 not found, 4 not owner, 64 usage.\n");
     return 0;
 }
@@ -192,6 +196,14 @@ int cmd_help(const Command&, const Args& args) {
 int cmd_version(const Command&, const Args&) {
     std::printf("lokt %s (commit %s, %s)\n", LOKT_VERSION, LOKT_COMMIT, LOKT_COMMIT_DATE);
     return 0;
+}
+
+void configure_logging(const Args& args) {
+    auto it = args.switches.find("verbose");
+    const char* env = std::getenv("LOKT_LOG");
+    auto r = lokt::log::configure(env ? env : "", it == args.switches.end() ? 0 : it->second);
+    // A typo in the environment must not stop the agent's work: say so, and log nothing.
+    if (!r) std::fprintf(stderr, "lokt: warning: %s; diagnostics are off\n", r.error().message.c_str());
 }
 
 } // namespace lokt::cli
@@ -210,6 +222,8 @@ int main(int argc, char** argv) {
         std::vector<std::string> rest(argv + 2, argv + argc);
         auto args = parse_args(cmd, rest);
         if (!args) return usage_error(cmd, args.error().message);
+        configure_logging(*args);
+        LOKT_LOG(debug, "command ", cmd.name, ", ", rest.size(), " argument(s)");
         if (args->switches.count("help")) {
             Args h;
             h.positional.push_back(cmd.name);

@@ -2,6 +2,7 @@
 
 #include "lokt/identity.hpp"
 #include "lokt/liveness.hpp"
+#include "lokt/log.hpp"
 #include "lokt/name.hpp"
 #include "lokt/root.hpp"
 #include "lokt/sys.hpp"
@@ -15,6 +16,7 @@ namespace lokt::cli {
 Result<Store> open_store(bool create) {
     auto root = discover_root();
     if (!root) return root.error();
+    LOKT_LOG(info, "lock root ", root->path, " (from ", to_string(root->source), ")");
     if (create) {
         auto made = ensure_root_dirs(*root);
         if (!made) return made.error();
