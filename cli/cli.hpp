@@ -79,6 +79,8 @@ int cmd_shim(const Command&, const Args&);
 int cmd_seccomp_shim(const Command&, const Args&);
 int cmd_rules(const Command&, const Args&);
 int cmd_prime(const Command&, const Args&);
+/// `lokt __complete -- WORDS`: shell completion candidates (cli/cmd_complete.cpp).
+int cmd_complete(const Command&, const Args&);
 int cmd_version(const Command&, const Args&);
 int cmd_help(const Command&, const Args&);
 

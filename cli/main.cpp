@@ -165,6 +165,9 @@ const std::vector<Command>& commands() {
          "  --format F   claude-md, agents-md (Markdown section), cursorrules or plain (default)",
          {{"format", true}}, false, cmd_prime},
         {"version", "version", "print the version", "", {}, false, cmd_version},
+        {"__complete", "__complete -- WORD... CURRENT",
+         "(for shell completion scripts) print the candidates for the last word",
+         "", {}, true, cmd_complete},
         {"help", "help [COMMAND]", "show help", "", {}, false, cmd_help},
     };
     return table;
@@ -186,7 +189,8 @@ int cmd_help(const Command&, const Args& args) {
     }
     std::printf("lokt: one agent at a time — locks for AI agents, humans and CI sharing a repo\n\n"
                 "usage: lokt COMMAND [ARGS...]\n\ncommands:\n");
-    for (const auto& c : commands()) std::printf("  %-9s %s\n", c.name.c_str(), c.summary.c_str());
+    for (const auto& c : commands())
+        if (c.name.rfind("__", 0) != 0) std::printf("  %-9s %s\n", c.name.c_str(), c.summary.c_str());
     std::printf("\nRun \"lokt COMMAND --help\" for a command's flags. Every command takes -v/--verbose\n"
                 "(-vv for more) to say what lokt decides; LOKT_LOG=debug|info|warn[,file=PATH] too.\n"
                 "Exit codes: 0 ok, 1 error, 2 held or frozen, 3 not found, 4 not owner, 64 usage.\n");

@@ -21,6 +21,8 @@ def test_install_puts_man_page_completion_and_preload_library_under_the_prefix(l
     prefix = os.path.dirname(os.path.dirname(lokt.bin))
     assert os.path.isfile(os.path.join(prefix, "share", "man", "man1", "lokt.1"))
     assert os.path.isfile(os.path.join(prefix, "share", "bash-completion", "completions", "lokt"))
+    assert os.path.isfile(os.path.join(prefix, "share", "zsh", "vendor-completions", "_lokt"))
+    assert os.path.isfile(os.path.join(prefix, "share", "fish", "vendor_completions.d", "lokt.fish"))
     assert os.path.isfile(os.path.join(prefix, "lib", "lokt", "liblokt_preload.so"))
 
 

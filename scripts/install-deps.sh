@@ -7,6 +7,7 @@ packages=(
   g++ cmake ninja-build pkg-config git make
   libseccomp-dev libboost1.81-dev libspdlog-dev nlohmann-json3-dev catch2
   python3 python3-pytest procps util-linux jq
+  bash zsh fish   # the completion scripts are tested in each shell
 )
 
 missing=()
