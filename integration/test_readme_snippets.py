@@ -1,0 +1,134 @@
+"""The Makefile and CI snippets of README.md do what the README says: run them as written,
+with real make, real concurrency and the signals each CI runner sends on cancellation."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+from conftest import pid_alive, wait_for
+
+README = os.path.join(os.path.dirname(__file__), "..", "README.md")
+
+
+def snippet(name):
+    """The fenced code block right after the `<!-- snippet: NAME ... -->` marker."""
+    with open(README) as f:
+        text = f.read()
+    m = re.search(r"<!-- snippet: " + re.escape(name) + r"\b[^\n]*-->\n```[a-z]*\n(.*?)```", text, re.S)
+    assert m, f"README has no snippet {name}"
+    return m.group(1)
+
+
+def env_with_lokt(lokt):
+    env = lokt.env()
+    env["PATH"] = os.path.dirname(lokt.bin) + ":" + env.get("PATH", "/usr/bin:/bin")
+    return env
+
+
+def write_exec(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o755)
+
+
+def test_makefile_pattern_serializes_parallel_makes(lokt):
+    work = lokt.cwd
+    with open(os.path.join(work, "Makefile"), "w") as f:
+        f.write(snippet("makefile"))
+    write_exec(os.path.join(work, "compile.sh"),
+               "#!/bin/sh\necho start $$ >> runs.log\nsleep 0.2\necho end $$ >> runs.log\n")
+    env = env_with_lokt(lokt)
+    makes = [subprocess.Popen(["make", "-s", "build"], cwd=work, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    for m in makes:
+        out, err = m.communicate(timeout=120)
+        assert m.returncode == 0, err
+    with open(os.path.join(work, "runs.log")) as f:
+        lines = [line.split() for line in f.read().splitlines()]
+    # Three whole runs, one after another: start/end pairs of the same process, never interleaved.
+    assert len(lines) == 6
+    for start, end in zip(lines[::2], lines[1::2]):
+        assert start[0] == "start" and end == ["end", start[1]], lines
+    assert lokt.run("exists", "build").returncode == 3
+
+
+def deploy_script(work):
+    os.makedirs(os.path.join(work, "scripts"), exist_ok=True)
+    # Records its pid and a background child's, and stops gracefully on INT or TERM (the child
+    # is left behind on purpose: lokt must end it before releasing).
+    write_exec(os.path.join(work, "scripts", "deploy.sh"),
+               "#!/bin/bash\nsleep 300 &\necho $! > child.pid\n"
+               "trap 'echo stopped by INT > deploy.out; exit 130' INT\n"
+               "trap 'echo stopped > deploy.out; exit 143' TERM\n"
+               "echo $$ > deploy.pid\nwait\n")
+
+
+def read_pid(path):
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+        return int(text) if text else None
+    except FileNotFoundError:
+        return None
+
+
+def command_of(yaml_text, key):
+    m = re.search(r"^\s*" + re.escape(key) + r"\s*(.+)$", yaml_text, re.M)
+    assert m, yaml_text
+    return m.group(1).strip()
+
+
+def test_github_actions_step_stops_gracefully_on_cancel(lokt):
+    work = lokt.cwd
+    deploy_script(work)
+    run = command_of(snippet("github-actions"), "run:")
+    assert run.startswith("exec lokt guard deploy")
+    # The runner starts the step's shell in a session of its own and, on cancel, sends SIGINT
+    # (then SIGTERM, then SIGKILL) to that shell only.
+    step = subprocess.Popen(["bash", "-e", "-c", run], cwd=work, env=env_with_lokt(lokt),
+                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        wait_for(lambda: read_pid(os.path.join(work, "deploy.pid")), what="the deploy to start")
+        child = read_pid(os.path.join(work, "child.pid"))
+        assert lokt.run("exists", "deploy").returncode == 0
+        step.send_signal(signal.SIGINT)
+        out, err = step.communicate(timeout=30)
+        assert step.returncode == 130, err
+        with open(os.path.join(work, "deploy.out")) as f:
+            assert f.read().startswith("stopped by")
+        assert not pid_alive(child)
+        assert lokt.run("exists", "deploy").returncode == 3
+    finally:
+        if step.poll() is None:
+            os.killpg(step.pid, signal.SIGKILL)
+            step.wait()
+
+
+def test_gitlab_job_released_after_term_and_kill_of_its_group(lokt):
+    work = lokt.cwd
+    deploy_script(work)
+    line = command_of(snippet("gitlab-ci"), "- ")
+    assert line.startswith("exec lokt guard deploy")
+    job = subprocess.Popen(["bash", "-c", line], cwd=work, env=env_with_lokt(lokt),
+                           start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    try:
+        wait_for(lambda: read_pid(os.path.join(work, "deploy.pid")), what="the deploy to start")
+        child = read_pid(os.path.join(work, "child.pid"))
+        # The runner's cancel: SIGTERM to the job's process group, then SIGKILL to it.
+        os.killpg(job.pid, signal.SIGTERM)
+        wait_for(lambda: os.path.exists(os.path.join(work, "deploy.out")), what="the graceful stop")
+        try:
+            os.killpg(job.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        job.wait(timeout=30)
+        wait_for(lambda: lokt.run("exists", "deploy").returncode == 3, timeout=30,
+                 what="the lock to be released")
+        wait_for(lambda: not pid_alive(child), what="the deploy's leftover to end")
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.wait()
