@@ -132,3 +132,28 @@ def test_gitlab_job_released_after_term_and_kill_of_its_group(lokt):
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGKILL)
             job.wait()
+
+
+def test_rules_example_checks_and_locks_what_the_agent_runs(lokt, tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    with open(repo / "Makefile", "w") as f:
+        f.write("build:\n\t@echo \"$$LOKT_HELD\" > held.txt\nhelp:\n\t@echo \"$$LOKT_HELD\" > help.txt\n")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    # The "agent": runs a build and an unrelated make target, as an agent would.
+    write_exec(str(bindir / "claude"), "#!/bin/sh\nmake build && make help\n")
+    env = env_with_lokt(lokt)
+    del env["LOKT_ROOT"]
+    env["PATH"] = f"{bindir}:{env['PATH']}"
+    r = subprocess.run(["bash", "-e", "-c", snippet("rules")], cwd=repo, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "5 rules, 4 tests, all passed" in r.stdout
+    # `make build` ran under the build lock (the guard sets LOKT_HELD), `make help` did not.
+    assert (repo / "held.txt").read_text().startswith("build:")
+    assert (repo / "help.txt").read_text().strip() == ""
+    audit = subprocess.run([lokt.bin, "audit", "--event", "acquire"], cwd=repo, env=env,
+                           capture_output=True, text=True).stdout
+    assert '"owner":"claude-1"' in audit.replace(" ", "") and '"name":"build"' in audit.replace(" ", "")
