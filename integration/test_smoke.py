@@ -23,6 +23,8 @@ def test_install_puts_man_page_completion_and_preload_library_under_the_prefix(l
     assert os.path.isfile(os.path.join(prefix, "share", "bash-completion", "completions", "lokt"))
     assert os.path.isfile(os.path.join(prefix, "share", "zsh", "vendor-completions", "_lokt"))
     assert os.path.isfile(os.path.join(prefix, "share", "fish", "vendor_completions.d", "lokt.fish"))
+    for doc in ("README.md", "guard.md", "shim.md", "design.md"):
+        assert os.path.isfile(os.path.join(prefix, "share", "doc", "lokt", doc)), doc
     assert os.path.isfile(os.path.join(prefix, "lib", "lokt", "liblokt_preload.so"))
 
 
