@@ -36,7 +36,7 @@ void install_stop_handlers() {
 
 // "8h" / "1h30m" (that long ago) or an RFC 3339 time.
 Result<TimePoint> parse_since(const std::string& s, TimePoint at) {
-    if (auto d = parse_duration(s)) return at - *d;
+    if (auto d = parse_duration(s)) return saturating_add(at, -*d);
     if (auto t = parse_rfc3339(s)) return *t;
     return Error{"invalid --since \"" + s + "\": want a duration (8h, 1h30m) or an RFC 3339 time (2026-02-07T15:30:00Z)"};
 }

@@ -11,10 +11,9 @@ namespace lokt::cli {
 
 int cmd_freeze(const Command& cmd, const Args& args) {
     if (auto bad = check_single_name(cmd, args)) return *bad;
-    auto ttl = duration_flag(args, "ttl");
+    auto ttl = duration_flag(args, "ttl", DurationBounds{std::chrono::seconds(1), Nanos(kMaxDurationNs), ""});
     if (!ttl) return usage_error(cmd, ttl.error().message);
     if (!*ttl) return usage_error(cmd, "freeze requires --ttl (a forgotten freeze must end by itself)");
-    if (**ttl < std::chrono::seconds(1)) return usage_error(cmd, "freeze --ttl must be at least 1s");
     const std::string& name = args.positional[0];
 
     auto store = open_store(true);

@@ -1,5 +1,5 @@
 // lokt guard NAME... [--ttl D] [--wait [--timeout D]] [--kill-after D] [--on-exit term|wait]
-//                    [--on-timeout fail|run] [--on-frozen wait|fail]
+//                    [--on-lost warn|term] [--on-timeout fail|run] [--on-frozen wait|fail]
 //                    [--exec PATH] [--kind guard|shim] -- CMD [ARG...]
 
 #include "cli.hpp"
@@ -78,13 +78,17 @@ int cmd_guard(const Command& cmd, const Args& args) {
     GuardOptions opt;
     opt.argv = args.rest;
     opt.ttl = timing->ttl;
-    auto kill_after = duration_flag(args, "kill-after");
+    auto kill_after = duration_flag(args, "kill-after", kKillAfterBounds);
     if (!kill_after) return usage_error(cmd, kill_after.error().message);
     if (*kill_after) opt.kill_after = **kill_after;
     if (auto v = args.value("on-exit")) {
         if (*v == "term") opt.on_exit = OnExit::term;
         else if (*v == "wait") opt.on_exit = OnExit::wait;
         else return usage_error(cmd, "--on-exit must be \"term\" or \"wait\", not \"" + *v + "\"");
+    }
+    if (auto v = args.value("on-lost")) {
+        if (*v == "term") opt.on_lost = OnLost::term;
+        else if (*v != "warn") return usage_error(cmd, "--on-lost must be \"warn\" or \"term\", not \"" + *v + "\"");
     }
     bool run_on_timeout = false;
     if (auto v = args.value("on-timeout")) {
@@ -138,6 +142,7 @@ int cmd_guard(const Command& cmd, const Args& args) {
     cfg.command = join(opt.argv);
     cfg.fail_on_frozen = fail_on_frozen;
     cfg.run_on_timeout = run_on_timeout;
+    cfg.end_on_lost = opt.on_lost == OnLost::term;
     const Nanos timeout = timing->timeout;
     cfg.refusal = [timeout](const AcquireOutcome& o, bool timed_out) {
         std::string prefix = timed_out ? "timed out after " + short_duration(timeout) + " waiting: " : "";

@@ -17,37 +17,43 @@ namespace lokt::cli {
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
         {"guard", "guard NAME... [--ttl D] [--wait [--timeout D]] [--kill-after D] [--on-exit term|wait] "
-                  "[--on-timeout fail|run] [--on-frozen wait|fail] -- CMD [ARG...]",
+                  "[--on-lost warn|term] [--on-timeout fail|run] [--on-frozen wait|fail] -- CMD [ARG...]",
          "run a command while holding a lock; release when its whole process tree is gone",
          "Acquires NAME, runs CMD, and releases the lock once CMD and every process it started\n"
          "are gone (also when CMD fails, is signalled, or lokt itself is killed). Several\n"
          "NAMEs are taken in sorted order and all released at the end.\n\n"
          "  --ttl D          lock expires after D unless renewed; renewed every D/2 while CMD runs\n"
+         "                   (1s to 87600h)\n"
          "  --wait           wait for the lock instead of exiting 2 (freezes are waited through)\n"
-         "  --timeout D      give up waiting after D (default 10m; needs --wait)\n"
-         "  --kill-after D   grace between SIGTERM and SIGKILL for what CMD leaves (default 5s)\n"
+         "  --timeout D      give up waiting after D (default 10m, at most 87600h; needs --wait)\n"
+         "  --kill-after D   grace between SIGTERM and SIGKILL for what CMD leaves, and after a\n"
+         "                   relayed SIGTERM/SIGHUP/SIGQUIT (default 5s, at most 24h)\n"
          "  --on-exit MODE   term (default): end leftovers when CMD exits; wait: let them finish\n"
+         "  --on-lost MODE   when someone breaks the lock: warn (default): audit lost, warn, run\n"
+         "                   on; term: also end CMD's tree as a SIGTERM to lokt guard would\n"
          "  --on-timeout M   fail (default): exit 2 when the lock stays held; run: warn and run\n"
          "                   CMD without the lock (audit unlocked-run; a freeze still exits 2)\n"
          "  --on-frozen M    wait (default with --wait): wait a freeze out; fail: exit 2 at once\n"
          "  --exec PATH      run PATH with the words after -- as its argv (argv[0] included)\n"
          "  --kind KIND      guard (default) or shim, recorded in the lock and audit\n\n"
-         "Signals sent to lokt guard reach CMD's process group once. Inside CMD, a nested\n"
-         "guard of a NAME already held above it runs its command directly (LOKT_HELD, or\n"
-         "the lock's supervisor is an ancestor process, e.g. across env -i).\n\n"
+         "Signals sent to lokt guard reach CMD's process group once; after SIGTERM, SIGHUP or\n"
+         "SIGQUIT, whatever is still alive after --kill-after gets SIGKILL (not after SIGINT).\n"
+         "Inside CMD, a nested guard of a NAME already held above it runs its command\n"
+         "directly (LOKT_HELD, or the lock's supervisor is an ancestor, e.g. across env -i).\n\n"
          "Exit: CMD's own status; 2 held or frozen; 126/127 CMD not runnable; 128+N killed by\n"
-         "signal N; 64 bad usage. Durations: 300ms, 5s, 10m, 1h30m.",
+         "signal N (143 also when a relayed SIGTERM had to be followed by SIGKILL); 64 bad\n"
+         "usage. Durations: 300ms, 5s, 10m, 1h30m.",
          {{"ttl", true}, {"wait", false}, {"timeout", true}, {"kill-after", true},
-          {"on-exit", true}, {"on-timeout", true}, {"on-frozen", true}, {"exec", true},
+          {"on-exit", true}, {"on-lost", true}, {"on-timeout", true}, {"on-frozen", true}, {"exec", true},
           {"kind", true}},
          true, cmd_guard},
         {"lock", "lock NAME [--ttl D] [--wait [--timeout D]] [--json]",
          "acquire a lock (a lease that outlives this command) and exit",
          "Takes NAME as a lease: it stays held after this command exits, until lokt unlock,\n"
          "its TTL, or a break. Locking again as the same owner refreshes the TTL.\n\n"
-         "  --ttl D       the lease expires after D (e.g. 300ms, 5s, 10m, 1h30m)\n"
+         "  --ttl D       the lease expires after D (e.g. 5s, 10m, 1h30m; 1s to 87600h)\n"
          "  --wait        wait for the lock instead of exiting 2\n"
-         "  --timeout D   give up waiting after D (default 10m; needs --wait)\n"
+         "  --timeout D   give up waiting after D (default 10m, at most 87600h; needs --wait)\n"
          "  --json        print the lock (or the holder on denial) as JSON on stdout\n\n"
          "Exit: 0 acquired, 2 held by another owner or frozen, 1 error, 64 bad usage.",
          {{"ttl", true}, {"wait", false}, {"timeout", true}, {"json", false}}, false, cmd_lock},
@@ -81,7 +87,7 @@ const std::vector<Command>& commands() {
          "block every acquisition of NAME for a while (human override)",
          "While frozen, lokt lock/guard of NAME exit 2 with \"lock NAME is frozen until T\".\n"
          "The TTL is required, so a forgotten freeze ends by itself. Freezing again replaces it.\n\n"
-         "  --ttl D   how long the freeze lasts (required)\n"
+         "  --ttl D   how long the freeze lasts (required; 1s to 87600h)\n"
          "  --json    print the freeze as JSON",
          {{"ttl", true}, {"json", false}}, false, cmd_freeze},
         {"unfreeze", "unfreeze NAME [--force] [--json]",

@@ -37,23 +37,31 @@ std::optional<LockRecord> peek_freeze(const Store& store, const std::string& nam
     return d.record;
 }
 
-Result<std::optional<Nanos>> duration_flag(const Args& args, const std::string& flag) {
+Result<std::optional<Nanos>> duration_flag(const Args& args, const std::string& flag,
+                                           const DurationBounds& bounds) {
     auto text = args.value(flag);
     if (!text) return std::optional<Nanos>{};
-    auto d = parse_duration(*text);
-    if (!d)
-        return Error{"invalid duration \"" + *text + "\" for --" + flag +
-                     " (use e.g. 300ms, 5s, 10m, 1h30m)"};
-    return std::optional<Nanos>{*d};
+    auto bad = [&](const std::string& why) {
+        return Error{"invalid duration \"" + *text + "\" for --" + flag + ": " + why};
+    };
+    int64_t ns = 0;
+    const DurationError e = parse_go_duration(text->data(), text->size(), &ns);
+    if (e == DurationError::too_large || (e == DurationError::none && Nanos(ns) > bounds.max))
+        return bad("above the maximum of " + short_duration(bounds.max));
+    if (e != DurationError::none)
+        return bad(std::string(duration_error_text(e)) + " (use e.g. 300ms, 5s, 10m, 1h30m)");
+    if (Nanos(ns) < bounds.min)
+        return bad("below the minimum of " + short_duration(bounds.min) + bounds.hint);
+    return std::optional<Nanos>{Nanos(ns)};
 }
 
 Result<TimingFlags> parse_timing(const Args& args) {
     TimingFlags t;
-    auto ttl = duration_flag(args, "ttl");
+    auto ttl = duration_flag(args, "ttl", kTtlBounds);
     if (!ttl) return ttl.error();
     if (*ttl) t.ttl = **ttl;
     t.wait = args.switches.count("wait") > 0;
-    auto timeout = duration_flag(args, "timeout");
+    auto timeout = duration_flag(args, "timeout", kTimeoutBounds);
     if (!timeout) return timeout.error();
     if (*timeout) {
         if (!t.wait) return Error{"--timeout requires --wait"};

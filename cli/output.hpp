@@ -5,6 +5,7 @@
 #include "cli.hpp"
 
 #include "lokt/lock_file.hpp"
+#include "lokt/duration.hpp"
 #include "lokt/store.hpp"
 #include "lokt/time.hpp"
 
@@ -37,9 +38,25 @@ struct TimingFlags {
     Nanos timeout = std::chrono::minutes(10);    ///< the original's default for --wait
 };
 
+/// The values a duration flag accepts, both ends included; `hint` follows a "below the
+/// minimum" message.
+struct DurationBounds {
+    Nanos min{0};
+    Nanos max{kMaxDurationNs};
+    const char* hint = "";
+};
+/// --ttl (guard, lock, freeze): at least 1s, so a renewal at TTL/2 can land before expiry.
+inline constexpr DurationBounds kTtlBounds{std::chrono::seconds(1), Nanos(kMaxDurationNs),
+                                           " (leave out --ttl for a lock without expiry)"};
+/// --timeout: 0 (one try) up to the general maximum of 87600h.
+inline constexpr DurationBounds kTimeoutBounds{Nanos(0), Nanos(kMaxDurationNs), ""};
+/// --kill-after: 0 (SIGKILL at once) up to 24h.
+inline constexpr DurationBounds kKillAfterBounds{Nanos(0), std::chrono::hours(24), ""};
+
 /// Parses duration flag `flag` (e.g. "ttl"); nullopt when absent, an Error naming the flag
-/// for garbage or negative values.
-Result<std::optional<Nanos>> duration_flag(const Args& args, const std::string& flag);
+/// for garbage, signed values, or a value outside `bounds`.
+Result<std::optional<Nanos>> duration_flag(const Args& args, const std::string& flag,
+                                           const DurationBounds& bounds);
 /// Parses --ttl/--wait/--timeout; an Error for bad durations or --timeout without --wait.
 /// Callers turn an Error into usage_error().
 Result<TimingFlags> parse_timing(const Args& args);

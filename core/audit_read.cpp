@@ -173,7 +173,7 @@ Result<void> read_history(const AuditLog& log, const AuditQuery& q, const AuditS
     auto files = open_generations(log);
     if (!files) return files.error();
     std::optional<TimePoint> target;
-    if (q.since) target = *q.since - kOrderSlack;
+    if (q.since) target = saturating_add(*q.since, -kOrderSlack);
     for (size_t i = 0; i < files->size(); ++i) {
         GenFile& f = (*files)[i];
         bool is_live = i + 1 == files->size();

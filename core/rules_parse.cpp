@@ -1,4 +1,4 @@
-// The rules parser over fixed storage (and durations and rule names). Freestanding like the
+// The rules parser over fixed storage (and rule names; durations are lokt/duration.hpp's). Freestanding like the
 // matcher: liblokt_preload.so parses the file once in its constructor, without heap or stdio.
 
 #include "lokt/rules_match.hpp"
@@ -79,57 +79,6 @@ bool valid_rule_name(const char* s, size_t len) noexcept {
         if (!ok) return false;
         if (c == '.' && i + 1 < len && s[i + 1] == '.') return false;
     }
-    return true;
-}
-
-bool parse_duration_ns(const char* s, size_t len, int64_t* out) noexcept {
-    if (len == 1 && s[0] == '0') { *out = 0; return true; }
-    if (len == 0) return false;
-    uint64_t total = 0;
-    size_t i = 0;
-    while (i < len) {
-        size_t int_begin = i;
-        while (i < len && s[i] >= '0' && s[i] <= '9') ++i;
-        size_t int_end = i, frac_begin = i, frac_end = i;
-        if (i < len && s[i] == '.') {
-            frac_begin = ++i;
-            while (i < len && s[i] >= '0' && s[i] <= '9') ++i;
-            frac_end = i;
-        }
-        if (int_end == int_begin && frac_end == frac_begin) return false;
-        const char* u = s + i;
-        size_t rest = len - i;
-        uint64_t mult;
-        size_t ulen;
-        if (starts_with(u, rest, "ns")) { mult = 1; ulen = 2; }
-        else if (starts_with(u, rest, "us")) { mult = 1000; ulen = 2; }
-        else if (starts_with(u, rest, "\xc2\xb5s")) { mult = 1000; ulen = 3; }
-        else if (starts_with(u, rest, "\xce\xbcs")) { mult = 1000; ulen = 3; }
-        else if (starts_with(u, rest, "ms")) { mult = 1000000; ulen = 2; }
-        else if (starts_with(u, rest, "s")) { mult = 1000000000ULL; ulen = 1; }
-        else if (starts_with(u, rest, "m")) { mult = 60ULL * 1000000000ULL; ulen = 1; }
-        else if (starts_with(u, rest, "h")) { mult = 3600ULL * 1000000000ULL; ulen = 1; }
-        else return false;
-        i += ulen;
-        // 64-bit only (no __int128: it would pull libgcc_s into the preload library).
-        const uint64_t limit = static_cast<uint64_t>(INT64_MAX);
-        uint64_t whole = 0;
-        for (size_t k = int_begin; k < int_end; ++k) {
-            uint64_t d = static_cast<uint64_t>(s[k] - '0');
-            if (whole > (limit - d) / 10) return false;
-            whole = whole * 10 + d;
-        }
-        if (whole > limit / mult) return false;
-        uint64_t value = whole * mult;
-        uint64_t step = mult;  // the unit's share of each fractional digit; below 1ns is dropped
-        for (size_t k = frac_begin; k < frac_end && step > 0; ++k) {
-            step /= 10;
-            value += static_cast<uint64_t>(s[k] - '0') * step;
-        }
-        if (value > limit - total) return false;
-        total += value;
-    }
-    *out = static_cast<int64_t>(total);
     return true;
 }
 

@@ -165,8 +165,17 @@ Result<std::optional<LockRecord>> Store::renew(const std::string& name, const st
     auto tmp = detail::TempFile::write(root_, root_.locks_dir(), encode_lock(renewed));
     if (!tmp) return tmp.error();
     LOKT_TRY(tmp->rename_to(path));
-    detail::audit(audit_, detail::make_event("renew", self_, name, &renewed, true));
+    if (renew_audit_due(lock_id, Steady::now()))
+        detail::audit(audit_, detail::make_event("renew", self_, name, &renewed, true));
     return std::optional<LockRecord>{renewed};
+}
+
+bool Store::renew_audit_due(const std::string& lock_id, Steady::time_point at) {
+    // A 1s TTL renews twice a second; the audit must show the holder is alive, not fill the
+    // disk with each write. Entries older than the period are due anyway, so dropping them
+    // keeps the map as small as the set of locks renewed in the last minute.
+    std::erase_if(renew_audited_, [&](const auto& e) { return at - e.second >= kRenewAuditEvery; });
+    return renew_audited_.try_emplace(lock_id, at).second;
 }
 
 Result<bool> Store::update(const LockRecord& updated) {

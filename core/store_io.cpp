@@ -104,7 +104,7 @@ void set_ttl(LockRecord& r, Nanos ttl, TimePoint at) {
         return;
     }
     r.ttl_sec = std::chrono::ceil<std::chrono::seconds>(ttl).count();
-    r.expires_at = at + ttl;
+    r.expires_at = saturating_add(at, ttl);
 }
 
 AuditEvent make_event(std::string_view event, const Identity& actor, const std::string& name,

@@ -1,22 +1,13 @@
 #include "lokt/time.hpp"
 
+#include "lokt/duration.hpp"
+
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
-#include <limits>
 
 namespace lokt {
 namespace {
-
-using std::chrono::duration_cast;
-using std::chrono::hours;
-using std::chrono::microseconds;
-using std::chrono::milliseconds;
-using std::chrono::minutes;
-using std::chrono::seconds;
-
-// 128-bit intermediate so that "2562047h" style inputs cannot overflow unnoticed.
-__extension__ typedef __int128 int128;
 
 // Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
@@ -116,64 +107,23 @@ Result<TimePoint> parse_rfc3339(std::string_view s) {
         return bad();
     }
     if (pos != s.size()) return bad();
+    // Years 0000-9999 fit in int64 seconds; only the nanosecond count can overflow (past
+    // 2262 or before 1677), and then the time saturates instead of wrapping.
     int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - offset_sec;
-    return TimePoint(Nanos(secs * 1'000'000'000 + frac));
+    int64_t ns = 0;
+    if (__builtin_mul_overflow(secs, int64_t{1'000'000'000}, &ns))
+        return secs > 0 ? TimePoint::max() : TimePoint::min();
+    return saturating_add(TimePoint(Nanos(ns)), Nanos(frac));
 }
 
 Result<Nanos> parse_duration(std::string_view s) {
-    auto bad = [&](const std::string& why) {
-        return Error{"invalid duration \"" + std::string(s) + "\": " + why +
+    int64_t ns = 0;
+    const DurationError e = parse_go_duration(s.data(), s.size(), &ns);
+    if (e != DurationError::none)
+        return Error{"invalid duration \"" + std::string(s) + "\": " + duration_error_text(e) +
                      " (examples: 300ms, 5s, 10m, 1h30m)"};
-    };
-    if (s.empty()) return bad("empty");
-    if (s[0] == '-') return bad("must not be negative");
-    if (s[0] == '+') return bad("unexpected sign");
-    if (s == "0") return Nanos(0);
-    // Accumulate in long double-free integer math: whole part and up to 9 fraction digits.
-    int128 total = 0;
-    size_t pos = 0;
-    while (pos < s.size()) {
-        uint64_t whole = 0;
-        size_t start = pos;
-        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-            if (whole > (std::numeric_limits<uint64_t>::max() - 9) / 10) return bad("too large");
-            whole = whole * 10 + static_cast<uint64_t>(s[pos] - '0');
-            ++pos;
-        }
-        bool had_whole = pos > start;
-        uint64_t frac = 0, frac_scale = 1;
-        if (pos < s.size() && s[pos] == '.') {
-            ++pos;
-            size_t fstart = pos;
-            while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-                if (frac_scale < 1'000'000'000'000ull) {
-                    frac = frac * 10 + static_cast<uint64_t>(s[pos] - '0');
-                    frac_scale *= 10;
-                }
-                ++pos;
-            }
-            if (pos == fstart && !had_whole) return bad("missing number");
-        } else if (!had_whole) {
-            return bad("missing number");
-        }
-        size_t ustart = pos;
-        while (pos < s.size() && !(s[pos] >= '0' && s[pos] <= '9') && s[pos] != '.') ++pos;
-        std::string_view unit = s.substr(ustart, pos - ustart);
-        int64_t unit_ns;
-        if (unit == "ns") unit_ns = 1;
-        else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs") unit_ns = 1'000;
-        else if (unit == "ms") unit_ns = 1'000'000;
-        else if (unit == "s") unit_ns = 1'000'000'000;
-        else if (unit == "m") unit_ns = 60ll * 1'000'000'000;
-        else if (unit == "h") unit_ns = 3600ll * 1'000'000'000;
-        else if (unit.empty()) return bad("missing unit");
-        else return bad("unknown unit \"" + std::string(unit) + "\"");
-        total += static_cast<int128>(whole) * unit_ns;
-        total += static_cast<int128>(frac) * unit_ns / static_cast<int128>(frac_scale);
-        if (total > std::numeric_limits<int64_t>::max()) return bad("too large");
-    }
-    return Nanos(static_cast<int64_t>(total));
+    return Nanos(ns);
 }
 
 std::string format_duration(Nanos d) {

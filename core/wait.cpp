@@ -66,9 +66,7 @@ Result<AcquireOutcome> current_outcome(Store& store, const AcquireRequest& req, 
 
 Result<WaitResult> acquire_waiting(Store& store, const AcquireRequest& req, const WaitOptions& opt) {
     LOKT_TRY(validate_name(req.name));
-    // Clamped so that "forever" cannot overflow the clock.
-    const auto deadline =
-        Steady::now() + std::clamp<Nanos>(opt.timeout, Nanos(0), std::chrono::hours(24 * 365 * 10));
+    const auto deadline = Deadline::after(opt.timeout).when();  // saturates: never wraps
     if (opt.cancel_fd >= 0) {
         struct pollfd p {opt.cancel_fd, POLLIN, 0};
         auto r = sys::poll(&p, 1, Nanos(0));

@@ -6,18 +6,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "stages"))
 from conftest import wait_for  # noqa: E402
-from guardlib import alive, read_pid, stage, stat, wait_exit  # noqa: E402
+from guardlib import alive, read_lines as lines, read_pid, stage, stat, wait_exit  # noqa: E402
 
 RELAYED = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGWINCH",
            "SIGCONT", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGIO", "SIGPWR"]
-
-
-def lines(path):
-    try:
-        with open(path) as f:
-            return f.read().split()
-    except FileNotFoundError:
-        return []
 
 
 def start_recorder(lokt, tmp_path, *flags):

@@ -86,7 +86,7 @@ void Broker::submit(ExecRequest req) {
     auto fd = sys::pidfd_open(req.tgid);
     if (!fd) return;  // it died: the notification is gone with it
     p.pidfd = std::move(*fd);
-    p.deadline = steady_now() + Nanos(std::max<int64_t>(d.wait_ns, 0));
+    p.deadline = Deadline::after(Nanos(d.wait_ns)).when();
     p.req = std::move(req);
     pending_.push_back(std::move(p));
     attempt(pending_.back());
@@ -164,7 +164,7 @@ void Broker::grant(Pending& p) {
     r.check_started = at;
     r.check_step = kFirstExecCheck;
     r.next_check = at + r.check_step;
-    if (cfg_.ttl.count() > 0) r.next_renew = at + cfg_.ttl / 2;
+    if (cfg_.ttl.count() > 0) r.next_renew = Deadline::after(cfg_.ttl / 2, at).when();
     running_.push_back(std::move(r));
     p.done = true;
 }
@@ -275,7 +275,7 @@ void Broker::renew(Running& r) {
                                  " was broken by someone else");
     }
     r.locks = std::move(kept);
-    r.next_renew = steady_now() + cfg_.ttl / 2;
+    r.next_renew = Deadline::after(cfg_.ttl / 2).when();
 }
 
 void Broker::tick() {

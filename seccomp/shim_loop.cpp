@@ -14,6 +14,7 @@
 #include "request.hpp"
 
 #include "lokt/audit.hpp"
+#include "lokt/supervisor/event_poll.hpp"
 #include "lokt/supervisor/exit_status.hpp"
 #include "lokt/supervisor/signals.hpp"
 #include "lokt/supervisor/spawn.hpp"
@@ -231,10 +232,12 @@ int Supervisor::run() {
 
 // Without a filter: wait for CMD, passing signals on.
 int wait_plain(pid_t child, int sigfd) {
+    sup::PollHealth health;
     for (;;) {
         pollfd p{sigfd, POLLIN, 0};
-        auto r = sys::poll(&p, 1, std::nullopt);
-        (void)r;
+        // Whatever poll says, the reads below are non-blocking: a failing poll costs a
+        // bounded pause per turn (reported once), never a spin.
+        sup::poll_events(&p, 1, Deadline::forever(), health, "lokt shim");
         for (const auto& si : sup::read_signals(sigfd)) {
             const int sig = static_cast<int>(si.ssi_signo);
             if (sig != SIGCHLD) {

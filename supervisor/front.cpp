@@ -2,6 +2,7 @@
 
 #include "lokt/exit_code.hpp"
 #include "lokt/supervisor/channel.hpp"
+#include "lokt/supervisor/event_poll.hpp"
 #include "lokt/supervisor/supervisor_loop.hpp"
 #include "lokt/supervisor/teardown.hpp"
 #include "lokt/supervisor/terminal.hpp"
@@ -107,10 +108,15 @@ int Front::run() {
     }
     sigfd_ = std::move(*sfd);
 
+    PollHealth health;
     while (!sup_status_) {
         struct pollfd fds[2] = {{sigfd_.get(), POLLIN, 0}, {status_.get(), POLLIN, 0}};
-        int n = ::poll(fds, status_.valid() ? 2 : 1, -1);
-        if (n < 0) continue;  // EINTR
+        if (poll_events(fds, status_.valid() ? 2 : 1, Deadline::forever(), health, "lokt guard") == 0) {
+            // Interrupted, or poll failed: the signalfd is non-blocking, so looking at it
+            // anyway keeps relaying and notices the supervisor's exit even then.
+            on_signals();
+            continue;
+        }
         if (fds[1].revents) on_status();
         if (fds[0].revents) on_signals();
     }

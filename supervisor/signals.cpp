@@ -42,6 +42,8 @@ bool terminates_by_default(int sig) {
     }
 }
 
+bool escalates_to_kill(int sig) { return sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT; }
+
 void apply_signal_state(const SignalState& s) {
     for (int sig = 1; sig < NSIG; ++sig) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;

@@ -54,7 +54,7 @@ Acquisition StoreKeeper::run_unlocked(const std::string& name, const Held& held,
 
 Acquisition StoreKeeper::acquire(int cancel_fd) {
     Store& s = store();
-    if (cfg_.wait && !deadline_) deadline_ = now() + cfg_.timeout;
+    if (cfg_.wait && !deadline_) deadline_ = Deadline::after(cfg_.timeout);
     for (size_t i = held_.size(); i < cfg_.names.size(); ++i) {
         AcquireRequest req;
         req.name = cfg_.names[i];
@@ -77,7 +77,7 @@ Acquisition StoreKeeper::acquire(int cancel_fd) {
         }
         if (cfg_.wait) {
             WaitOptions w;
-            w.timeout = std::max(Nanos(0), *deadline_ - now());
+            w.timeout = deadline_->remaining();
             w.cancel_fd = cancel_fd;
             auto r = acquire_waiting(s, req, w);
             if (!r) return refuse(to_int(ExitCode::error), r.error().message);
@@ -129,23 +129,45 @@ void StoreKeeper::renew() {
             kept.push_back(h);
             continue;
         }
-        AuditEvent e;
-        e.ts = now();
-        e.event = "lost";
-        e.name = h.name;
-        e.lock_id = h.lock_id;
-        e.owner = s.self().owner;
-        e.host = s.self().host;
-        e.pid = s.self().pid;
-        e.agent_id = s.self().agent_id;
-        e.ttl_sec = std::chrono::duration_cast<std::chrono::seconds>(cfg_.ttl).count();
-        auto ignored = s.audit().append(e);
-        (void)ignored;
-        write_droppable(STDERR_FILENO,
-                        "warning: lock \"" + h.name +
-                            "\" was broken by someone else; the command keeps running without it\n");
+        report_lost(h);
     }
     held_ = std::move(kept);
+}
+
+int StoreKeeper::loss_fd() {
+    if (!watch_) watch_.emplace(root_.locks_dir());
+    return watch_->fd();
+}
+
+void StoreKeeper::check_held() {
+    if (watch_) watch_->drain();
+    Store& s = store();
+    std::vector<HeldLock> kept;
+    for (const auto& h : held_) {
+        auto r = s.read(h.name);
+        // A read error says nothing about who holds it: keep it, look again on the next cue.
+        if (!r || (r->record && r->record->lock_id == h.lock_id)) {
+            kept.push_back(h);
+            continue;
+        }
+        report_lost(h);
+    }
+    held_ = std::move(kept);
+}
+
+void StoreKeeper::report_lost(const HeldLock& h) {
+    ++lost_;
+    Store& s = store();
+    const Identity& me = s.self();
+    const auto ttl_sec = std::chrono::duration_cast<std::chrono::seconds>(cfg_.ttl).count();
+    auto ignored = s.audit().append({.ts = now(), .event = "lost", .name = h.name, .lock_id = h.lock_id,
+                                     .owner = me.owner, .host = me.host, .pid = me.pid,
+                                     .agent_id = me.agent_id, .ttl_sec = ttl_sec, .extra = {}});
+    (void)ignored;
+    const char* next = cfg_.end_on_lost ? "ending the command (--on-lost term)"
+                                        : "the command keeps running without it";
+    write_droppable(STDERR_FILENO,
+                    "warning: lock \"" + h.name + "\" was broken by someone else; " + next + "\n");
 }
 
 void StoreKeeper::release(const std::string& reason) {

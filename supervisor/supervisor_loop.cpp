@@ -45,8 +45,10 @@ private:
     void arm_signals();
     void arm_life();
     void arm_heartbeat();
+    void arm_loss();
     void on_signals();
     void on_life();
+    void on_losses();
     void relay(int sig);
     void on_children();
     void on_main_exit(const ChildExit& e);
@@ -60,6 +62,7 @@ private:
     sys::UniqueFd sigfd_;
     asio::io_context ctx_{1};
     std::optional<Descriptor> sig_desc_, life_desc_;
+    std::optional<Descriptor> loss_desc_;  // the keeper's fd: released, never closed, by us
     asio::steady_timer heartbeat_, grace_;
 
     pid_t main_ = 0;        // the command; its pid is also its process group id
@@ -69,6 +72,9 @@ private:
     bool grace_started_ = false;
     bool killing_ = false;
     bool tree_gone_ = false;
+    int cancelled_by_ = 0;      // the TERM/HUP/QUIT that started the grace (timeout -k)
+    bool main_killed_ = false;  // the command was still running when SIGKILL went out
+    size_t losses_seen_ = 0;
 };
 
 // A terminating signal relayed while the locks were being taken cancels the guard before the
@@ -155,10 +161,15 @@ int Supervisor::run() {
     arm_signals();
     arm_life();
     arm_heartbeat();
+    arm_loss();
     on_children();  // the command may have exited before the loop started
     if (!tree_gone_) ctx_.run();
+    if (loss_desc_) loss_desc_->release();
 
     locks_.release(reason_);
+    // Like `timeout -k`: a command that had to be killed after a relayed TERM/HUP/QUIT ends
+    // the guard with that signal's status, not SIGKILL's.
+    if (cancelled_by_ && main_killed_) return to_int(ExitCode::signal_base) + cancelled_by_;
     return end_ ? exit_code(*end_) : to_int(ExitCode::signal_base) + SIGKILL;
 }
 
@@ -183,8 +194,35 @@ void Supervisor::arm_heartbeat() {
     heartbeat_.async_wait([this](boost::system::error_code ec) {
         if (ec) return;
         locks_.renew();
+        on_losses();
         if (!tree_gone_) arm_heartbeat();
     });
+}
+
+void Supervisor::arm_loss() {
+    if (!loss_desc_) {
+        const int fd = locks_.loss_fd();
+        if (fd < 0) return;
+        loss_desc_.emplace(ctx_, fd);
+        // A break between taking the lock and opening the watch left no event behind.
+        locks_.check_held();
+        on_losses();
+    }
+    loss_desc_->async_wait(Descriptor::wait_read, [this](boost::system::error_code ec) {
+        if (ec) return;
+        locks_.check_held();  // drains the watch first, so later changes wake us again
+        on_losses();
+        if (!tree_gone_ && !locks_.held().empty()) arm_loss();
+    });
+}
+
+void Supervisor::on_losses() {
+    const size_t lost = locks_.lost_count();
+    if (lost == losses_seen_) return;
+    losses_seen_ = lost;
+    // The keeper already audited `lost` and warned; --on-lost term ends the tree as a
+    // relayed SIGTERM would, grace and SIGKILL included.
+    if (opt_.on_lost == OnLost::term) relay(SIGTERM);
 }
 
 void Supervisor::on_signals() {
@@ -219,6 +257,11 @@ void Supervisor::on_life() {
 
 void Supervisor::relay(int sig) {
     if (killing_) return;
+    if (escalates_to_kill(sig) && !grace_started_) {
+        // A CI runner's cancel: whatever is still alive after the grace gets SIGKILL.
+        cancelled_by_ = sig;
+        start_grace();
+    }
     const bool terminating = terminates_by_default(sig);
     if (main_alive_) {
         // The leader is alive or an unreaped zombie, so its pgid cannot have been reused.
@@ -255,6 +298,7 @@ void Supervisor::on_children() {
 
 void Supervisor::on_main_exit(const ChildExit& e) {
     end_ = e;
+    main_killed_ = killing_;
     if (reason_.empty()) reason_ = release_reason(e);
     if (opt_.on_exit == OnExit::term || grace_started_) {
         // The zombie leader keeps the pgid reserved while we signal the group. Skip the /proc

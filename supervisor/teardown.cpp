@@ -1,5 +1,6 @@
 #include "lokt/supervisor/teardown.hpp"
 
+#include "lokt/supervisor/event_poll.hpp"
 #include "lokt/supervisor/proctree.hpp"
 #include "lokt/supervisor/reaper.hpp"
 #include "lokt/supervisor/signals.hpp"
@@ -14,6 +15,9 @@
 
 namespace lokt::sup {
 namespace {
+
+// After SIGKILL, how often the tree is scanned again for processes forked in between.
+constexpr auto kKillRescan = std::chrono::milliseconds(20);
 
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
@@ -74,22 +78,20 @@ void continue_if_stopped(pid_t pgid) {
 }
 
 void drain_tree(int sigfd, pid_t pgid, std::chrono::nanoseconds grace) {
-    using Clock = std::chrono::steady_clock;
     // Signal before reaping: an unreaped zombie leader keeps `pgid` from being reused.
     signal_tree(pgid, SIGTERM, true);
-    const auto deadline = Clock::now() + grace;
-    bool killing = false;
+    const Deadline kill_at = Deadline::after(grace);
+    PollHealth health;
     for (;;) {
         std::optional<ChildExit> unused;
         if (reap_exited(0, unused) == ReapStop::none_left) return;
-        auto now = Clock::now();
-        if (!killing && now >= deadline) killing = true;
+        const bool killing = kill_at.passed();
         if (killing) signal_tree(0, SIGKILL, false);
-        int wait_ms = killing ? 20
-                              : static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                     deadline - now).count()) + 1;
+        // While killing, rescan often for processes forked in between; before, sleep until
+        // a SIGCHLD or the grace deadline.
+        const Deadline wake = killing ? Deadline::after(kKillRescan) : kill_at;
         struct pollfd p {sigfd, POLLIN, 0};
-        ::poll(&p, 1, wait_ms);
+        poll_events(&p, 1, wake, health, "tearing down the command");
         read_signals(sigfd);  // SIGCHLD wakes us; relayed signals are moot now
     }
 }

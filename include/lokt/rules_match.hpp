@@ -13,10 +13,14 @@
 // a last token "*" and any "**" stand for zero or more arguments; otherwise the argument
 // count must match exactly.
 
+#include "lokt/duration.hpp"
+
 #include <cstddef>
 #include <cstdint>
 
 namespace lokt::rules {
+
+using lokt::parse_duration_ns;  // wait=DUR goes through the one duration parser
 
 inline constexpr size_t kMaxFileBytes = 64 * 1024;  ///< larger rules files are an error
 inline constexpr size_t kMaxRules = 512;            ///< rule lines per file
@@ -124,9 +128,6 @@ struct Decision {
 /// matches.
 bool decide(const RuleSet& rs, const char* path, const char* const* args, size_t nargs,
             Decision* out) noexcept;
-
-/// Parses a Go-style duration ("0", "300ms", "10m", "1h30m", "1.5h") into nanoseconds.
-bool parse_duration_ns(const char* s, size_t len, int64_t* out) noexcept;
 
 /// A valid lock name for rules: [A-Za-z0-9._-]+, not starting with '-', no "..", ≤ 250 bytes.
 bool valid_rule_name(const char* s, size_t len) noexcept;

@@ -15,6 +15,7 @@
 #include "lokt/root.hpp"
 #include "lokt/time.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
@@ -87,7 +88,8 @@ public:
     void audit_denial(const AcquireRequest& req, const AcquireOutcome& outcome);
 
     /// Renews our lock `lock_id` to now+ttl (compare-and-replace). nullopt: the lock is no
-    /// longer ours (broken or replaced) — the caller audits `lost`.
+    /// longer ours (broken or replaced) — the caller audits `lost`. Audits `renew` at most
+    /// once per kRenewAuditEvery and lock, however often the file is renewed.
     Result<std::optional<LockRecord>> renew(const std::string& name, const std::string& lock_id,
                                             Nanos ttl);
     /// Replaces our lock `lock_id` with `updated` (same lock_id), e.g. to record the pgid.
@@ -122,10 +124,17 @@ public:
     const AuditLog& audit() const { return audit_; }
     const Identity& self() const { return self_; }
 
+    /// The least time between two audited renewals of one lock.
+    static constexpr Nanos kRenewAuditEvery = std::chrono::minutes(1);
+
 private:
+    /// True when a renewal of `lock_id` at `at` is to be audited (none in the last minute).
+    bool renew_audit_due(const std::string& lock_id, Steady::time_point at);
+
     Root root_;
     AuditLog audit_;
     Identity self_;
+    std::map<std::string, Steady::time_point> renew_audited_;  ///< lock_id -> last audited renew
 };
 
 } // namespace lokt

@@ -4,8 +4,9 @@
 //   front       child subreaper; relays signals to the supervisor; returns the exit status;
 //               tears the tree down and releases the locks itself if the supervisor dies
 //   supervisor  own process group, child subreaper; takes the locks, runs the command in a
-//               group of its own, renews at TTL/2, and when the command ends or the front
-//               dies: TERM, grace, KILL, reap until ECHILD, release
+//               group of its own, renews at TTL/2, watches its lock files, and when the
+//               command ends, the front dies or a relayed TERM/HUP/QUIT goes unheeded:
+//               TERM, grace, KILL, reap until ECHILD, release
 //
 // docs/design.md "Guard supervisor" has the reasoning.
 
@@ -15,6 +16,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,12 @@ enum class OnExit {
     wait,  ///< wait until they finish on their own
 };
 
+/// What the guard does when it finds that someone broke one of its locks.
+enum class OnLost {
+    warn,  ///< audit `lost`, warn, and let the command run on without the lock (default)
+    term,  ///< also end the command tree as a relayed SIGTERM would (grace, then SIGKILL)
+};
+
 /// Everything the front and the supervisor need to run one guarded command.
 struct GuardOptions {
     std::vector<std::string> argv;   ///< the command, argv[0] included, byte for byte
@@ -33,6 +41,7 @@ struct GuardOptions {
     Nanos ttl{0};                    ///< > 0: renew every ttl/2
     Nanos kill_after = std::chrono::seconds(5);  ///< grace between SIGTERM and SIGKILL
     OnExit on_exit = OnExit::term;
+    OnLost on_lost = OnLost::warn;
 };
 
 /// One lock held for the command.
@@ -66,6 +75,14 @@ public:
     virtual std::vector<HeldLock> held() const = 0;
     /// Front, after the supervisor died: holds `locks` in the name of this process.
     virtual void adopt(const std::vector<HeldLock>& locks) = 0;
+    /// A descriptor that becomes readable when a held lock may have been taken away (the
+    /// real keeper watches the lock directory); -1 when there is none. Owned by the keeper.
+    virtual int loss_fd() { return -1; }
+    /// Checks every held lock at once (after loss_fd() became readable, and once after it
+    /// was opened); one that is no longer ours is treated as renew() treats it.
+    virtual void check_held() {}
+    /// How many held locks were found broken so far, by renew() or check_held().
+    virtual size_t lost_count() const { return 0; }
 };
 
 /// Runs the front: forks the supervisor, relays signals, hands the terminal over, and

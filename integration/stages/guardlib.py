@@ -74,6 +74,15 @@ def reap_orphans(keep=()):
                 pass
 
 
+def read_lines(path):
+    """The whitespace-separated words of a file a stage appends to ([] while it is missing)."""
+    try:
+        with open(path) as f:
+            return f.read().split()
+    except FileNotFoundError:
+        return []
+
+
 def read_pid(path):
     try:
         with open(path) as f:

@@ -30,6 +30,12 @@ sigset_t relayed_signals(const sigset_t& except);
 /// command must then be continued so it can act on it.
 bool terminates_by_default(int sig);
 
+/// True for the signals that cancel a guard the way `timeout -k` handles them: SIGTERM,
+/// SIGHUP and SIGQUIT (what CI runners and closing terminals send). Once one is relayed, a
+/// tree still alive after --kill-after gets SIGKILL. Not SIGINT: interactive programs catch
+/// it to do something other than exit.
+bool escalates_to_kill(int sig);
+
 /// Sets every disposition to SIG_DFL, except those in `s.ignored` (SIG_IGN), then installs
 /// `s.mask`. Async-signal-safe: meant for a forked child right before exec.
 void apply_signal_state(const SignalState& s);

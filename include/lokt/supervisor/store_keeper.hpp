@@ -6,6 +6,7 @@
 #include "lokt/root.hpp"
 #include "lokt/store.hpp"
 #include "lokt/supervisor.hpp"
+#include "lokt/supervisor/loss_watch.hpp"
 
 #include <functional>
 #include <optional>
@@ -24,6 +25,7 @@ struct KeeperConfig {
     std::string command;             ///< the command line, for the lock file
     bool fail_on_frozen = false;     ///< with wait: a freeze seen before waiting refuses at once
     bool run_on_timeout = false;     ///< held past the timeout (or without wait): run unlocked
+    bool end_on_lost = false;        ///< --on-lost term: the "lost" warning says the command ends
     /// The text after "error: " for a refusal (held or frozen); `timed_out` after --timeout.
     std::function<std::string(const AcquireOutcome&, bool timed_out)> refusal;
     /// The text after "warning: " when the command runs without the lock (run_on_timeout).
@@ -40,6 +42,9 @@ public:
     void release(const std::string& reason) override;
     std::vector<HeldLock> held() const override { return held_; }
     void adopt(const std::vector<HeldLock>& locks) override;
+    int loss_fd() override;
+    void check_held() override;
+    size_t lost_count() const override { return lost_; }
 
 private:
     /// The store acting as this process (the supervisor, or the front after a takeover).
@@ -47,14 +52,18 @@ private:
     Acquisition refuse(int code, const std::string& message);
     /// on-timeout=run: gives back what was taken, warns, audits `unlocked-run`.
     Acquisition run_unlocked(const std::string& name, const Held& held, bool timed_out);
+    /// A held lock is no longer ours: audits `lost` and warns (the caller drops it).
+    void report_lost(const HeldLock& h);
 
     Root root_;
     Identity who_;
     KeeperConfig cfg_;
     std::optional<Store> store_;
     pid_t store_pid_ = 0;
-    std::optional<TimePoint> deadline_;
+    std::optional<Deadline> deadline_;  ///< --timeout, on the monotonic clock, for all names
     std::vector<HeldLock> held_;
+    std::optional<LossWatch> watch_;  ///< opened by the supervisor, on first loss_fd()
+    size_t lost_ = 0;
 };
 
 } // namespace lokt::sup

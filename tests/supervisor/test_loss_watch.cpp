@@ -1,0 +1,99 @@
+// A guard notices a broken lock at once (issue 8 §10): the lock-directory watch wakes it, and
+// StoreKeeper::check_held finds, audits and drops the lock that is no longer ours.
+
+#include "../core/store_fixture.hpp"
+
+#include "lokt/supervisor/loss_watch.hpp"
+#include "lokt/supervisor/store_keeper.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <poll.h>
+
+using namespace lokt;
+using namespace lokt::sup;
+using namespace lokt::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool readable(int fd) {
+    struct pollfd p {fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1;
+}
+
+// Waits (bounded) for fd to become readable.
+bool becomes_readable(int fd) {
+    struct pollfd p {fd, POLLIN, 0};
+    return ::poll(&p, 1, 10'000) == 1;
+}
+
+StoreKeeper guard_keeper(const TempRoot& t) {
+    KeeperConfig cfg;
+    cfg.names = {"g"};
+    cfg.refusal = [](const AcquireOutcome&, bool) { return std::string("held"); };
+    Identity me = current_identity();
+    me.owner = "guard";
+    return StoreKeeper(t.root, me, std::move(cfg));
+}
+
+} // namespace
+
+TEST_CASE("the loss watch wakes on a removal and is quiet after a drain", "[loss_watch]") {
+    TempRoot t;
+    REQUIRE(ensure_root_dirs(t.root));
+    t.write(t.root.lock_path("g"), "{}");
+    LossWatch w(t.root.locks_dir());
+    REQUIRE(w.fd() >= 0);
+    CHECK_FALSE(readable(w.fd()));
+    REQUIRE(sys::unlink(t.root.lock_path("g")));
+    REQUIRE(becomes_readable(w.fd()));
+    w.drain();
+    CHECK_FALSE(readable(w.fd()));
+}
+
+TEST_CASE("a watch on a missing directory is inactive, not an error", "[loss_watch]") {
+    LossWatch w("/nonexistent/lokt-locks");
+    CHECK(w.fd() == -1);
+    w.drain();  // harmless
+}
+
+TEST_CASE("a force-broken lock is found at once, audited lost and dropped", "[loss_watch]") {
+    TempRoot t;
+    StoreKeeper keeper = guard_keeper(t);
+    REQUIRE(keeper.acquire(-1).end == Acquisition::End::acquired);
+    REQUIRE(keeper.held().size() == 1);
+    const int fd = keeper.loss_fd();
+    REQUIRE(fd >= 0);
+    keeper.check_held();  // nothing happened yet: still ours
+    CHECK(keeper.lost_count() == 0);
+    CHECK(keeper.held().size() == 1);
+
+    Store human = t.store("human");
+    REQUIRE(human.force_break("g"));
+    REQUIRE(becomes_readable(fd));
+    keeper.check_held();
+    CHECK(keeper.lost_count() == 1);
+    CHECK(keeper.held().empty());
+    CHECK_FALSE(readable(fd));  // drained
+    auto lost = t.events("lost");
+    REQUIRE(lost.size() == 1);
+    CHECK(lost[0].name == "g");
+    keeper.release("exited");  // nothing left to release: no event
+    CHECK(t.events("release").empty());
+}
+
+TEST_CASE("a lock replaced by another holder counts as lost too", "[loss_watch]") {
+    TempRoot t;
+    StoreKeeper keeper = guard_keeper(t);
+    REQUIRE(keeper.acquire(-1).end == Acquisition::End::acquired);
+    REQUIRE(keeper.loss_fd() >= 0);
+    Store human = t.store("human");
+    REQUIRE(human.force_break("g"));
+    auto r = human.try_acquire(request(human, "g"));
+    REQUIRE(r);
+    REQUIRE(std::holds_alternative<Acquired>(*r));
+    keeper.check_held();
+    CHECK(keeper.lost_count() == 1);
+    CHECK(human.read("g")->record->owner == "human");  // the new holder is left alone
+}
