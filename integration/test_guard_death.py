@@ -108,11 +108,17 @@ def test_github_actions_cancellation_replay(lokt, tmp_path):
         time.sleep(0.25)                       # scaled 2.5 s
         kill_quietly(bash.pid, signal.SIGKILL)
         bash.wait(5)
-        for pid in pids_with_env("RUNNER_TRACKING_ID", track):  # "Cleaning up orphan processes"
+        swept = pids_with_env("RUNNER_TRACKING_ID", track)
+        for pid in swept:  # "Cleaning up orphan processes"
             kill_quietly(pid)
         wait_for(lambda: not pids_with_env("RUNNER_TRACKING_ID", track), timeout=3,
                  what="no survivor")
-        reap_orphans(keep=(bash.pid,))
+        # A zombie still counts as a live holder, and a killed process becomes our zombie
+        # only once its parent is gone too (exit order is the kernel's): reap until every
+        # swept pid has left /proc, as the runner's init would.
+        wait_for(lambda: reap_orphans(keep=(bash.pid,)) or
+                 not any(os.path.exists(f"/proc/{pid}") for pid in swept),
+                 timeout=3, what="swept processes reaped")
         r = lokt.run("guard", "x", "--", "true", owner="next-job")
         assert r.returncode == 0, r.stderr
     finally:

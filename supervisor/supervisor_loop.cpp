@@ -30,11 +30,16 @@ using Descriptor = asio::posix::stream_descriptor;
 
 // After SIGKILL, how often the tree is scanned again for processes forked in between.
 constexpr auto kKillRescan = std::chrono::milliseconds(20);
+// When the lock-directory watch starts. Destroying an inotify instance waits for an SRCU
+// grace period (several ms) inside our exit, which the front and the caller would wait out:
+// that doubled the cost of a short guard. A break before the watch starts is found by the
+// check made when it does.
+constexpr auto kLossWatchAfter = std::chrono::milliseconds(250);
 
 class Supervisor {
 public:
     Supervisor(const GuardOptions& opt, LockKeeper& locks, SupervisorIo io)
-        : opt_(opt), locks_(locks), io_(std::move(io)), heartbeat_(ctx_), grace_(ctx_) {}
+        : opt_(opt), locks_(locks), io_(std::move(io)), heartbeat_(ctx_), grace_(ctx_), loss_start_(ctx_) {}
 
     int run();
 
@@ -63,7 +68,7 @@ private:
     asio::io_context ctx_{1};
     std::optional<Descriptor> sig_desc_, life_desc_;
     std::optional<Descriptor> loss_desc_;  // the keeper's fd: released, never closed, by us
-    asio::steady_timer heartbeat_, grace_;
+    asio::steady_timer heartbeat_, grace_, loss_start_;
 
     pid_t main_ = 0;        // the command; its pid is also its process group id
     bool main_alive_ = false;
@@ -161,7 +166,10 @@ int Supervisor::run() {
     arm_signals();
     arm_life();
     arm_heartbeat();
-    arm_loss();
+    loss_start_.expires_after(kLossWatchAfter);
+    loss_start_.async_wait([this](boost::system::error_code ec) {
+        if (!ec && !tree_gone_) arm_loss();
+    });
     on_children();  // the command may have exited before the loop started
     if (!tree_gone_) ctx_.run();
     if (loss_desc_) loss_desc_->release();
