@@ -2,6 +2,7 @@
 // one duration parser's bounds (issue 8 §5: the 2.07M-2.56M hour band used to wrap).
 
 #include "lokt/duration.hpp"
+#include "lokt/rules.hpp"
 #include "lokt/time.hpp"
 
 #include <catch2/catch.hpp>
@@ -53,6 +54,13 @@ TEST_CASE("the time.hpp and rules parsers are one parser", "[time][deadline]") {
     auto d = parse_duration(text);
     REQUIRE(ok == static_cast<bool>(d));
     if (ok) CHECK(d->count() == ns);
+}
+
+TEST_CASE("a rules file's wait= has the same ceiling as the flags", "[time][deadline]") {
+    CHECK(rules::parse_text("build wait=87600h : make\n"));
+    auto bad = rules::parse_text("build wait=87601h : make\n");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.rfind("line 1: bad duration in \"wait=87601h\"", 0) == 0);
 }
 
 TEST_CASE("wall-clock addition saturates at both ends", "[time][deadline]") {
