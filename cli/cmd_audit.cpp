@@ -100,7 +100,7 @@ std::string text_line(const AuditEvent& e) {
     if (e.pid != 0) out += " (pid " + std::to_string(e.pid) + ")";
     if (e.ttl_sec > 0) out += "  ttl " + short_duration(std::chrono::seconds(e.ttl_sec));
     if (std::string x = extra_text(e.extra); !x.empty()) out += "  " + x;
-    return out;
+    return printable(out);  // owner, host and extra come from other agents
 }
 
 // Which events to show beyond what AuditQuery filters: a set of event kinds and an owner.

@@ -6,6 +6,7 @@
 
 #include "lokt/audit.hpp"
 #include "lokt/root.hpp"
+#include "lokt/root_fs.hpp"
 #include "lokt/sys.hpp"
 
 #include <fcntl.h>
@@ -198,7 +199,7 @@ Check check_audit(const Root& root) {
                          std::to_string(log.generations()) + " old files";
     if (files.empty() || files.back() != log.path())
         return {"audit log", Status::ok, "none yet (" + policy + ")"};
-    auto fd = sys::open(log.path(), O_WRONLY | O_APPEND);
+    auto fd = rootfs::open_file(root.path, log.path(), O_WRONLY | O_APPEND);
     if (!fd) return {"audit log", Status::fail, "not writable: " + fd.error().message};
     uint64_t live = 0, total = 0;
     for (const auto& f : files) {
@@ -211,6 +212,87 @@ Check check_audit(const Root& root) {
     if (files.size() > 1)
         detail += " (+" + std::to_string(files.size() - 1) + " rotated, " + human_size(total) + " in all)";
     return {"audit log", Status::ok, detail + "; " + policy};
+}
+
+std::string octal(mode_t m) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+    return buf;
+}
+
+// Which sharing mode is in force, and whether the root's permissions fit it: a single-user
+// root others can write into, or a shared one whose parts the group cannot write.
+Check check_sharing(const Root& root) {
+    auto dir = rootfs::Dir::open(root.path, root.path, false);
+    if (!dir) return {"sharing", Status::ok, "single user until the root exists (the umask decides)"};
+    auto st = sys::fstat(dir->fd());
+    if (!st) return {"sharing", Status::warn, "cannot tell: " + st.error().message};
+    const rootfs::Sharing mode = dir->sharing();
+    std::vector<std::string> problems;
+    auto look = [&](const std::string& name, const struct stat& e) {
+        const std::string path = name.empty() ? root.path : dir->child(name);
+        const mode_t m = e.st_mode;
+        if (mode == rootfs::Sharing::single) {
+            if ((m & (S_IWGRP | S_IWOTH)) || e.st_uid != st->st_uid)
+                problems.push_back(path + " (mode " + octal(m) + ", uid " + std::to_string(e.st_uid) +
+                                   ") can be written by other users, but lokt treats the root as single-user");
+        } else if (!(m & S_IWGRP) && (S_ISDIR(m) || name == "audit.log")) {
+            problems.push_back(path + " (mode " + octal(m) + ") is not group-writable: " +
+                               (name == "audit.log" ? "other members' events are not audited"
+                                                    : "other members cannot lock here"));
+        }
+        if ((m & S_IWOTH) && S_ISDIR(m) && !(m & S_ISVTX))
+            problems.push_back(path + " is world-writable without the sticky bit");
+    };
+    look("", *st);
+    for (const char* name : {"locks", "freezes", "sync", "queue", "audit.log"})
+        if (auto e = dir->lstat(name)) look(name, *e);
+    std::string text = rootfs::sharing_text(mode, st->st_gid) +
+                       (mode == rootfs::Sharing::group ? " (the root is group-writable: files 0664, directories 2775)"
+                                                       : " (the root is not group-writable; the umask decides)");
+    if (problems.empty()) return {"sharing", Status::ok, text};
+    return {"sharing", Status::warn, text + "; " + problems.front() +
+                                         (problems.size() > 1 ? " (+" + std::to_string(problems.size() - 1) + " more)" : "")};
+}
+
+// Every entry where lokt keeps a regular file (or a directory) that is something else: lokt
+// refuses to open it, so the name it belongs to cannot be used until it is removed.
+std::vector<Check> check_entries(const Root& root) {
+    std::vector<Check> out;
+    auto top = rootfs::Dir::open(root.path, root.path, false);
+    if (!top) return out;
+    auto report = [&](const std::string& path, mode_t m, const std::string& fix) {
+        out.push_back({"entry", Status::fail, path + " is " + std::string(rootfs::type_name(m)) + "; " + fix});
+    };
+    auto want_regular = [&](const rootfs::Dir& d, const std::string& name, const std::string& fix) {
+        if (auto e = d.lstat(name); e && !S_ISREG(e->st_mode)) report(d.child(name), e->st_mode, fix);
+    };
+    for (const std::string name : {"audit.log", "audit.lock", "audit.log.1", "audit.log.2", "audit.log.3"})
+        want_regular(*top, name, "audit events cannot be written (remove it)");
+    for (const std::string sub : {"locks", "freezes", "sync", "queue"}) {
+        auto e = top->lstat(sub);
+        if (!e) continue;
+        if (!S_ISDIR(e->st_mode)) {
+            report(top->child(sub), e->st_mode, "lokt needs a directory there (remove it)");
+            continue;
+        }
+        auto d = rootfs::Dir::open(root.path, top->child(sub), false);
+        if (!d) continue;
+        auto names = d->list();
+        if (!names) continue;
+        for (const auto& n : *names) {
+            if (sub == "queue") {
+                if (auto q = d->lstat(n); q && !S_ISDIR(q->st_mode)) report(d->child(n), q->st_mode, "remove it");
+                continue;
+            }
+            const bool json = n.size() > 5 && n.compare(n.size() - 5, 5, ".json") == 0 && n[0] != '.';
+            if (sub != "sync" && !json) continue;
+            const std::string lock = sub == "sync" ? n : n.substr(0, n.size() - 5);
+            want_regular(*d, n, std::string(sub == "freezes" ? "lokt unfreeze --force " : "lokt unlock --force ") +
+                                    printable(lock) + " removes it");
+        }
+    }
+    return out;
 }
 
 size_t count_json(const std::string& dir) {
@@ -246,6 +328,8 @@ int cmd_doctor(const Command& cmd, const Args& args) {
         checks.push_back(check_inotify(existing));
         checks.push_back(check_clock(mtime));
         checks.push_back(check_audit(*root));
+        checks.push_back(check_sharing(*root));
+        for (auto& c : check_entries(*root)) checks.push_back(std::move(c));
         checks.push_back(check_counts(*root));
     }
     bool ok = true;

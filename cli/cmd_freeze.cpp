@@ -48,7 +48,7 @@ int cmd_unfreeze(const Command& cmd, const Args& args) {
     case ReleaseStatus::not_found:
         return fail(ExitCode::not_found, "lock \"" + name + "\" is not frozen");
     case ReleaseStatus::not_owner: {
-        std::string by = r->record ? r->record->owner + "@" + r->record->host : "someone else";
+        std::string by = r->record ? holder_text(*r->record) : "someone else";
         return fail(ExitCode::not_owner, "\"" + name + "\" was frozen by " + by +
                                              ", not by you (use --force to lift it)");
     }

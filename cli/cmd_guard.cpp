@@ -146,15 +146,15 @@ int cmd_guard(const Command& cmd, const Args& args) {
     const Nanos timeout = timing->timeout;
     cfg.refusal = [timeout](const AcquireOutcome& o, bool timed_out) {
         std::string prefix = timed_out ? "timed out after " + short_duration(timeout) + " waiting: " : "";
-        if (const auto* h = std::get_if<Held>(&o)) return prefix + held_message(h->holder.name, h->holder, now());
+        if (const auto* h = std::get_if<Held>(&o)) return prefix + held_message(h->holder.name, *h, now());
         if (const auto* f = std::get_if<Frozen>(&o)) return prefix + frozen_message(f->freeze.name, f->freeze);
         return prefix + "lock not acquired";
     };
     cfg.unlocked = [timeout](const Held& h, bool timed_out) {
         const LockRecord& r = h.holder;
-        std::string who = r.owner + "@" + r.host + " (pid " + std::to_string(r.pid) + ")";
+        std::string who = holder_text(r) + " (pid " + std::to_string(r.pid) + ")";
         if (timed_out) return "lock \"" + r.name + "\" still held by " + who + " after " + short_duration(timeout);
-        return held_message(r.name, r, now());
+        return held_message(r.name, h, now());
     };
     sup::StoreKeeper keeper(store->root(), store->self(), std::move(cfg));
     std::fflush(nullptr);  // nothing buffered may be written twice by the forked supervisor

@@ -73,7 +73,7 @@ int cmd_seccomp_shim(const Command& cmd, const Args& args) {
     opt.refusal = [](const AcquireOutcome& o, const std::string& waited) {
         // The guard's wording, so both shim modes read the same.
         std::string prefix = waited.empty() ? "" : "timed out after " + waited + " waiting: ";
-        if (const auto* h = std::get_if<Held>(&o)) return prefix + held_message(h->holder.name, h->holder, now());
+        if (const auto* h = std::get_if<Held>(&o)) return prefix + held_message(h->holder.name, *h, now());
         if (const auto* f = std::get_if<Frozen>(&o)) return prefix + frozen_message(f->freeze.name, f->freeze);
         return prefix + "lock not acquired";
     };

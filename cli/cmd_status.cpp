@@ -35,11 +35,11 @@ void print_table(const std::vector<LockEntry>& entries, TimePoint at, std::strin
     size_t wname = 4, wwho = 5;
     for (const auto& e : entries) {
         wname = std::max(wname, e.record.name.size());
-        wwho = std::max(wwho, e.record.owner.size() + 1 + e.record.host.size());
+        wwho = std::max(wwho, holder_text(e.record).size());
     }
     for (const auto& e : entries) {
         const LockRecord& r = e.record;
-        std::string who = r.owner + "@" + r.host;
+        std::string who = holder_text(r);
         std::string when = e.frozen && r.expires_at ? "frozen until " + format_rfc3339(*r.expires_at)
                                                     : expiry_text(r, at);
         std::printf("%-*s  %-*s  pid %-7d  age %-8s  %-26s  %s\n", static_cast<int>(wname),
@@ -51,12 +51,12 @@ void print_table(const std::vector<LockEntry>& entries, TimePoint at, std::strin
 
 void print_details(const LockRecord& r, TimePoint at, std::string_view host) {
     std::printf("name:      %s\n", r.name.c_str());
-    std::printf("owner:     %s@%s\n", r.owner.c_str(), r.host.c_str());
+    std::printf("owner:     %s\n", holder_text(r).c_str());
     std::printf("pid:       %d (%s)\n", static_cast<int>(r.pid), holder_state_text(r, host).c_str());
     if (r.kind) std::printf("kind:      %s\n", std::string(to_string(*r.kind)).c_str());
-    if (!r.command.empty()) std::printf("command:   %s\n", r.command.c_str());
-    std::printf("agent:     %s\n", r.agent_id.c_str());
-    std::printf("lock_id:   %s\n", r.lock_id.c_str());
+    if (!r.command.empty()) std::printf("command:   %s\n", printable(r.command).c_str());
+    std::printf("agent:     %s\n", printable(r.agent_id).c_str());
+    std::printf("lock_id:   %s\n", printable(r.lock_id).c_str());
     std::printf("acquired:  %s (%s ago)\n", format_rfc3339(r.acquired_ts).c_str(),
                 format_duration(age_of(r.acquired_ts, at)).c_str());
     if (r.expires_at) {
@@ -84,9 +84,14 @@ void print_unreadable(const Store& store, const std::vector<LockEntry>& entries)
         std::string name = f.substr(0, f.size() - 5);
         if (listed.count(name) || !validate_name(name)) continue;
         auto read = store.read(name);
-        if (!read || read->status == DecodeStatus::ok) continue;
+        if (!read) {
+            // A FIFO, symlink or directory planted there: not a lock, but it blocks NAME.
+            std::printf("%s  %s\n", name.c_str(), printable(read.error().message).c_str());
+            continue;
+        }
+        if (read->status == DecodeStatus::ok) continue;
         std::printf("%s  unreadable lock file (%s): see lokt why %s\n", name.c_str(),
-                    read->detail.c_str(), name.c_str());
+                    printable(read->detail).c_str(), name.c_str());
     }
 }
 
@@ -123,9 +128,9 @@ int show_one(const Store& store, const std::string& name, bool json) {
     else
         std::printf("lock \"%s\" is not held\n", name.c_str());
     if (freeze)
-        std::printf("FROZEN:    until %s by %s@%s (lokt unfreeze %s)\n",
+        std::printf("FROZEN:    until %s by %s (lokt unfreeze %s)\n",
                     freeze->expires_at ? format_rfc3339(*freeze->expires_at).c_str() : "?",
-                    freeze->owner.c_str(), freeze->host.c_str(), name.c_str());
+                    holder_text(*freeze).c_str(), name.c_str());
     return to_int(ExitCode::ok);
 }
 

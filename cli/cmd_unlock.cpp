@@ -13,7 +13,7 @@ namespace {
 
 enum class Mode { release, force, break_stale };
 
-std::string who(const LockRecord& r) { return r.owner + "@" + r.host; }
+std::string who(const LockRecord& r) { return holder_text(r); }
 
 int print_done(const std::string& verb, const std::string& name, const ReleaseOutcome& o,
                bool json, const Store& store) {
@@ -63,7 +63,7 @@ int refuse(const std::string& name, const ReleaseOutcome& o, const Store& store,
         return fail(ExitCode::not_found, q + " not found");
     case ReleaseStatus::not_owner: {
         std::string holder = o.record ? who(*o.record) : "someone else";
-        std::string me = as_owner ? *as_owner : "you";
+        std::string me = as_owner ? printable(*as_owner) : "you";
         return fail(ExitCode::not_owner,
                     q + " is held by " + holder + ", not by " + me + " (use --force to break it)");
     }
@@ -141,7 +141,7 @@ int unlock_all(const std::string& owner, bool json) {
         print_json(j);
     } else {
         std::printf("released %zu lock%s of %s\n", released.size(), released.size() == 1 ? "" : "s",
-                    owner.c_str());
+                    printable(owner).c_str());
     }
     return to_int(ExitCode::ok);
 }

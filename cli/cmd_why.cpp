@@ -20,7 +20,7 @@ struct Verdict {
 };
 
 std::string holder_line(const LockRecord& r, TimePoint at, std::string_view host) {
-    return r.owner + "@" + r.host + " (pid " + std::to_string(r.pid) + ", " + holder_state_text(r, host) +
+    return holder_text(r) + " (pid " + std::to_string(r.pid) + ", " + holder_state_text(r, host) +
            ") for " + format_duration(age_of(r.acquired_ts, at));
 }
 
@@ -121,7 +121,7 @@ int cmd_why(const Command& cmd, const Args& args) {
         f.code = ExitCode::held;
         f.lines.push_back(q + " is frozen until " +
                           (freeze->expires_at ? format_rfc3339(*freeze->expires_at) : std::string("?")) +
-                          " by " + freeze->owner + "@" + freeze->host +
+                          " by " + holder_text(*freeze) +
                           (freeze->expires_at ? " (" + format_duration(age_of(at, *freeze->expires_at)) +
                                                     " left)"
                                               : std::string()));
@@ -152,7 +152,7 @@ int cmd_why(const Command& cmd, const Args& args) {
         print_json(j);
     } else {
         for (size_t i = 0; i < v.lines.size(); ++i)
-            std::printf("%s%s\n", i == 0 ? "" : "  ", v.lines[i].c_str());
+            std::printf("%s%s\n", i == 0 ? "" : "  ", printable(v.lines[i]).c_str());
     }
     return to_int(v.code);
 }

@@ -5,7 +5,10 @@
 #include "lokt/log.hpp"
 #include "lokt/name.hpp"
 #include "lokt/root.hpp"
+#include "lokt/root_fs.hpp"
 #include "lokt/sys.hpp"
+
+#include <fcntl.h>
 
 #include <cctype>
 #include <cstdio>
@@ -30,7 +33,9 @@ Result<Store> open_store(bool create) {
 bool store_present(const Store& store) { return sys::exists(store.root().locks_dir()); }
 
 std::optional<LockRecord> peek_freeze(const Store& store, const std::string& name, TimePoint at) {
-    auto bytes = sys::read_file(store.root().freeze_path(name));
+    auto fd = rootfs::open_file(store.root().path, store.root().freeze_path(name), O_RDONLY);
+    if (!fd) return std::nullopt;
+    auto bytes = sys::read_all(fd->get(), 1 << 20);
     if (!bytes) return std::nullopt;
     Decoded d = decode_lock(*bytes);
     if (d.status != DecodeStatus::ok || d.record.expired(at)) return std::nullopt;
@@ -97,9 +102,38 @@ Nanos age_of(TimePoint since, TimePoint at) {
     return std::chrono::duration_cast<std::chrono::seconds>(at - since);
 }
 
-std::string held_message(const std::string& name, const LockRecord& holder, TimePoint at) {
-    return "lock \"" + name + "\" held by " + holder.owner + "@" + holder.host + " (pid " +
-           std::to_string(holder.pid) + ") for " + format_duration(age_of(holder.acquired_ts, at));
+std::string printable(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const bool c1 = c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+                        static_cast<unsigned char>(s[i + 1]) <= 0x9F;
+        if (c >= 0x20 && c != 0x7F && !c1) {
+            out += static_cast<char>(c);
+            continue;
+        }
+        switch (c) {
+        case '\n': out += "\\n"; continue;
+        case '\t': out += "\\t"; continue;
+        case '\r': out += "\\r"; continue;
+        default: break;
+        }
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\x%02x", c1 ? static_cast<unsigned char>(s[++i]) : c);
+        out += buf;
+    }
+    return out;
+}
+
+std::string holder_text(const LockRecord& r) { return printable(r.owner + "@" + r.host); }
+
+std::string held_message(const std::string& name, const Held& held, TimePoint at) {
+    const LockRecord& holder = held.holder;
+    if (held.being_written)
+        return "lock \"" + name + "\" is being written by another process (its lock file is still empty or incomplete)";
+    return "lock \"" + name + "\" held by " + holder_text(holder) + " (pid " + std::to_string(holder.pid) +
+           ") for " + format_duration(age_of(holder.acquired_ts, at));
 }
 
 std::string frozen_message(const std::string& name, const LockRecord& freeze) {
@@ -223,13 +257,13 @@ void print_denial(const std::string& name, const AcquireOutcome& outcome, bool j
             using T = std::decay_t<decltype(o)>;
             if constexpr (std::is_same_v<T, Held>) {
                 if (!json) {
-                    std::fprintf(stderr, "error: %s%s\n", prefix.c_str(),
-                                 held_message(name, o.holder, at).c_str());
+                    std::fprintf(stderr, "error: %s%s\n", prefix.c_str(), held_message(name, o, at).c_str());
                     return;
                 }
                 OrderedJson j;
                 j["status"] = "held";
                 j["name"] = name;
+                if (o.being_written) j["being_written"] = true;
                 OrderedJson h = record_json(o.holder);
                 h["age_sec"] = std::chrono::duration_cast<std::chrono::seconds>(
                                    age_of(o.holder.acquired_ts, at)).count();

@@ -70,8 +70,15 @@ std::string short_duration(Nanos d);
 /// now - since, truncated to whole seconds, never negative.
 Nanos age_of(TimePoint since, TimePoint at);
 
-/// `lock "build" held by agent-1@macbook (pid 48201) for 12s` (no "error: ").
-std::string held_message(const std::string& name, const LockRecord& holder, TimePoint at);
+/// `s` safe to print on a terminal: control characters (C0, DEL, UTF-8 C1) become \n, \t,
+/// \r or \xNN, so text from other agents (owner, agent id, command) cannot drive it.
+std::string printable(std::string_view s);
+/// `owner@host` of a lock or freeze, printable.
+std::string holder_text(const LockRecord& r);
+
+/// `lock "build" held by agent-1@macbook (pid 48201) for 12s` (no "error: "); for a lock file
+/// another tool is still writing, says so.
+std::string held_message(const std::string& name, const Held& held, TimePoint at);
 /// `lock "deploy" is frozen until 2026-02-07T15:30:00Z` (no "error: ").
 std::string frozen_message(const std::string& name, const LockRecord& freeze);
 

@@ -2,6 +2,7 @@
 
 #include "lokt/audit.hpp"
 
+#include "lokt/root_fs.hpp"
 #include "lokt/sys.hpp"
 
 #include <fcntl.h>
@@ -24,19 +25,14 @@ uint64_t max_bytes_from_env() {
     return n;
 }
 
-std::string dir_of(const std::string& path) {
-    auto slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    if (slash == 0) return "/";
-    return path.substr(0, slash);
-}
-
 std::string generation_path(const std::string& path, int n) {
     return n == 0 ? path : path + "." + std::to_string(n);
 }
 
 Error audit_error(const std::string& what, const Error& e) {
     int err = e.sys_errno;
+    // A planted entry's message already names the path and says what it is.
+    if (err == rootfs::kNotRegularErrno) return Error{"audit log: " + e.message, err};
     std::string msg = "audit log: " + what;
     if (err) msg += std::string(": ") + std::strerror(err);
     else msg += ": " + e.message;
@@ -62,15 +58,32 @@ std::vector<std::string> AuditLog::existing_files() const {
 Result<void> AuditLog::append(const AuditEvent& e) const {
     std::string line = encode_event(e);
     line += '\n';
-    auto fd = sys::open(path_, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    // ROOT/audit.log, never through a symlink or into a FIFO someone put there (P8).
+    auto [root, file] = rootfs::split(path_);
+    auto dir = rootfs::Dir::open(root, root, false);
+    if (!dir) return audit_error("cannot open " + path_, dir.error());
+    // Read access too, to look at the last byte (below); a log we may only write still works.
+    auto fd = dir->open_file(file, O_RDWR | O_APPEND | O_CREAT);
+    if (!fd && fd.error().sys_errno == EACCES) fd = dir->open_file(file, O_WRONLY | O_APPEND | O_CREAT);
     if (!fd) return audit_error("cannot open " + path_, fd.error());
     auto st = sys::fstat(fd->get());
     if (st && static_cast<uint64_t>(st->st_size) >= max_bytes_) {
         // A failed rotation must not cost the event: it then goes into the full file.
-        if (rotate_if_full()) {
-            auto fresh = sys::open(path_, O_WRONLY | O_APPEND | O_CREAT, 0644);
-            if (fresh) fd = std::move(fresh);
+        if (rotate_if_full(*dir)) {
+            auto fresh = dir->open_file(file, O_RDWR | O_APPEND | O_CREAT);
+            if (fresh) {
+                fd = std::move(fresh);
+                st = sys::fstat(fd->get());
+            }
         }
+    }
+    // A writer cut short by a full disk left a line without its newline: start on a fresh
+    // line, so this event is not glued to that fragment (readers skip the empty line a
+    // concurrent writer doing the same might add).
+    if (st && st->st_size > 0) {
+        char last = '\n';
+        if (auto n = sys::pread(fd->get(), &last, 1, st->st_size - 1); n && *n == 1 && last != '\n')
+            line.insert(line.begin(), '\n');
     }
     // One write() of the whole line: O_APPEND makes concurrent lines land whole, one after
     // another. write_once reports a short write (full disk) as an error instead of retrying
@@ -80,20 +93,22 @@ Result<void> AuditLog::append(const AuditEvent& e) const {
     return {};
 }
 
-Result<void> AuditLog::rotate_if_full() const {
-    auto lock = sys::open(dir_of(path_) + "/audit.lock", O_RDWR | O_CREAT, 0644);
+Result<void> AuditLog::rotate_if_full(const rootfs::Dir& dir) const {
+    auto lock = dir.open_file("audit.lock", O_RDONLY | O_CREAT);
     if (!lock) return lock.error();
-    LOKT_TRY(sys::flock(lock->get(), LOCK_EX));
-    // Re-check under the lock: another writer may have rotated while we waited.
-    auto st = sys::stat(path_);
+    // Never wait: a busy lock means another writer is rotating right now.
+    LOKT_TRY(sys::flock(lock->get(), LOCK_EX | LOCK_NB));
+    // Re-check under the lock: another writer may have rotated while we looked.
+    auto file = rootfs::split(path_).second;
+    auto st = dir.lstat(file);
     if (!st || static_cast<uint64_t>(st->st_size) < max_bytes_) return {};
     for (int n = generations_; n >= 2; --n) {
-        std::string from = generation_path(path_, n - 1);
-        if (sys::exists(from)) LOKT_TRY(sys::rename(from, generation_path(path_, n)));
+        std::string from = generation_path(file, n - 1);
+        if (dir.lstat(from)) LOKT_TRY(dir.rename(from, generation_path(file, n)));
     }
     // Writers that opened the old file before this rename still write into it: their
     // lines land in audit.log.1, whole, and readers see them there.
-    LOKT_TRY(sys::rename(path_, generation_path(path_, 1)));
+    LOKT_TRY(dir.rename(file, generation_path(file, 1)));
     return {};
 }
 

@@ -1,6 +1,7 @@
 // Following the audit log like `tail -F`: new lines as they are appended, across rotations.
 
 #include "audit_scan.hpp"
+#include "lokt/root_fs.hpp"
 
 #include <fcntl.h>
 #include <sys/inotify.h>
@@ -42,7 +43,7 @@ void drain(int fd) {
 
 // Opens the live file positioned after its last complete line (where "the end" is).
 Result<void> open_at_end(const std::string& path, audit_detail::LivePosition& pos) {
-    auto fd = sys::open(path, O_RDONLY);
+    auto fd = rootfs::open_file(dir_of(path), path, O_RDONLY);
     if (!fd) return fd.error().sys_errno == ENOENT ? Result<void>() : Result<void>(fd.error());
     auto st = sys::fstat(fd->get());
     if (!st) return st.error();

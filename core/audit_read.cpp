@@ -2,6 +2,7 @@
 // byte offsets instead of a scan, so the cost does not grow with the history before it.
 
 #include "audit_scan.hpp"
+#include "lokt/root_fs.hpp"
 
 #include <fcntl.h>
 
@@ -35,7 +36,7 @@ std::string generation_path(const std::string& path, int n) {
 Result<std::vector<GenFile>> open_generations(const AuditLog& log) {
     std::vector<GenFile> files;
     for (int n = 0; n <= log.generations(); ++n) {
-        auto fd = sys::open(generation_path(log.path(), n), O_RDONLY);
+        auto fd = rootfs::open_file(rootfs::split(log.path()).first, generation_path(log.path(), n), O_RDONLY);
         if (!fd) {
             if (fd.error().sys_errno != ENOENT) return fd.error();
             if (n == 0) files.emplace_back();  // no live file (yet)

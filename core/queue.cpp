@@ -2,6 +2,7 @@
 
 #include "lokt/identity.hpp"
 #include "lokt/liveness.hpp"
+#include "lokt/root_fs.hpp"
 #include "lokt/sys.hpp"
 #include "store_io.hpp"
 
@@ -60,12 +61,8 @@ Result<Ticket> Ticket::enter(const Root& root, const std::string& name, const st
                 std::to_string(process_start_time(pid).value_or(0)) + "-" + host;
     auto parsed = parse_ticket(self.file);
     if (!parsed) return Error{"bad ticket name " + self.file};
-    std::string path = dir + "/" + self.file;
-    auto fd = sys::open(path, O_WRONLY | O_CREAT | O_EXCL);
-    if (!fd && fd.error().sys_errno == ENOENT) {
-        LOKT_TRY(sys::mkdir_p(dir));
-        fd = sys::open(path, O_WRONLY | O_CREAT | O_EXCL);
-    }
+    // Through the root's checked directories: queue/ or queue/NAME planted as a symlink is refused.
+    auto fd = rootfs::open_file(root.path, dir + "/" + self.file, O_WRONLY | O_CREAT | O_EXCL, /*create_dirs=*/true);
     if (!fd) return fd.error();
     return Ticket(std::move(dir), std::move(*parsed));
 }

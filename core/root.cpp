@@ -1,5 +1,6 @@
 #include "lokt/root.hpp"
 
+#include "lokt/root_fs.hpp"
 #include "lokt/sys.hpp"
 
 #include <limits.h>
@@ -98,11 +99,9 @@ Result<Root> discover_root() {
 }
 
 Result<void> ensure_root_dirs(const Root& root) {
-    for (const std::string& d : {root.path, root.locks_dir(), root.freezes_dir()}) {
-        if (is_dir(d)) continue;
-        if (auto r = sys::mkdir_p(d); !r)
-            return Error{"cannot create lock directory " + d + ": " + std::strerror(r.error().sys_errno),
-                         r.error().sys_errno};
+    for (const std::string& d : {root.locks_dir(), root.freezes_dir()}) {
+        auto dir = rootfs::Dir::open(root.path, d, true);
+        if (!dir) return dir.error();
     }
     if (::access(root.locks_dir().c_str(), W_OK | X_OK) != 0)
         return Error{"lock directory " + root.locks_dir() + " is not writable: " + std::strerror(errno), errno};

@@ -78,11 +78,12 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
         if (linked.error().sys_errno != EEXIST) return linked.error();
 
         // Fast path without the per-name lock: a live holder is simply reported.
-        auto seen = detail::read_state(path);
+        auto seen = detail::read_state(root_, path);
         if (!seen) return seen.error();
         if (!seen->exists) continue;  // released meanwhile: link again
         if (seen->decoded.status == DecodeStatus::future_version)
             return detail::future_version_error("lock", name, *seen);
+        if (detail::being_written(*seen, now())) return AcquireOutcome{detail::held_by_writer(name, *seen)};
         if (seen->ok() && judge(seen->record(), req, self_.host, now()) == Verdict::held)
             return AcquireOutcome{Held{seen->record()}};
 
@@ -90,13 +91,15 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
         // there now (a renewal may have landed since the fast read), then act.
         auto lk = detail::NameLock::acquire(root_, name);
         if (!lk) return lk.error();
-        auto cur = detail::read_state(path);
+        auto cur = detail::read_state(root_, path);
         if (!cur) return cur.error();
         if (!cur->exists) continue;
         switch (cur->decoded.status) {
         case DecodeStatus::future_version:
             return detail::future_version_error("lock", name, *cur);
         case DecodeStatus::corrupt: {
+            // The original creates the file empty and renames its content in a moment later.
+            if (detail::being_written(*cur, now())) return AcquireOutcome{detail::held_by_writer(name, *cur)};
             LOKT_TRY(tmp->rename_to(path));
             auto ev = detail::make_event("corrupt-break", req.who, name, nullptr, false);
             ev.extra = {{"reason", cur->decoded.detail}};
@@ -154,8 +157,8 @@ void Store::audit_denial(const AcquireRequest& req, const AcquireOutcome& outcom
 }
 
 Result<std::optional<LockRecord>> Store::renew(const std::string& name, const std::string& lock_id,
-                                               Nanos ttl) {
-    auto locked = detail::lock_and_read(root_, name, root_.lock_path(name));
+                                               Nanos ttl, SyncWait wait) {
+    auto locked = detail::lock_and_read(root_, name, root_.lock_path(name), detail::Foreign::refuse, wait);
     if (!locked) return locked.error();
     const std::string& path = locked->path;
     auto* cur = &locked->state;
@@ -178,8 +181,9 @@ bool Store::renew_audit_due(const std::string& lock_id, Steady::time_point at) {
     return renew_audited_.try_emplace(lock_id, at).second;
 }
 
-Result<bool> Store::update(const LockRecord& updated) {
-    auto locked = detail::lock_and_read(root_, updated.name, root_.lock_path(updated.name));
+Result<bool> Store::update(const LockRecord& updated, SyncWait wait) {
+    auto locked = detail::lock_and_read(root_, updated.name, root_.lock_path(updated.name),
+                                        detail::Foreign::refuse, wait);
     if (!locked) return locked.error();
     const std::string& path = locked->path;
     auto* cur = &locked->state;
@@ -194,7 +198,7 @@ Result<bool> Store::update(const LockRecord& updated) {
 
 Result<ReadOutcome> Store::read(const std::string& name) const {
     LOKT_TRY(validate_name(name));
-    auto st = detail::read_state(root_.lock_path(name));
+    auto st = detail::read_state(root_, root_.lock_path(name));
     if (!st) return st.error();
     ReadOutcome out;
     if (!st->exists) return out;

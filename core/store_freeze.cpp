@@ -12,7 +12,7 @@ namespace detail {
 Result<std::optional<LockRecord>> active_freeze(const Root& root, const AuditLog& log,
                                                 const Identity& actor, const std::string& name) {
     const std::string path = root.freeze_path(name);
-    auto seen = read_state(path);
+    auto seen = read_state(root, path);
     if (!seen) return seen.error();
     if (!seen->exists) return std::optional<LockRecord>{};  // the common case: one failed open
     if (seen->decoded.status == DecodeStatus::future_version)
@@ -22,14 +22,14 @@ Result<std::optional<LockRecord>> active_freeze(const Root& root, const AuditLog
     // Expired or unreadable: remove it, deciding again on what is there under the lock.
     auto lk = NameLock::acquire(root, name);
     if (!lk) return lk.error();
-    auto cur = read_state(path);
+    auto cur = read_state(root, path);
     if (!cur) return cur.error();
     if (!cur->exists) return std::optional<LockRecord>{};
     switch (cur->decoded.status) {
     case DecodeStatus::future_version:
         return future_version_error("freeze", name, *cur);
     case DecodeStatus::corrupt: {
-        LOKT_TRY(sys::unlink(path));
+        LOKT_TRY(rootfs::unlink(root.path, path));
         auto ev = make_event("unfreeze", actor, name, nullptr, false);
         ev.extra = {{"reason", "corrupt"}};
         audit(log, ev);
@@ -40,7 +40,7 @@ Result<std::optional<LockRecord>> active_freeze(const Root& root, const AuditLog
     }
     const LockRecord& rec = cur->record();
     if (!rec.expired(now())) return std::optional<LockRecord>{rec};  // replaced meanwhile
-    LOKT_TRY(sys::unlink(path));
+    LOKT_TRY(rootfs::unlink(root.path, path));
     auto ev = make_event("unfreeze", actor, name, &rec, true);
     ev.extra = {{"reason", "expired"}};
     audit(log, ev);
@@ -69,7 +69,7 @@ Result<LockRecord> Store::freeze(const std::string& name, Nanos ttl) {
     auto lk = detail::NameLock::acquire(root_, name);
     if (!lk) return lk.error();
     const std::string path = root_.freeze_path(name);
-    auto cur = detail::read_state(path);
+    auto cur = detail::read_state(root_, path);
     if (!cur) return cur.error();
     if (cur->exists && cur->decoded.status == DecodeStatus::future_version)
         return detail::future_version_error("freeze", name, *cur);
@@ -80,12 +80,20 @@ Result<LockRecord> Store::freeze(const std::string& name, Nanos ttl) {
 
 Result<ReleaseOutcome> Store::unfreeze(const std::string& name, bool force) {
     LOKT_TRY(validate_name(name));
-    auto lk = detail::NameLock::acquire(root_, name);
-    if (!lk) return lk.error();
     const std::string path = root_.freeze_path(name);
-    auto cur = detail::read_state(path);
-    if (!cur) return cur.error();
+    // --force clears whatever sits there, a planted non-regular entry included.
+    auto locked = detail::lock_and_read(root_, name, path, force ? detail::Foreign::report : detail::Foreign::refuse);
+    if (!locked) return locked.error();
+    if (locked->cleared_sync)
+        detail::audit_cleared(audit_, self_, "force-unfreeze", name, detail::sync_dir(root_) + "/" + name,
+                              locked->cleared_sync);
+    const auto* cur = &locked->state;
     if (!cur->exists) return ReleaseOutcome{ReleaseStatus::not_found, {}};
+    if (cur->foreign) {
+        LOKT_TRY(rootfs::unlink(root_.path, path));
+        detail::audit_cleared(audit_, self_, "force-unfreeze", name, path, cur->foreign);
+        return ReleaseOutcome{ReleaseStatus::released, {}};
+    }
     std::optional<LockRecord> rec;
     switch (cur->decoded.status) {
     case DecodeStatus::future_version:
@@ -99,7 +107,7 @@ Result<ReleaseOutcome> Store::unfreeze(const std::string& name, bool force) {
     }
     if (rec && rec->expired(now())) {
         // It already ended on its own: report it as not frozen and tidy up.
-        LOKT_TRY(sys::unlink(path));
+        LOKT_TRY(rootfs::unlink(root_.path, path));
         auto ev = detail::make_event("unfreeze", self_, name, &*rec, true);
         ev.extra = {{"reason", "expired"}};
         detail::audit(audit_, ev);
@@ -107,7 +115,7 @@ Result<ReleaseOutcome> Store::unfreeze(const std::string& name, bool force) {
     }
     if (rec && rec->owner != self_.owner && !force)
         return ReleaseOutcome{ReleaseStatus::not_owner, rec};
-    LOKT_TRY(sys::unlink(path));
+    LOKT_TRY(rootfs::unlink(root_.path, path));
     detail::audit(audit_, detail::make_event(force ? "force-unfreeze" : "unfreeze", self_, name,
                                              rec ? &*rec : nullptr, true));
     return ReleaseOutcome{ReleaseStatus::released, rec};

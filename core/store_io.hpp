@@ -7,6 +7,8 @@
 #include "lokt/lock_file.hpp"
 #include "lokt/result.hpp"
 #include "lokt/root.hpp"
+#include "lokt/root_fs.hpp"
+#include "lokt/store.hpp"
 #include "lokt/sys.hpp"
 
 #include <optional>
@@ -20,11 +22,18 @@ std::string sync_dir(const Root& root);
 /// ROOT/queue/NAME: the waiters' tickets for NAME.
 std::string queue_dir(const Root& root, const std::string& name);
 
+/// How long NameLock::acquire keeps trying while another process holds ROOT/sync/NAME.
+inline constexpr auto kSyncWaitBound = std::chrono::seconds(3);
+
 /// An exclusive flock on ROOT/sync/NAME for the object's lifetime (the kernel drops it if we
 /// die). Never take two for the same name in one process: flock is per open file.
 class NameLock {
 public:
-    static Result<NameLock> acquire(const Root& root, const std::string& name);
+    /// Non-blocking attempts with a short backoff, up to kSyncWaitBound (SyncWait::bounded) or
+    /// just one (SyncWait::none); then an Error (errno EWOULDBLOCK) naming the file and, when
+    /// /proc/locks tells, the pid holding it.
+    static Result<NameLock> acquire(const Root& root, const std::string& name,
+                                    SyncWait wait = SyncWait::bounded);
 
 private:
     explicit NameLock(sys::UniqueFd fd) : fd_(std::move(fd)) {}
@@ -36,12 +45,26 @@ struct FileState {
     bool exists = false;
     std::string bytes;
     Decoded decoded;
+    TimePoint mtime{};      ///< the file's modification time
+    mode_t foreign = 0;     ///< nonzero: a non-regular entry of this st_mode sits there (unread)
 
-    bool ok() const { return exists && decoded.status == DecodeStatus::ok; }
+    bool ok() const { return exists && !foreign && decoded.status == DecodeStatus::ok; }
     const LockRecord& record() const { return decoded.record; }
 };
-/// Reads and decodes `path`; a missing file is `exists == false`, not an error.
-Result<FileState> read_state(const std::string& path);
+/// Whether a non-regular entry is reported (the default: an Error naming it) or returned as
+/// FileState::foreign so that a break-glass operation can remove it.
+enum class Foreign { refuse, report };
+/// Reads and decodes `path` under the root; a missing file is `exists == false`, not an error.
+Result<FileState> read_state(const Root& root, const std::string& path, Foreign foreign = Foreign::refuse);
+
+/// How long an unreadable lock file counts as being written by another tool (the original
+/// creates NAME.json empty and renames its content in a moment later).
+inline constexpr auto kWriteGrace = std::chrono::seconds(2);
+/// True for a corrupt (empty or truncated) lock file whose mtime is within kWriteGrace of `at`.
+bool being_written(const FileState& st, TimePoint at);
+/// The Held outcome for a lock file being written: a holder record that expires when the
+/// grace period ends, so a waiter looks again then.
+Held held_by_writer(const std::string& name, const FileState& st);
 
 /// A lock or freeze file read inside the critical section of its name: every mutation
 /// (renew, update, release, break, freeze) judges `state` and acts while `lock` is held.
@@ -49,9 +72,12 @@ struct LockedFile {
     NameLock lock;
     std::string path;
     FileState state;
+    mode_t cleared_sync = 0;  ///< nonzero: a non-regular ROOT/sync/NAME of this mode was removed
 };
-/// Validates NAME, takes its flock, then reads `path` (NAME's lock or freeze file).
-Result<LockedFile> lock_and_read(const Root& root, const std::string& name, std::string path);
+/// Validates NAME, takes its flock, then reads `path` (NAME's lock or freeze file). With
+/// Foreign::report, a non-regular ROOT/sync/NAME is removed first (see cleared_sync).
+Result<LockedFile> lock_and_read(const Root& root, const std::string& name, std::string path,
+                                 Foreign foreign = Foreign::refuse, SyncWait wait = SyncWait::bounded);
 
 /// A complete temp file in a directory of the root; unlinked on destruction unless consumed
 /// by a rename. Its name starts with "." and ends with ".tmp", so it is never a lock file.
@@ -60,21 +86,24 @@ public:
     /// Writes `bytes` to a fresh temp file in `dir` (creating the root's directories first
     /// if they are missing). On failure nothing is left behind.
     static Result<TempFile> write(const Root& root, const std::string& dir, std::string_view bytes);
-    TempFile(TempFile&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
+    TempFile(TempFile&& o) noexcept : dir_(std::move(o.dir_)), name_(std::move(o.name_)) { o.name_.clear(); }
     TempFile& operator=(TempFile&&) = delete;
     TempFile(const TempFile&) = delete;
     TempFile& operator=(const TempFile&) = delete;
     ~TempFile();
 
-    /// link() it to `target`: fails with EEXIST when `target` exists.
+    /// link() it to `target` (in the same directory): fails with EEXIST when `target` exists.
     Result<void> link_to(const std::string& target) const;
     /// rename() it over `target` (atomic replace); the temp name is gone afterwards.
     Result<void> rename_to(const std::string& target);
-    const std::string& path() const { return path_; }
+    std::string path() const { return dir_.child(name_); }
 
 private:
-    explicit TempFile(std::string path) : path_(std::move(path)) {}
-    std::string path_;
+    TempFile(rootfs::Dir dir, std::string name) : dir_(std::move(dir)), name_(std::move(name)) {}
+    /// The name of `target` in our directory; an Error if it lies elsewhere.
+    Result<std::string> leaf_of(const std::string& target) const;
+    rootfs::Dir dir_;
+    std::string name_;
 };
 
 /// True for names of our temp files (".lokt-*.tmp").
@@ -87,8 +116,14 @@ void set_ttl(LockRecord& r, Nanos ttl, TimePoint at);
 /// An audit event by `actor` about `lock` (lock_id, and ttl_sec when `with_ttl`).
 AuditEvent make_event(std::string_view event, const Identity& actor, const std::string& name,
                       const LockRecord* lock, bool with_ttl);
-/// Appends `e`; a failing audit log never fails or undoes the lock operation that happened.
+/// Appends `e`; a failing audit log never fails or undoes the lock operation that happened,
+/// but is never silent either: the first failure in a process prints one warning on stderr.
 void audit(const AuditLog& log, const AuditEvent& e);
+
+/// Audits the removal of a non-regular entry at `path` by a break-glass operation (`event` is
+/// force-break or force-unfreeze; extra says reason "not-regular", the path and its type).
+void audit_cleared(const AuditLog& log, const Identity& actor, const std::string& event,
+                   const std::string& name, const std::string& path, mode_t mode);
 
 /// The error for a file written by a newer lokt (`what` is "lock" or "freeze").
 Error future_version_error(std::string_view what, const std::string& name, const FileState& st);

@@ -21,19 +21,19 @@ bool is_lock_file(std::string_view file) {
     return !file.starts_with(".") && file.ends_with(".json") && file.size() > 5;
 }
 
-void remove_stale_temp(const std::string& dir, const std::string& file) {
-    std::string path = dir + "/" + file;
-    auto st = sys::lstat(path);
+void remove_stale_temp(const rootfs::Dir& dir, const std::string& file) {
+    auto st = dir.lstat(file);
     if (!st) return;
     auto mtime = TimePoint(std::chrono::seconds(st->st_mtim.tv_sec) +
                            std::chrono::nanoseconds(st->st_mtim.tv_nsec));
-    if (now() - mtime > kStaleTemp) (void)sys::unlink(path);
+    if (now() - mtime > kStaleTemp) (void)dir.unlink(file);
 }
 
 // One read() for a lock file (they are a few hundred bytes): a short read of a regular file
-// means end of file, so the usual second read() that returns 0 is skipped.
-std::optional<std::string> read_small_file(int dirfd, const std::string& file) {
-    auto fd = sys::openat(dirfd, file, O_RDONLY);
+// means end of file, so the usual second read() that returns 0 is skipped. A non-regular
+// entry is skipped (status shows it as unreadable; doctor names it).
+std::optional<std::string> read_small_file(const rootfs::Dir& dir, const std::string& file) {
+    auto fd = dir.open_file(file, O_RDONLY);
     if (!fd) return std::nullopt;
     char buf[4096];
     auto n = sys::read_some(fd->get(), buf, sizeof buf);
@@ -55,24 +55,21 @@ Result<std::vector<LockEntry>> Store::list(bool prune_expired) {
     const TimePoint at = now();
 
     for (bool frozen : {false, true}) {
-        const std::string dir = frozen ? root_.freezes_dir() : root_.locks_dir();
-        auto names = sys::list_dir(dir);
-        if (!names) {
-            if (names.error().sys_errno == ENOENT) continue;  // nothing was ever locked here
-            return names.error();
+        const std::string path = frozen ? root_.freezes_dir() : root_.locks_dir();
+        auto dir = rootfs::Dir::open(root_.path, path, false);
+        if (!dir) {
+            if (dir.error().sys_errno == ENOENT) continue;  // nothing was ever locked here
+            return dir.error();
         }
-        auto dirfd = sys::open(dir, O_RDONLY | O_DIRECTORY);
-        if (!dirfd) {
-            if (dirfd.error().sys_errno == ENOENT) continue;
-            return dirfd.error();
-        }
+        auto names = dir->list();
+        if (!names) return names.error();
         for (const std::string& file : *names) {
             if (detail::is_temp_name(file)) {
-                remove_stale_temp(dir, file);
+                remove_stale_temp(*dir, file);
                 continue;
             }
             if (!is_lock_file(file)) continue;
-            auto bytes = read_small_file(dirfd->get(), file);
+            auto bytes = read_small_file(*dir, file);
             if (!bytes) continue;  // released while we listed
             Decoded d = decode_lock(*bytes);
             if (d.status != DecodeStatus::ok) continue;  // corrupt or newer: not fatal here
@@ -90,7 +87,7 @@ Result<std::vector<LockEntry>> Store::list(bool prune_expired) {
         auto lk = detail::NameLock::acquire(root_, name);
         if (!lk) return lk.error();
         const std::string path = frozen ? root_.freeze_path(name) : root_.lock_path(name);
-        auto cur = detail::read_state(path);
+        auto cur = detail::read_state(root_, path);
         if (!cur) return cur.error();
         if (!cur->ok()) continue;
         const LockRecord& rec = cur->record();
@@ -98,7 +95,7 @@ Result<std::vector<LockEntry>> Store::list(bool prune_expired) {
             entries.push_back(LockEntry{rec, frozen});
             continue;
         }
-        LOKT_TRY(sys::unlink(path));
+        LOKT_TRY(rootfs::unlink(root_.path, path));
         AuditEvent ev;
         if (frozen) {
             ev = detail::make_event("unfreeze", self_, name, &rec, true);

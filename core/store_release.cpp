@@ -34,7 +34,7 @@ Result<ReleaseOutcome> Store::release_id(const std::string& name, const std::str
     // Audited before the unlink: a waiter acquires the moment the file goes, and the log
     // must show this release before that acquire.
     detail::audit(audit_, ev);
-    LOKT_TRY(sys::unlink(path));
+    LOKT_TRY(rootfs::unlink(root_.path, path));
     return outcome(ReleaseStatus::released, rec);
 }
 
@@ -61,18 +61,27 @@ Result<ReleaseOutcome> Store::release_owned(const std::string& name,
     if (is_tree_lock(rec) && !provably_gone(rec, self_.host))
         return outcome(ReleaseStatus::guarded, rec);
     detail::audit(audit_, detail::make_event("release", self_, name, &rec, true));  // before: see release_id
-    LOKT_TRY(sys::unlink(path));
+    LOKT_TRY(rootfs::unlink(root_.path, path));
     return outcome(ReleaseStatus::released, rec);
 }
 
 Result<ReleaseOutcome> Store::force_break(const std::string& name) {
-    auto locked = detail::lock_and_read(root_, name, root_.lock_path(name));
+    auto locked = detail::lock_and_read(root_, name, root_.lock_path(name), detail::Foreign::report);
     if (!locked) return locked.error();
     const std::string& path = locked->path;
     auto* cur = &locked->state;
-    if (!cur->exists) return outcome(ReleaseStatus::not_found);
+    if (locked->cleared_sync)
+        detail::audit_cleared(audit_, self_, "force-break", name, detail::sync_dir(root_) + "/" + name,
+                              locked->cleared_sync);
+    if (!cur->exists) return outcome(locked->cleared_sync ? ReleaseStatus::released : ReleaseStatus::not_found);
+    if (cur->foreign) {
+        // A FIFO, symlink, device or directory planted where the lock belongs: never read, removed.
+        LOKT_TRY(rootfs::unlink(root_.path, path));
+        detail::audit_cleared(audit_, self_, "force-break", name, path, cur->foreign);
+        return outcome(ReleaseStatus::released);
+    }
     // Break-glass: whatever is there goes, even a file we cannot read.
-    LOKT_TRY(sys::unlink(path));
+    LOKT_TRY(rootfs::unlink(root_.path, path));
     std::optional<LockRecord> rec;
     AuditEvent ev;
     if (cur->ok()) {
@@ -98,7 +107,7 @@ Result<ReleaseOutcome> Store::break_stale(const std::string& name) {
         return detail::future_version_error("lock", name, *cur);
     case DecodeStatus::corrupt: {
         // A file nobody can read holds nothing: it counts as stale.
-        LOKT_TRY(sys::unlink(path));
+        LOKT_TRY(rootfs::unlink(root_.path, path));
         auto ev = detail::make_event("stale-break", self_, name, nullptr, false);
         ev.extra = {{"reason", "corrupt"}};
         detail::audit(audit_, ev);
@@ -112,7 +121,7 @@ Result<ReleaseOutcome> Store::break_stale(const std::string& name) {
     if (rec.expired(now())) reason = "expired";
     else if (provably_gone(rec, self_.host)) reason = "dead";
     if (!reason) return outcome(ReleaseStatus::not_stale, rec);
-    LOKT_TRY(sys::unlink(path));
+    LOKT_TRY(rootfs::unlink(root_.path, path));
     auto ev = detail::make_event("stale-break", self_, name, &rec, true);
     ev.extra = {{"reason", reason}};
     detail::audit(audit_, ev);

@@ -165,14 +165,71 @@ Result<struct stat> fstat(int fd) {
     return st;
 }
 
+Result<struct stat> lstatat(int dirfd, const std::string& name) {
+    struct stat st;
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return Error::from_errno("lstat " + name, errno);
+    return st;
+}
+
+Result<void> mkdirat(int dirfd, const std::string& name, mode_t mode) {
+    if (::mkdirat(dirfd, name.c_str(), mode) < 0) return Error::from_errno("mkdir " + name, errno);
+    return {};
+}
+
+Result<void> unlinkat(int dirfd, const std::string& name, int flags) {
+    if (::unlinkat(dirfd, name.c_str(), flags) < 0) return Error::from_errno("unlink " + name, errno);
+    return {};
+}
+
+Result<void> linkat(int dirfd, const std::string& from, const std::string& to) {
+    if (::linkat(dirfd, from.c_str(), dirfd, to.c_str(), 0) < 0) return Error::from_errno("link " + to, errno);
+    return {};
+}
+
+Result<void> renameat(int dirfd, const std::string& from, const std::string& to) {
+    if (::renameat(dirfd, from.c_str(), dirfd, to.c_str()) < 0)
+        return Error::from_errno("rename " + to, errno);
+    return {};
+}
+
+Result<void> fchmod(int fd, mode_t mode) {
+    if (::fchmod(fd, mode) < 0) return Error::from_errno("fchmod", errno);
+    return {};
+}
+
+Result<void> set_nonblocking(int fd, bool on) {
+    int fl = ::fcntl(fd, F_GETFL);
+    if (fl < 0) return Error::from_errno("fcntl", errno);
+    int want = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+    if (want != fl && ::fcntl(fd, F_SETFL, want) < 0) return Error::from_errno("fcntl", errno);
+    return {};
+}
+
 Result<void> flock(int fd, int op) {
     if (retry_eintr([&] { return ::flock(fd, op); }) < 0) return Error::from_errno("flock", errno);
     return {};
 }
 
 Result<std::vector<std::string>> list_dir(const std::string& path) {
-    DIR* d = ::opendir(path.c_str());
-    if (!d) return Error::from_errno("opendir " + path, errno);
+    auto fd = open(path, O_RDONLY | O_DIRECTORY);
+    if (!fd) return Error::from_errno("opendir " + path, fd.error().sys_errno);
+    auto names = list_dir(fd->get());
+    if (!names) return Error::from_errno("readdir " + path, names.error().sys_errno);
+    return names;
+}
+
+Result<std::vector<std::string>> list_dir(int dirfd) {
+    // fdopendir takes the fd over; a duplicate (re-seeked to the start) leaves ours alone.
+    int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) return Error::from_errno("dup", errno);
+    ::lseek(dup, 0, SEEK_SET);
+    DIR* d = ::fdopendir(dup);
+    if (!d) {
+        int err = errno;
+        ::close(dup);
+        return Error::from_errno("opendir", err);
+    }
     std::vector<std::string> names;
     errno = 0;
     while (struct dirent* e = ::readdir(d)) {
@@ -181,7 +238,7 @@ Result<std::vector<std::string>> list_dir(const std::string& path) {
     }
     int err = errno;
     ::closedir(d);
-    if (err) return Error::from_errno("readdir " + path, err);
+    if (err) return Error::from_errno("readdir", err);
     return names;
 }
 

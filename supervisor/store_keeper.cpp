@@ -7,6 +7,8 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+
 namespace lokt::sup {
 
 StoreKeeper::StoreKeeper(Root root, Identity who, KeeperConfig cfg)
@@ -108,7 +110,7 @@ void StoreKeeper::record_pgid(pid_t pgid) {
         if (!r || !r->record || r->record->lock_id != h.lock_id) continue;
         LockRecord rec = *r->record;
         rec.pgid = pgid;
-        auto u = s.update(rec);
+        auto u = s.update(rec, SyncWait::none);  // the command runs already: never stall here
         (void)u;  // a failure leaves pgid 0: the supervisor's pid still keeps the lock alive
     }
 }
@@ -117,11 +119,16 @@ void StoreKeeper::renew() {
     Store& s = store();
     std::vector<HeldLock> kept;
     for (const auto& h : held_) {
-        auto r = s.renew(h.name, h.lock_id, cfg_.ttl);
+        // Zero-wait: another process in NAME's critical section (a stopped lokt, a hung NFS
+        // lock) must not stall signal relay and reaping; the next tick tries again.
+        auto r = s.renew(h.name, h.lock_id, cfg_.ttl, SyncWait::none);
         if (!r) {
-            // An I/O error is not a loss: keep the lock and try again on the next tick.
-            write_droppable(STDERR_FILENO, "warning: renewing lock \"" + h.name + "\": " +
-                                               r.error().message + "\n");
+            // An I/O error or contention is not a loss: keep the lock and retry next tick.
+            const bool busy = r.error().sys_errno == EWOULDBLOCK;
+            if (!busy || !renew_busy_warned_)
+                write_droppable(STDERR_FILENO, "warning: renewing lock \"" + h.name + "\": " +
+                                                   r.error().message + (busy ? "; retrying at each renewal" : "") + "\n");
+            renew_busy_warned_ = renew_busy_warned_ || busy;
             kept.push_back(h);
             continue;
         }

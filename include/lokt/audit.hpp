@@ -17,6 +17,7 @@
 #include <vector>
 
 namespace lokt {
+namespace rootfs { class Dir; }
 
 /// One event, with the original's fields (golden audit-v1.log); empty/zero fields are omitted.
 struct AuditEvent {
@@ -69,7 +70,8 @@ public:
     explicit AuditLog(std::string path, uint64_t max_bytes = 0, int generations = 0);
 
     /// Appends one event as one O_APPEND write; rotates first when the file is full.
-    /// Never leaves a partial line: a short write (full disk) is an Error.
+    /// A short write (full disk) is an Error; the next append starts on a new line, so a
+    /// fragment never swallows the event after it. Never follows a symlink or opens a FIFO.
     Result<void> append(const AuditEvent& e) const;
 
     /// Matching events in log order, oldest generation first. `since` is found by binary
@@ -90,7 +92,7 @@ public:
     int generations() const { return generations_; }
 
 private:
-    Result<void> rotate_if_full() const;
+    Result<void> rotate_if_full(const rootfs::Dir& dir) const;
 
     std::string path_;
     uint64_t max_bytes_;

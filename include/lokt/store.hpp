@@ -41,6 +41,9 @@ struct Acquired {
 /// Someone else holds it.
 struct Held {
     LockRecord holder;
+    /// The lock file is empty or truncated and younger than the write grace period: another
+    /// tool (the original lokt) is writing it. `holder` then has only name and expires_at.
+    bool being_written = false;
 };
 /// A freeze blocks it.
 struct Frozen {
@@ -74,6 +77,12 @@ struct ReadOutcome {
     std::string detail;
 };
 
+/// How long a mutation may wait for another process's critical section on the same name.
+enum class SyncWait {
+    bounded,  ///< a few seconds of non-blocking attempts, then an Error naming the holder
+    none,     ///< one attempt (for event loops that must never block); EWOULDBLOCK if busy
+};
+
 class Store {
 public:
     /// The store under `root` (directories are created on first mutation).
@@ -91,9 +100,9 @@ public:
     /// longer ours (broken or replaced) — the caller audits `lost`. Audits `renew` at most
     /// once per kRenewAuditEvery and lock, however often the file is renewed.
     Result<std::optional<LockRecord>> renew(const std::string& name, const std::string& lock_id,
-                                            Nanos ttl);
+                                            Nanos ttl, SyncWait wait = SyncWait::bounded);
     /// Replaces our lock `lock_id` with `updated` (same lock_id), e.g. to record the pgid.
-    Result<bool> update(const LockRecord& updated);
+    Result<bool> update(const LockRecord& updated, SyncWait wait = SyncWait::bounded);
 
     /// Releases lock_id if it is still the file's (compare-and-delete). `reason` goes into the
     /// audit's extra (e.g. "exited", "signaled", "parent-gone"); empty: none.

@@ -71,10 +71,25 @@ Result<void> mkdir_p(const std::string& path, mode_t mode = 0755);
 Result<struct stat> stat(const std::string& path);
 Result<struct stat> lstat(const std::string& path);
 Result<struct stat> fstat(int fd);
+/// fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW): what the entry itself is, never its target.
+Result<struct stat> lstatat(int dirfd, const std::string& name);
+/// mkdirat; EEXIST is returned as an Error (callers decide whether that is fine).
+Result<void> mkdirat(int dirfd, const std::string& name, mode_t mode);
+/// unlinkat(dirfd, name, flags) (AT_REMOVEDIR for an empty directory).
+Result<void> unlinkat(int dirfd, const std::string& name, int flags = 0);
+/// linkat within one directory, never following a symlink at `from`.
+Result<void> linkat(int dirfd, const std::string& from, const std::string& to);
+/// renameat within one directory.
+Result<void> renameat(int dirfd, const std::string& from, const std::string& to);
+Result<void> fchmod(int fd, mode_t mode);
+/// Sets or clears O_NONBLOCK on an open fd.
+Result<void> set_nonblocking(int fd, bool on);
 /// flock(fd, op); op may include LOCK_NB (then EWOULDBLOCK is returned as an Error).
 Result<void> flock(int fd, int op);
 /// Names in a directory, without "." and "..".
 Result<std::vector<std::string>> list_dir(const std::string& path);
+/// Names in the open directory `dirfd` (read through a duplicate; `dirfd` stays usable).
+Result<std::vector<std::string>> list_dir(int dirfd);
 
 /// True if `path` exists (any type).
 bool exists(const std::string& path);

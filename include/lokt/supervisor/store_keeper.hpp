@@ -64,6 +64,7 @@ private:
     std::vector<HeldLock> held_;
     std::optional<LossWatch> watch_;  ///< opened by the supervisor, on first loss_fd()
     size_t lost_ = 0;
+    bool renew_busy_warned_ = false;  ///< contention on a renewal was reported once already
 };
 
 } // namespace lokt::sup
