@@ -5,7 +5,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <ctime>
 #include <string>
 
 using namespace lokt;
@@ -152,6 +156,13 @@ TEST_CASE("a corrupt lock file is replaced and audited as corrupt-break", "[stor
                           std::string("[1,2]"));
     REQUIRE(ensure_root_dirs(t.root));
     t.write(t.root.lock_path("build"), bytes);
+    // Younger than the write grace period it is a writer in progress (held, left alone)...
+    Held writing = held(a.try_acquire(request(a, "build")));
+    CHECK(writing.being_written);
+    CHECK(t.events("corrupt-break").empty());
+    // ...older than that it is corrupt.
+    struct timespec old[2] = {{::time(nullptr) - 10, 0}, {::time(nullptr) - 10, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, t.root.lock_path("build").c_str(), old, 0) == 0);
     Acquired got = acquired(a.try_acquire(request(a, "build")));
     auto on_disk = a.read("build");
     REQUIRE(on_disk);
