@@ -39,6 +39,15 @@ Error audit_error(const std::string& what, const Error& e) {
     return Error{msg, err};
 }
 
+// Whether the `len` bytes just appended through `fd` follow a line without its newline.
+bool preceded_by_fragment(int fd, size_t len) {
+    auto end = sys::lseek(fd, 0, SEEK_CUR);  // O_APPEND left the offset at the end of our line
+    if (!end || static_cast<uint64_t>(*end) <= len) return false;
+    char before = '\n';
+    auto n = sys::pread(fd, &before, 1, *end - static_cast<off_t>(len) - 1);
+    return n && *n == 1 && before != '\n';
+}
+
 } // namespace
 
 AuditLog::AuditLog(std::string path, uint64_t max_bytes, int generations)
@@ -62,7 +71,8 @@ Result<void> AuditLog::append(const AuditEvent& e) const {
     auto [root, file] = rootfs::split(path_);
     auto dir = rootfs::Dir::open(root, root, false);
     if (!dir) return audit_error("cannot open " + path_, dir.error());
-    // Read access too, to look at the last byte (below); a log we may only write still works.
+    // Read access too, to look at the byte before our line (below); a log we may only write
+    // still works.
     auto fd = dir->open_file(file, O_RDWR | O_APPEND | O_CREAT);
     if (!fd && fd.error().sys_errno == EACCES) fd = dir->open_file(file, O_WRONLY | O_APPEND | O_CREAT);
     if (!fd) return audit_error("cannot open " + path_, fd.error());
@@ -71,25 +81,22 @@ Result<void> AuditLog::append(const AuditEvent& e) const {
         // A failed rotation must not cost the event: it then goes into the full file.
         if (rotate_if_full(*dir)) {
             auto fresh = dir->open_file(file, O_RDWR | O_APPEND | O_CREAT);
-            if (fresh) {
-                fd = std::move(fresh);
-                st = sys::fstat(fd->get());
-            }
+            if (fresh) fd = std::move(fresh);
         }
-    }
-    // A writer cut short by a full disk left a line without its newline: start on a fresh
-    // line, so this event is not glued to that fragment (readers skip the empty line a
-    // concurrent writer doing the same might add).
-    if (st && st->st_size > 0) {
-        char last = '\n';
-        if (auto n = sys::pread(fd->get(), &last, 1, st->st_size - 1); n && *n == 1 && last != '\n')
-            line.insert(line.begin(), '\n');
     }
     // One write() of the whole line: O_APPEND makes concurrent lines land whole, one after
     // another. write_once reports a short write (full disk) as an error instead of retrying
     // the tail, which another writer's line could already have followed.
     auto w = sys::write_once(fd->get(), line);
     if (!w) return audit_error("cannot append to " + path_, w.error());
+    // A writer cut short by a full disk leaves a fragment without newline, and our line is
+    // glued to it (one garbage line). Only now is the byte before our line final (appends
+    // are serialised), so only now can we tell: then write the line again (our first copy
+    // ended the garbage line, so this one starts a line of its own).
+    if (preceded_by_fragment(fd->get(), line.size())) {
+        auto again = sys::write_once(fd->get(), line);
+        if (!again) return audit_error("cannot append to " + path_, again.error());
+    }
     return {};
 }
 

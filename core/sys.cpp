@@ -253,6 +253,12 @@ Result<size_t> pread(int fd, void* buf, size_t len, off_t offset) {
     return static_cast<size_t>(n);
 }
 
+Result<off_t> lseek(int fd, off_t offset, int whence) {
+    off_t r = ::lseek(fd, offset, whence);
+    if (r < 0) return Error::from_errno("lseek", errno);
+    return r;
+}
+
 Result<size_t> read_some(int fd, void* buf, size_t len) {
     ssize_t n = retry_eintr([&] { return ::read(fd, buf, len); });
     if (n < 0) return Error::from_errno("read", errno);

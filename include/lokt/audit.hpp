@@ -70,8 +70,9 @@ public:
     explicit AuditLog(std::string path, uint64_t max_bytes = 0, int generations = 0);
 
     /// Appends one event as one O_APPEND write; rotates first when the file is full.
-    /// A short write (full disk) is an Error; the next append starts on a new line, so a
-    /// fragment never swallows the event after it. Never follows a symlink or opens a FIFO.
+    /// A short write (full disk) is an Error; an append that finds itself glued to such a
+    /// fragment writes its line again on a line of its own, so the fragment never swallows
+    /// the event after it. Never follows a symlink or opens a FIFO.
     Result<void> append(const AuditEvent& e) const;
 
     /// Matching events in log order, oldest generation first. `since` is found by binary

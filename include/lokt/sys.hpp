@@ -96,6 +96,8 @@ bool exists(const std::string& path);
 
 /// One pread() at `offset`; the number of bytes read (0 at end of file).
 Result<size_t> pread(int fd, void* buf, size_t len, off_t offset);
+/// lseek(fd, offset, whence); the resulting offset.
+Result<off_t> lseek(int fd, off_t offset, int whence);
 /// One read(); the number of bytes read (0 at end of file). EAGAIN comes back as an Error.
 Result<size_t> read_some(int fd, void* buf, size_t len);
 Result<struct statfs> statfs(const std::string& path);
