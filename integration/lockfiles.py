@@ -6,6 +6,7 @@ import re
 import secrets
 import socket
 import subprocess
+import time
 
 HOST = socket.gethostname()
 GOLDEN = os.path.join(os.path.dirname(__file__), "..", "tests", "golden")
@@ -75,8 +76,10 @@ def lock_record(name, owner="someone", pid=None, pid_start=None, age=0.0, ttl=No
     return rec
 
 
-def plant(lokt, name, record=None, raw=None, folder="locks"):
-    """Writes ROOT/<folder>/NAME.json (a record as JSON, or raw bytes/str); returns the path."""
+def plant(lokt, name, record=None, raw=None, folder="locks", age=None):
+    """Writes ROOT/<folder>/NAME.json (a record as JSON, or raw bytes/str); returns the path.
+    Its mtime is set `age` seconds back; raw content defaults to a minute old, because a
+    fresh unreadable lock file counts as one being written (another tool's writer)."""
     d = os.path.join(lokt.root, folder)
     os.makedirs(d, exist_ok=True)
     path = os.path.join(d, name + ".json")
@@ -84,6 +87,11 @@ def plant(lokt, name, record=None, raw=None, folder="locks"):
     mode = "wb" if isinstance(data, bytes) else "w"
     with open(path, mode) as f:
         f.write(data)
+    if age is None:
+        age = 60 if raw is not None else 0
+    if age:
+        t = time.time() - age
+        os.utime(path, (t, t))
     return path
 
 

@@ -6,18 +6,12 @@ import os
 import socket
 import time
 
+import lockfiles
 from conftest import wait_for
 
 
-def plant(lokt, name, text="", age=0.0):
-    os.makedirs(os.path.join(lokt.root, "locks"), exist_ok=True)
-    path = lokt.lock_file(name)
-    with open(path, "w") as f:
-        f.write(text)
-    if age:
-        t = time.time() - age
-        os.utime(path, (t, t))
-    return path
+def plant(lokt, name, text="", age=0):
+    return lockfiles.plant(lokt, name, raw=text, age=age)
 
 
 def original_record(name, owner="go-agent"):
