@@ -7,6 +7,8 @@ import subprocess
 
 import pytest
 
+from test_bad_input import small_fs  # noqa: F401  (a fixture: a 64 KiB tmpfs)
+
 # A backstop only: a correct lokt answers in milliseconds; the old one hung forever.
 HANG = 30
 
@@ -169,20 +171,6 @@ def test_control_characters_from_other_agents_are_escaped_on_terminals(lokt):
     # JSON keeps the exact text
     j = json.loads(lokt.run("status", "x", "--json").stdout)
     assert j["owner"] == evil
-
-
-@pytest.fixture
-def small_fs(tmp_path):
-    """A 64 KiB tmpfs (CI runs as root)."""
-    mnt = tmp_path / "fs"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
 def pad_line(n):

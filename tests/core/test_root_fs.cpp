@@ -1,6 +1,7 @@
 #include "lokt/root_fs.hpp"
 
 #include "../../core/store_io.hpp"
+#include "audit_test_util.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -12,24 +13,13 @@
 
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
 #include <string>
 
 using namespace lokt;
 
 namespace {
 
-// A fresh directory, removed with everything in it at the end of the test.
-struct TempRoot {
-    std::string path;
-    TempRoot() {
-        char tmpl[] = "/tmp/lokt-rootfs-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-        ::chmod(path.c_str(), 0700);
-    }
-    ~TempRoot() { (void)std::system(("rm -rf '" + path + "'").c_str()); }
-};
+using TempRoot = test::TempDir;
 
 mode_t mode_of(const std::string& p) {
     struct stat st {};
