@@ -10,6 +10,7 @@
 // Errors print "error: …" on stderr and exit 1.
 #include "lokt/etcd/locks.hpp"
 #include "lokt/identity.hpp"
+#include "lokt/sys.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -108,8 +109,8 @@ int main(int argc, char** argv) {
         }
     }
     if (cmd == "cycle" && a.size() >= 7) {
-        int fd = ::open(a[5].c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0) return fail(Error::from_errno("open " + a[5], errno));
+        auto fd = sys::open(a[5], O_WRONLY | O_APPEND | O_CREAT, 0644);
+        if (!fd) return fail(fd.error());
         for (long i = 0; i < std::stol(a[4]); ++i) {
             auto s = Session::open(client, std::stoll(a[3]));
             if (!s) return fail(s.error());
@@ -118,9 +119,9 @@ int main(int argc, char** argv) {
             if (r->status != AcquireStatus::acquired) return fail(Error{"not acquired"});
             std::string f = a[6] + " " + std::to_string(r->held.fence) + " ";
             std::string enter = "enter " + f + std::to_string(mono_ns()) + "\n";
-            if (::write(fd, enter.data(), enter.size()) < 0) return fail(Error::from_errno("write", errno));
+            if (auto w = sys::write_once(fd->get(), enter); !w) return fail(w.error());
             std::string leave = "leave " + f + std::to_string(mono_ns()) + "\n";
-            if (::write(fd, leave.data(), leave.size()) < 0) return fail(Error::from_errno("write", errno));
+            if (auto w = sys::write_once(fd->get(), leave); !w) return fail(w.error());
             auto rel = locks.release(r->held, **s);
             if (!rel) return fail(rel.error());
             if (!*rel) return fail(Error{"lost the lock before releasing it"});

@@ -179,7 +179,7 @@ def test_strict_fifo_with_several_waiters(etcd, probes):
 def test_etcdctl_lock_waits_for_lokt_holder(etcd, probes):
     ours = probes(etcd.url(), "lock", "shared", "10")
     fence = int(ours.expect("acquired")[0])
-    theirs = etcd.etcdctl("lock", "lokt/shared", "sh", "-c", "echo rev=$ETCD_LOCK_REV")
+    theirs = etcd.etcdctl("lock", "lokt/shared", "--", "sh", "-c", "echo rev=$ETCD_LOCK_REV")
     deadline = time.monotonic() + 30
     while len(etcd.keys("lokt/shared/")) < 2:  # etcdctl queued behind us
         assert time.monotonic() < deadline
@@ -193,7 +193,7 @@ def test_etcdctl_lock_waits_for_lokt_holder(etcd, probes):
 
 def test_lokt_waits_for_etcdctl_holder(etcd, probes, tmp_path):
     go = tmp_path / "go"
-    theirs = etcd.etcdctl("lock", "lokt/shared", "sh", "-c",
+    theirs = etcd.etcdctl("lock", "lokt/shared", "--", "sh", "-c",
                           f"echo held; while [ ! -e {go} ]; do sleep 0.02; done")
     assert theirs.stdout.readline().strip() == "held"
     busy = probes(etcd.url(), "lock", "shared", "10", "try")

@@ -38,12 +38,18 @@ std::unique_ptr<Session> session(Client& c, int64_t ttl = 10) {
     return std::move(*s);
 }
 
+// One etcd, a client for it and the lock operations under prefix "t".
+struct LockEnv {
+    EtcdServer server;
+    std::unique_ptr<Client> client = client_for(server);
+    Locks locks{*client, "t"};
+};
+
 } // namespace
 
 TEST_CASE("etcd locks: try-acquire fails at once with the holder's record; release frees", "[etcd-server]") {
-    EtcdServer server;
-    auto c = client_for(server);
-    Locks locks(*c, "t");
+    LockEnv env;
+    auto& [server, c, locks] = env;
     auto s1 = session(*c);
     auto a = locks.try_acquire("deploy", who("alice"), *s1);
     REQUIRE(a.ok());
@@ -82,9 +88,8 @@ TEST_CASE("etcd locks: try-acquire fails at once with the holder's record; relea
 }
 
 TEST_CASE("etcd locks: the stored value is the lock file JSON plus fence", "[etcd-server]") {
-    EtcdServer server;
-    auto c = client_for(server);
-    Locks locks(*c, "t");
+    LockEnv env;
+    auto& [server, c, locks] = env;
     auto s = session(*c);
     auto a = locks.try_acquire("n", who("alice"), *s);
     REQUIRE(a.ok());
@@ -101,9 +106,8 @@ TEST_CASE("etcd locks: the stored value is the lock file JSON plus fence", "[etc
 }
 
 TEST_CASE("etcd locks: a waiter times out and leaves the queue", "[etcd-server]") {
-    EtcdServer server;
-    auto c = client_for(server);
-    Locks locks(*c, "t");
+    LockEnv env;
+    auto& [server, c, locks] = env;
     auto s1 = session(*c);
     REQUIRE(locks.try_acquire("n", who("a"), *s1)->status == AcquireStatus::acquired);
     auto s2 = session(*c);
@@ -117,9 +121,8 @@ TEST_CASE("etcd locks: a waiter times out and leaves the queue", "[etcd-server]"
 }
 
 TEST_CASE("etcd locks: force break deletes the holder, revokes its lease, audits it", "[etcd-server]") {
-    EtcdServer server;
-    auto c = client_for(server);
-    Locks locks(*c, "t");
+    LockEnv env;
+    auto& [server, c, locks] = env;
     auto s1 = session(*c, 5);
     auto a = locks.try_acquire("n", who("a"), *s1);
     REQUIRE(a->status == AcquireStatus::acquired);
@@ -144,9 +147,8 @@ TEST_CASE("etcd locks: force break deletes the holder, revokes its lease, audits
 }
 
 TEST_CASE("etcd locks: a freeze blocks acquiring until it is lifted or expires", "[etcd-server]") {
-    EtcdServer server;
-    auto c = client_for(server);
-    Locks locks(*c, "t");
+    LockEnv env;
+    auto& [server, c, locks] = env;
     REQUIRE(locks.freeze("n", who("ops"), 60).ok());
     auto s = session(*c);
     auto f = locks.try_acquire("n", who("a"), *s);
@@ -171,9 +173,8 @@ TEST_CASE("etcd locks: a freeze blocks acquiring until it is lifted or expires",
 }
 
 TEST_CASE("etcd locks: etcd down is an error and claims nothing; etcd back works", "[etcd-server]") {
-    EtcdServer server;
-    auto c = client_for(server);
-    Locks locks(*c, "t");
+    LockEnv env;
+    auto& [server, c, locks] = env;
     server.stop();
     auto s = Session::open(*c, 5);
     REQUIRE_FALSE(s.ok());
