@@ -1,0 +1,142 @@
+#pragma once
+// Named locks on etcd with the key layout of etcd's concurrency.Mutex, so that
+// `etcdctl lock PREFIX/NAME` and lokt exclude each other:
+//   PREFIX/NAME/<lease id, lowercase hex>   one key per holder or waiter, under its lease;
+//                                           the lowest create revision holds the lock
+//   PREFIX/~frozen/NAME                     a freeze, under a lease whose TTL is the freeze's
+//   PREFIX/~audit/<ts ns>-<random>          audit events (lokt::encode_event JSON)
+// '~' cannot start a lock name ([A-Za-z0-9._-]), so the meta keys never collide with a lock
+// and sort after every lock, which lets one range read all the locks and nothing else.
+
+#include "lokt/audit.hpp"
+#include "lokt/etcd/client.hpp"
+#include "lokt/etcd/session.hpp"
+#include "lokt/lock_file.hpp"
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lokt::etcd {
+
+/// Where each kind of key lives under a prefix (without a trailing '/').
+struct KeyLayout {
+    std::string prefix;
+
+    std::string lock_dir(const std::string& name) const { return prefix + "/" + name + "/"; }
+    std::string holder_key(const std::string& name, int64_t lease) const;
+    std::string freeze_key(const std::string& name) const { return prefix + "/~frozen/" + name; }
+    std::string audit_dir() const { return prefix + "/~audit/"; }
+    /// A fresh audit key, ordered by wall-clock time (etcd orders equal times by revision).
+    std::string audit_key(TimePoint ts) const;
+    /// The lock name of a key under PREFIX/NAME/…, or "" for any other key.
+    std::string name_of(const std::string& key) const;
+};
+
+/// One key in a lock's queue: the holder (position 0) or a waiter.
+struct LockEntry {
+    std::string name;
+    std::string key;
+    int64_t fence = 0;   ///< the key's create revision: the fencing token while it holds
+    int64_t lease = 0;
+    LockRecord record;   ///< decoded value; only name and lock_id (the lease) for a foreign key
+    bool foreign = false;  ///< not written by lokt (etcdctl lock leaves an empty value)
+};
+
+/// A freeze and the lease that bounds it.
+struct FreezeEntry {
+    std::string name;
+    LockRecord record;
+    int64_t lease = 0;
+};
+
+/// A lock held by this process.
+struct Held {
+    std::string name;
+    std::string key;
+    int64_t fence = 0;
+    int64_t lease = 0;
+    LockRecord record;  ///< as stored, with `fence` among its fields
+};
+
+enum class AcquireStatus {
+    acquired,
+    busy,     ///< try-acquire found a holder (`holder` says who)
+    frozen,   ///< the name is frozen (`freeze` says by whom)
+    timeout,  ///< the deadline passed while waiting; our key is gone again
+    lost,     ///< our lease ended while we waited
+};
+
+struct AcquireOutcome {
+    AcquireStatus status = AcquireStatus::acquired;
+    Held held;                          ///< when acquired
+    std::optional<LockEntry> holder;    ///< when busy
+    std::optional<FreezeEntry> freeze;  ///< when frozen
+};
+
+/// All locks and freezes at one revision.
+struct Snapshot {
+    int64_t revision = 0;
+    std::map<std::string, std::vector<LockEntry>> queues;  ///< by name, holder first
+    std::vector<FreezeEntry> freezes;
+};
+
+enum class BreakMode { force, stale };
+
+/// The value stored at a holder key: the lock file's JSON (compact), plus `fence` when set.
+std::string encode_lock_value(const LockRecord& r, int64_t fence);
+/// Decodes a holder key's value; an empty value (etcdctl lock) gives a foreign entry.
+LockEntry decode_lock_entry(const KeyLayout& layout, const KeyValue& kv);
+
+/// Lock operations on one cluster under one prefix. Thread-safe as the Client is.
+class Locks {
+public:
+    Locks(Client& client, std::string prefix) : client_(client), keys_{std::move(prefix)} {}
+
+    /// Enqueues under `session`'s lease and waits (a watch on the predecessor, no polling)
+    /// until this key is the oldest, the deadline passes, or the lease is lost. A frozen name
+    /// waits for the freeze to end while the deadline allows. `on_queued` is called once
+    /// with our create revision when we have to wait.
+    Result<AcquireOutcome> acquire(const std::string& name, const LockRecord& record, Session& session,
+                                   Deadline deadline,
+                                   const std::function<void(int64_t)>& on_queued = {});
+    /// Takes the lock only if it is free now; otherwise `busy` with the holder's entry.
+    Result<AcquireOutcome> try_acquire(const std::string& name, const LockRecord& record, Session& session);
+    /// Deletes our key (if it still holds) with a `release` audit event, then revokes the
+    /// session's lease. False when the key was already gone (the lock had been lost).
+    Result<bool> release(const Held& held, Session& session);
+    /// Deletes the holder's key (force; stale only when its lease is gone) and revokes its
+    /// lease, auditing it as `actor`. nullopt when there is no holder (or it is not stale).
+    Result<std::optional<LockEntry>> break_lock(const std::string& name, BreakMode mode, const LockRecord& actor);
+    /// The current holder of `name`, if any.
+    Result<std::optional<LockEntry>> holder(const std::string& name);
+    /// True while `fence` is the current holder's fencing token.
+    Result<bool> fence_is_current(const std::string& name, int64_t fence);
+    /// Every lock's queue and every freeze, read at one revision.
+    Result<Snapshot> list();
+    /// Freezes `name` for `ttl` (an etcd lease of that TTL bounds it), audited.
+    Result<void> freeze(const std::string& name, const LockRecord& who, int64_t ttl_sec);
+    /// Ends a freeze; false when there was none.
+    Result<bool> unfreeze(const std::string& name, const LockRecord& who);
+    /// The audit events stored in etcd, oldest first.
+    Result<std::vector<AuditEvent>> audit_events();
+
+    const KeyLayout& keys() const { return keys_; }
+
+private:
+    Result<AcquireOutcome> enqueue(const std::string& name, const LockRecord& record, Session& session,
+                                   Deadline deadline, bool try_only,
+                                   const std::function<void(int64_t)>& on_queued);
+    Result<bool> wait_for_predecessors(const std::string& name, int64_t my_rev, Deadline deadline,
+                                       Cancel& cancel, const std::function<void(int64_t)>& on_queued);
+    Result<bool> wait_deleted(const std::string& key, int64_t after_rev, Deadline deadline, Cancel& cancel);
+    PutRequest audit_put(const std::string& event, const std::string& name, const LockRecord& who,
+                         int64_t fence) const;
+
+    Client& client_;
+    KeyLayout keys_;
+};
+
+} // namespace lokt::etcd

@@ -1,0 +1,112 @@
+#include "etcd_server.hpp"
+
+#include "lokt/etcd/client.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace lokt::etcd::test {
+
+uint16_t free_port() {
+    int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(s >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    ::close(s);
+    return ntohs(a.sin_port);
+}
+
+EtcdServer::EtcdServer() {
+    REQUIRE(::access("/usr/bin/etcd", X_OK) == 0);  // installed by scripts/install-deps.sh
+    char tmpl[] = "/tmp/lokt-etcd-test-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    dir_ = tmpl;
+    client_port_ = free_port();
+    peer_port_ = free_port();
+    start();
+}
+
+EtcdServer::~EtcdServer() {
+    stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+}
+
+std::string EtcdServer::endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
+
+std::string EtcdServer::url(const std::string& prefix) const { return "etcd://" + endpoint() + "/" + prefix; }
+
+void EtcdServer::start() {
+    if (pid_ > 0) return;
+    const std::string c = "http://" + endpoint();
+    const std::string p = "http://127.0.0.1:" + std::to_string(peer_port_);
+    std::vector<std::string> args = {"etcd", "--name", "t", "--data-dir", dir_ + "/data",
+                                     "--listen-client-urls", c, "--advertise-client-urls", c,
+                                     "--listen-peer-urls", p, "--initial-advertise-peer-urls", p,
+                                     "--initial-cluster", "t=" + p, "--initial-cluster-state", "new",
+                                     "--log-outputs", dir_ + "/log", "--logger", "zap"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, (dir_ + "/stderr").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int rc = posix_spawn(&pid_, "/usr/bin/etcd", &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    REQUIRE(rc == 0);
+    // Ready when a read succeeds; 30 s is a backstop for a loaded machine.
+    auto url = parse_backend_url(this->url());
+    REQUIRE(url.ok());
+    ClientOptions o;
+    o.url = *url;
+    o.request_timeout = std::chrono::milliseconds(500);
+    o.connect_timeout = std::chrono::milliseconds(200);
+    Client client(o);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (true) {
+        if (client.range(RangeRequest{"ready-probe", ""}).ok()) return;
+        int status = 0;
+        REQUIRE(::waitpid(pid_, &status, WNOHANG) == 0);  // etcd died on start: see dir_/stderr
+        REQUIRE(std::chrono::steady_clock::now() < deadline);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+void EtcdServer::stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    int status = 0;
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, &status, 0);
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    pid_ = -1;
+}
+
+} // namespace lokt::etcd::test

@@ -1,0 +1,187 @@
+// Lock operations against a real etcd on loopback, in one process with several sessions.
+#include "etcd_server.hpp"
+
+#include "lokt/etcd/locks.hpp"
+#include "lokt/identity.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace lokt;
+using namespace lokt::etcd;
+using lokt::etcd::test::EtcdServer;
+
+namespace {
+
+std::unique_ptr<Client> client_for(const EtcdServer& s) {
+    auto u = parse_backend_url(s.url("t"));
+    REQUIRE(u.ok());
+    ClientOptions o;
+    o.url = *u;
+    o.request_timeout = std::chrono::seconds(3);
+    return std::make_unique<Client>(o);
+}
+
+LockRecord who(const std::string& owner) {
+    LockRecord r;
+    r.lock_id = random_lock_id();
+    r.owner = owner;
+    r.host = "h";
+    r.pid = 1234;
+    r.acquired_ts = now();
+    r.kind = LockKind::guard;
+    return r;
+}
+
+std::unique_ptr<Session> session(Client& c, int64_t ttl = 10) {
+    auto s = Session::open(c, ttl);
+    REQUIRE(s.ok());
+    return std::move(*s);
+}
+
+// One etcd, a client for it and the lock operations under prefix "t".
+struct LockEnv {
+    EtcdServer server;
+    std::unique_ptr<Client> client = client_for(server);
+    Locks locks{*client, "t"};
+};
+
+} // namespace
+
+TEST_CASE("etcd locks: try-acquire fails at once with the holder's record; release frees", "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    auto s1 = session(*c);
+    auto a = locks.try_acquire("deploy", who("alice"), *s1);
+    REQUIRE(a.ok());
+    REQUIRE(a->status == AcquireStatus::acquired);
+    CHECK(a->held.key == locks.keys().holder_key("deploy", s1->lease()));
+    CHECK(a->held.fence > 0);
+
+    auto s2 = session(*c);
+    auto b = locks.try_acquire("deploy", who("bob"), *s2);
+    REQUIRE(b.ok());
+    REQUIRE(b->status == AcquireStatus::busy);
+    CHECK(b->holder->record.owner == "alice");
+    CHECK(b->holder->fence == a->held.fence);
+    CHECK(b->holder->record.unknown.empty());
+    CHECK(locks.list()->queues.at("deploy").size() == 1);  // bob left no key behind
+
+    CHECK(*locks.fence_is_current("deploy", a->held.fence));
+    auto rel = locks.release(a->held, *s1);
+    REQUIRE(rel.ok());
+    CHECK(*rel);
+    CHECK_FALSE(*locks.fence_is_current("deploy", a->held.fence));
+    auto c2 = locks.try_acquire("deploy", who("bob"), *s2);
+    REQUIRE(c2.ok());
+    REQUIRE(c2->status == AcquireStatus::acquired);
+    CHECK(c2->held.fence > a->held.fence);
+
+    auto events = locks.audit_events();
+    REQUIRE(events.ok());
+    REQUIRE(events->size() == 3);
+    CHECK((*events)[0].event == "acquire");
+    CHECK((*events)[0].owner == "alice");
+    CHECK((*events)[0].extra["fence"] == a->held.fence);
+    CHECK((*events)[1].event == "release");
+    CHECK((*events)[2].event == "acquire");
+    CHECK((*events)[2].owner == "bob");
+}
+
+TEST_CASE("etcd locks: the stored value is the lock file JSON plus fence", "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    auto s = session(*c);
+    auto a = locks.try_acquire("n", who("alice"), *s);
+    REQUIRE(a.ok());
+    auto kv = c->range(RangeRequest{a->held.key, ""});
+    REQUIRE(kv.ok());
+    auto j = nlohmann::json::parse(kv->kvs.at(0).value);
+    CHECK(j["version"] == 1);
+    CHECK(j["name"] == "n");
+    CHECK(j["owner"] == "alice");
+    CHECK(j["kind"] == "guard");
+    CHECK(j["fence"] == a->held.fence);
+    CHECK(kv->kvs.at(0).create_revision == a->held.fence);
+    CHECK(kv->kvs.at(0).lease == s->lease());
+}
+
+TEST_CASE("etcd locks: a waiter times out and leaves the queue", "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    auto s1 = session(*c);
+    REQUIRE(locks.try_acquire("n", who("a"), *s1)->status == AcquireStatus::acquired);
+    auto s2 = session(*c);
+    int64_t queued = 0;
+    auto w = locks.acquire("n", who("b"), *s2, Deadline::after(std::chrono::milliseconds(700)),
+                           [&](int64_t rev) { queued = rev; });
+    REQUIRE(w.ok());
+    CHECK(w->status == AcquireStatus::timeout);
+    CHECK(queued > 0);
+    CHECK(locks.list()->queues.at("n").size() == 1);
+}
+
+TEST_CASE("etcd locks: force break deletes the holder, revokes its lease, audits it", "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    auto s1 = session(*c, 5);
+    auto a = locks.try_acquire("n", who("a"), *s1);
+    REQUIRE(a->status == AcquireStatus::acquired);
+    auto stale = locks.break_lock("n", BreakMode::stale, who("admin"));
+    REQUIRE(stale.ok());
+    CHECK_FALSE(stale->has_value());  // its lease lives: not stale
+    auto broke = locks.break_lock("n", BreakMode::force, who("admin"));
+    REQUIRE(broke.ok());
+    REQUIRE(broke->has_value());
+    CHECK((*broke)->fence == a->held.fence);
+    CHECK_FALSE(locks.holder("n")->has_value());
+    auto ready = sys::wait_readable(s1->lost_fd(), 30000);
+    REQUIRE(ready.ok());
+    CHECK(*ready);
+    auto rel = locks.release(a->held, *s1);
+    REQUIRE(rel.ok());
+    CHECK_FALSE(*rel);  // it had been lost
+    auto events = locks.audit_events();
+    REQUIRE(events.ok());
+    CHECK(events->back().event == "force-break");
+    CHECK(events->back().owner == "admin");
+}
+
+TEST_CASE("etcd locks: a freeze blocks acquiring until it is lifted or expires", "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    REQUIRE(locks.freeze("n", who("ops"), 60).ok());
+    auto s = session(*c);
+    auto f = locks.try_acquire("n", who("a"), *s);
+    REQUIRE(f.ok());
+    REQUIRE(f->status == AcquireStatus::frozen);
+    CHECK(f->freeze->record.owner == "ops");
+    auto snap = locks.list();
+    REQUIRE(snap.ok());
+    REQUIRE(snap->freezes.size() == 1);
+    CHECK(snap->freezes[0].name == "n");
+    CHECK(snap->queues.empty());
+    CHECK(*locks.unfreeze("n", who("ops")));
+    CHECK_FALSE(*locks.unfreeze("n", who("ops")));
+    CHECK(locks.try_acquire("n", who("a"), *s)->status == AcquireStatus::acquired);
+
+    // A waiting acquire sees the freeze expire by itself (its lease TTL), then takes the lock.
+    REQUIRE(locks.freeze("m", who("ops"), 2).ok());
+    auto s2 = session(*c);
+    auto w = locks.acquire("m", who("b"), *s2, Deadline::after(std::chrono::seconds(30)));
+    REQUIRE(w.ok());
+    CHECK(w->status == AcquireStatus::acquired);
+}
+
+TEST_CASE("etcd locks: etcd down is an error and claims nothing; etcd back works", "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    server.stop();
+    auto s = Session::open(*c, 5);
+    REQUIRE_FALSE(s.ok());
+    const std::string want = "lock backend etcd://" + server.endpoint() + " unreachable: ";
+    CHECK(s.error().message.rfind(want, 0) == 0);
+    server.start();
+    CHECK(locks.list()->queues.empty());
+    auto s2 = session(*c);
+    CHECK(locks.try_acquire("n", who("a"), *s2)->status == AcquireStatus::acquired);
+}
