@@ -9,6 +9,7 @@
 #include "lokt/proc_stat.hpp"
 #include "lokt/sys.hpp"
 #include "lokt/queue.hpp"
+#include "store_io.hpp"
 #include "wait_watch.hpp"
 
 #include <poll.h>
@@ -79,17 +80,9 @@ bool lock_free(Store& store, const std::string& name) {
 void audit_skip(Store& store, const std::string& name, const detail::TicketInfo& head) {
     auto st = read_proc_stat(head.pid);
     const bool stopped = st && (st->state == 'T' || st->state == 't');
-    AuditEvent e;
-    e.ts = now();
-    e.event = "queue-skip";
-    e.name = name;
-    e.owner = store.self().owner;
-    e.host = store.self().host;
-    e.pid = store.self().pid;
-    e.agent_id = store.self().agent_id;
+    AuditEvent e = detail::make_event("queue-skip", store.self(), name, nullptr, false);
     e.extra = {{"skipped_pid", head.pid}, {"reason", stopped ? "stopped" : "idle"}};
-    auto ignored = store.audit().append(e);
-    (void)ignored;
+    detail::audit(store.audit(), e);
 }
 
 /// One call of acquire_waiting: the queue, the two ways of sleeping (behind another waiter,
@@ -306,19 +299,13 @@ void audit_wait_end(Store& store, const std::string& name, pid_t pid, const std:
     const char* result = "acquired";
     if (end == WaitEnd::timed_out) result = "timed-out";
     if (end == WaitEnd::cancelled) result = "cancelled";
-    AuditEvent e;
-    e.ts = now();
-    e.event = "wait";
-    e.name = name;
+    Identity waiter = store.self();
+    waiter.pid = pid;
+    AuditEvent e = detail::make_event("wait", waiter, name, nullptr, false);
     e.lock_id = lock_id;
-    e.owner = store.self().owner;
-    e.host = store.self().host;
-    e.pid = pid;
-    e.agent_id = store.self().agent_id;
     e.extra = {{"waited_sec", std::round(std::chrono::duration<double>(waited).count() * 1000) / 1000},
                {"result", result}};
-    auto ignored = store.audit().append(e);
-    (void)ignored;
+    detail::audit(store.audit(), e);
 }
 
 Result<WaitResult> acquire_waiting(Store& store, const AcquireRequest& req, const WaitOptions& opt) {

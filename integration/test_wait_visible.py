@@ -1,6 +1,7 @@
 """Waiting is visible (issue 10 §1): a status line on a terminal, rewritten in place and erased
 before the command starts; periodic whole lines otherwise, then "lokt: acquired"; a cancelled
 wait says so; every wait that blocked ends with a `wait` audit event; -q is silent."""
+import contextlib
 import os
 import select
 import signal
@@ -15,13 +16,18 @@ from test_guard_tty import Pty  # noqa: E402
 ERASE = b"\r\x1b[K"
 
 
-def hold(lokt, tmp_path, name="x", owner="agent-1"):
-    """A guard holding NAME until the returned file exists."""
+@contextlib.contextmanager
+def held(lokt, tmp_path, name="x", owner="agent-1"):
+    """A guard holds NAME until the yielded file exists (created at the end in any case)."""
     go = tmp_path / f"go-{name}"
     p = lokt.start("guard", name, "--", "sh", "-c", f"while [ ! -e {go} ]; do sleep 0.02; done",
                    owner=owner)
-    wait_for(lambda: lokt.read_lock(name), what="the holder's lock")
-    return p, go
+    try:
+        wait_for(lambda: lokt.read_lock(name), what="the holder's lock")
+        yield go
+    finally:
+        go.touch()
+        p.wait(30)
 
 
 class Lines:
@@ -80,8 +86,7 @@ def waiting(lines):
 
 
 def test_terminal_shows_one_line_in_place_and_erases_it(lokt, tmp_path):
-    holder, go = hold(lokt, tmp_path)
-    try:
+    with held(lokt, tmp_path) as go:
         t = Pty([lokt.bin, "guard", "x", "--wait", "--timeout", "60s", "--", "echo", "RAN"],
                 lokt.env("agent-2") | {"TERM": "xterm"})
         t.expect('lokt: waiting for "x" \u2014 held by agent-1@'.encode())
@@ -92,16 +97,12 @@ def test_terminal_shows_one_line_in_place_and_erases_it(lokt, tmp_path):
         t.expect(b"RAN")
         assert t.wait() == 0
         assert b"lokt: acquired" not in t.out
-    finally:
-        go.touch()
-        holder.wait(30)
     [w] = lokt.events("x", "wait")
     assert w["extra"]["result"] == "acquired" and w["extra"]["waited_sec"] >= 0
 
 
 def test_dumb_terminal_gets_whole_lines(lokt, tmp_path):
-    holder, go = hold(lokt, tmp_path)
-    try:
+    with held(lokt, tmp_path) as go:
         t = Pty([lokt.bin, "guard", "x", "--wait", "--timeout", "60s", "--", "echo", "RAN"],
                 lokt.env("agent-2") | {"TERM": "dumb"})
         t.expect('lokt: waiting for "x" \u2014 held by agent-1@'.encode())
@@ -110,14 +111,10 @@ def test_dumb_terminal_gets_whole_lines(lokt, tmp_path):
         t.expect(b"RAN")
         assert t.wait() == 0
         assert b"\x1b" not in t.out
-    finally:
-        go.touch()
-        holder.wait(30)
 
 
 def test_pipe_gets_a_line_at_start_periodic_lines_and_the_end(lokt, tmp_path):
-    holder, go = hold(lokt, tmp_path)
-    try:
+    with held(lokt, tmp_path) as go:
         p = start_raw(lokt, "guard", "x", "--wait", "--timeout", "60s", "--", "true",
                       LOKT_TEST_WAIT_REPORT_MS=200)
         out = Lines(p)
@@ -129,31 +126,25 @@ def test_pipe_gets_a_line_at_start_periodic_lines_and_the_end(lokt, tmp_path):
         assert all(" \u2014 held by agent-1@" in x for x in waiting(lines))
         assert lines[-1].startswith('lokt: acquired "x" after ')
         assert b"\x1b" not in out.buf
-    finally:
-        go.touch()
-        holder.wait(30)
 
 
 def test_queue_position_is_shown(lokt, tmp_path):
-    holder, go = hold(lokt, tmp_path)
     procs = []
-    try:
-        procs.append(start_raw(lokt, "lock", "x", "--wait", "--timeout", "60s", "-q", owner="agent-3"))
-        wait_for(lambda: queued(lokt), what="first waiter")
-        procs.append(start_raw(lokt, "lock", "x", "--wait", "--timeout", "60s", owner="agent-4"))
-        first = Lines(procs[1]).until(lambda ls: waiting(ls))[0]
-        assert first.endswith("; 1 ahead of you"), first
-    finally:
-        go.touch()
-        holder.wait(30)
-        for p in procs:
-            p.kill()
-            p.wait()
+    with held(lokt, tmp_path):
+        try:
+            procs.append(start_raw(lokt, "lock", "x", "--wait", "--timeout", "60s", "-q", owner="agent-3"))
+            wait_for(lambda: queued(lokt), what="first waiter")
+            procs.append(start_raw(lokt, "lock", "x", "--wait", "--timeout", "60s", owner="agent-4"))
+            first = Lines(procs[1]).until(lambda ls: waiting(ls))[0]
+            assert first.endswith("; 1 ahead of you"), first
+        finally:
+            for p in procs:
+                p.kill()
+                p.wait()
 
 
 def test_lock_wait_cancelled_by_a_signal_says_so(lokt, tmp_path):
-    holder, go = hold(lokt, tmp_path)
-    try:
+    with held(lokt, tmp_path):
         p = start_raw(lokt, "lock", "x", "--wait", "--timeout", "60s")
         out = Lines(p)
         out.until(waiting)
@@ -162,17 +153,13 @@ def test_lock_wait_cancelled_by_a_signal_says_so(lokt, tmp_path):
         assert p.returncode == 128 + signal.SIGTERM
         assert lines[-1].startswith('lokt: gave up waiting for "x" after ')
         assert lines[-1].endswith(" (cancelled)")
-    finally:
-        go.touch()
-        holder.wait(30)
     [w] = lokt.events("x", "wait")
     assert w["extra"]["result"] == "cancelled"
     assert lokt.read_lock("x") is None
 
 
 def test_guard_wait_cancelled_by_a_signal_says_so(lokt, tmp_path):
-    holder, go = hold(lokt, tmp_path)
-    try:
+    with held(lokt, tmp_path):
         p = start_raw(lokt, "guard", "x", "--wait", "--timeout", "60s", "--", "true")
         out = Lines(p)
         out.until(waiting)
@@ -180,30 +167,22 @@ def test_guard_wait_cancelled_by_a_signal_says_so(lokt, tmp_path):
         lines = out.rest()
         assert p.returncode == 128 + signal.SIGTERM
         assert lines[-1].startswith('lokt: gave up waiting for "x" after ')
-    finally:
-        go.touch()
-        holder.wait(30)
     assert [w["extra"]["result"] for w in lokt.events("x", "wait")] == ["cancelled"]
 
 
 def test_timed_out_wait_is_audited_and_the_error_follows(lokt, tmp_path):
-    holder, go = hold(lokt, tmp_path)
-    try:
+    with held(lokt, tmp_path):
         r = lokt.run("lock", "x", "--wait", "--timeout", "1s", owner="agent-2")
         assert r.returncode == 2
         lines = r.stderr.splitlines()
         assert lines[0].startswith('lokt: waiting for "x"')
         assert lines[-1].startswith('error: timed out after 1s waiting: lock "x" held by agent-1@')
-    finally:
-        go.touch()
-        holder.wait(30)
     [w] = lokt.events("x", "wait")
     assert w["extra"]["result"] == "timed-out" and w["extra"]["waited_sec"] >= 1
 
 
 def test_quiet_says_nothing_but_still_audits(lokt, tmp_path):
-    holder, go = hold(lokt, tmp_path)
-    try:
+    with held(lokt, tmp_path) as go:
         p = start_raw(lokt, "guard", "x", "--wait", "-q", "--timeout", "60s", "--", "true")
         [ticket] = wait_for(lambda: queued(lokt), what="the waiter's ticket")
         wait_for(lambda: sleeping_in_ppoll(int(ticket.split("-")[1])), what="the waiter to block")
@@ -211,9 +190,6 @@ def test_quiet_says_nothing_but_still_audits(lokt, tmp_path):
         _, err = p.communicate(timeout=60)
         assert p.returncode == 0
         assert err == b""
-    finally:
-        go.touch()
-        holder.wait(30)
     assert len(lokt.events("x", "wait")) == 1
 
 
