@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "stages"))
 from conftest import wait_for  # noqa: E402
 from test_guard_tty import Pty  # noqa: E402
@@ -143,9 +145,11 @@ def test_queue_position_is_shown(lokt, tmp_path):
                 p.wait()
 
 
-def test_lock_wait_cancelled_by_a_signal_says_so(lokt, tmp_path):
+@pytest.mark.parametrize("command", [["lock", "x", "--wait", "--timeout", "60s"],
+                                     ["guard", "x", "--wait", "--timeout", "60s", "--", "true"]])
+def test_wait_cancelled_by_a_signal_says_so(lokt, tmp_path, command):
     with held(lokt, tmp_path):
-        p = start_raw(lokt, "lock", "x", "--wait", "--timeout", "60s")
+        p = start_raw(lokt, *command)
         out = Lines(p)
         out.until(waiting)
         p.send_signal(signal.SIGTERM)
@@ -153,21 +157,8 @@ def test_lock_wait_cancelled_by_a_signal_says_so(lokt, tmp_path):
         assert p.returncode == 128 + signal.SIGTERM
         assert lines[-1].startswith('lokt: gave up waiting for "x" after ')
         assert lines[-1].endswith(" (cancelled)")
-    [w] = lokt.events("x", "wait")
-    assert w["extra"]["result"] == "cancelled"
-    assert lokt.read_lock("x") is None
-
-
-def test_guard_wait_cancelled_by_a_signal_says_so(lokt, tmp_path):
-    with held(lokt, tmp_path):
-        p = start_raw(lokt, "guard", "x", "--wait", "--timeout", "60s", "--", "true")
-        out = Lines(p)
-        out.until(waiting)
-        p.send_signal(signal.SIGTERM)
-        lines = out.rest()
-        assert p.returncode == 128 + signal.SIGTERM
-        assert lines[-1].startswith('lokt: gave up waiting for "x" after ')
     assert [w["extra"]["result"] for w in lokt.events("x", "wait")] == ["cancelled"]
+    assert lokt.read_lock("x") is None
 
 
 def test_timed_out_wait_is_audited_and_the_error_follows(lokt, tmp_path):
