@@ -1,6 +1,7 @@
 #include "cli.hpp"
 #include "suggest.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -28,6 +29,11 @@ Result<Args> parse_args(const Command& cmd, const std::vector<std::string>& argv
         // Diagnostics (lokt::log) for every command: -v says what lokt decides, -vv everything.
         if (a == "-v" || a == "--verbose" || a == "-vv") {
             out.switches["verbose"] += a == "-vv" ? 2 : 1;
+            continue;
+        }
+        if (a == "-q" && std::any_of(cmd.flags.begin(), cmd.flags.end(),
+                                     [](const FlagSpec& f) { return f.name == "quiet"; })) {
+            out.switches["quiet"]++;
             continue;
         }
         if (a.size() < 2 || a[0] != '-' ) {

@@ -6,9 +6,14 @@
 #include "lokt/result.hpp"
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace lokt::rules {
+struct RuleSet;
+}
 
 namespace lokt::cli {
 
@@ -81,6 +86,12 @@ int cmd_rules(const Command&, const Args&);
 int cmd_prime(const Command&, const Args&);
 /// `lokt __complete -- WORDS`: shell completion candidates (cli/cmd_complete.cpp).
 int cmd_complete(const Command&, const Args&);
+/// LOKT_SHIM is "off" (or "0") in our environment.
+bool shim_switched_off();
+/// The rules `lokt shim` runs with (cli/cmd_rules.cpp): null after a warning when there is no
+/// rules file, or when it does not parse and LOKT_SHIM=off says to run without it; an Error
+/// ("PATH:LINE: ...") when it does not parse.
+Result<std::unique_ptr<rules::RuleSet>> load_shim_rules(const std::string& path);
 int cmd_version(const Command&, const Args&);
 int cmd_help(const Command&, const Args&);
 

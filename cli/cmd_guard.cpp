@@ -143,6 +143,7 @@ int cmd_guard(const Command& cmd, const Args& args) {
     cfg.fail_on_frozen = fail_on_frozen;
     cfg.run_on_timeout = run_on_timeout;
     cfg.end_on_lost = opt.on_lost == OnLost::term;
+    cfg.quiet = args.has("quiet");
     const Nanos timeout = timing->timeout;
     cfg.refusal = [timeout](const AcquireOutcome& o, bool timed_out) {
         std::string prefix = timed_out ? "timed out after " + short_duration(timeout) + " waiting: " : "";

@@ -1,9 +1,14 @@
-// `lokt lock NAME [--ttl D] [--wait [--timeout D]] [--json]`: take a lease and exit.
+// `lokt lock NAME [--ttl D] [--wait [--timeout D]] [-q] [--json]`: take a lease and exit.
 
 #include "cli.hpp"
 #include "output.hpp"
 
+#include "lokt/supervisor/signals.hpp"
 #include "lokt/wait.hpp"
+#include "lokt/wait_report.hpp"
+
+#include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -28,6 +33,36 @@ void print_acquired(const Acquired& a, bool json) {
                 details.empty() ? "" : (" (" + details + ")").c_str());
 }
 
+/// SIGINT, SIGTERM and SIGHUP during a wait: blocked and read from a signalfd, so that the
+/// wait ends as cancelled (reported and audited) instead of the process dying silently.
+class CancelSignals {
+public:
+    CancelSignals() {
+        ::sigemptyset(&set_);
+        for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+            struct sigaction sa {};
+            // A signal the caller ignores stays ignored (nohup).
+            if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler != SIG_IGN) ::sigaddset(&set_, sig);
+        }
+        ::sigprocmask(SIG_BLOCK, &set_, &old_);
+        if (auto fd = sup::make_signalfd(set_)) fd_ = std::move(*fd);
+    }
+    ~CancelSignals() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
+    CancelSignals(const CancelSignals&) = delete;
+    CancelSignals& operator=(const CancelSignals&) = delete;
+
+    int fd() const { return fd_.get(); }
+    /// The signal that cancelled the wait (SIGTERM if it cannot be read).
+    int which() const {
+        auto got = sup::read_signals(fd_.get());
+        return got.empty() ? SIGTERM : static_cast<int>(got.front().ssi_signo);
+    }
+
+private:
+    sigset_t set_{}, old_{};
+    sys::UniqueFd fd_;
+};
+
 } // namespace
 
 int cmd_lock(const Command& cmd, const Args& args) {
@@ -51,8 +86,13 @@ int cmd_lock(const Command& cmd, const Args& args) {
     if (timing->wait) {
         WaitOptions opt;
         opt.timeout = timing->timeout;
+        WaitReporter reporter(STDERR_FILENO, wait_display(STDERR_FILENO, args.has("quiet")));
+        reporter.attach(opt);
+        CancelSignals cancel;
+        opt.cancel_fd = cancel.fd();
         auto r = acquire_waiting(*store, req, opt);
         if (!r) return fail(r.error());
+        if (r->end == WaitEnd::cancelled) return to_int(ExitCode::signal_base) + cancel.which();
         outcome = r->outcome;
         if (r->end != WaitEnd::acquired)
             prefix = "timed out after " + short_duration(timing->timeout) + " waiting: ";

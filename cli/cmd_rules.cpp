@@ -101,6 +101,29 @@ int run_match(const std::string& path, const std::vector<std::string>& argv) {
 
 } // namespace
 
+bool shim_switched_off() {
+    const char* m = std::getenv("LOKT_SHIM");
+    return m && (std::string(m) == "off" || std::string(m) == "0");
+}
+
+Result<std::unique_ptr<rules::RuleSet>> load_shim_rules(const std::string& path) {
+    auto say = [](const std::string& text) {
+        std::string line = "warning: " + text + "\n";
+        ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+        (void)n;
+    };
+    if (!sys::exists(path)) {
+        say("no rules file at " + path + "; nothing will be locked");
+        return std::unique_ptr<rules::RuleSet>();
+    }
+    auto loaded = rules::load(path);
+    if (loaded) return std::move(*loaded);
+    // Refused up front: failing open at run time would silently drop every rule of the file.
+    if (!shim_switched_off()) return loaded.error();
+    say(loaded.error().message + "; running without transparent locking (LOKT_SHIM=off)");
+    return std::unique_ptr<rules::RuleSet>();
+}
+
 int cmd_rules(const Command& cmd, const Args& args) {
     if (args.positional.empty()) return usage_error(cmd, "missing subcommand: check or match");
     const std::string sub = args.positional[0];

@@ -1,7 +1,7 @@
 // lokt shim --seccomp [--rules FILE] -- CMD [ARG...]   (cmd_shim hands --seccomp over here)
 // Runs CMD under the seccomp exec filter with this process as its supervisor
-// (include/lokt/seccomp_shim.hpp). A missing or broken rules file is reported once and CMD
-// runs without the filter.
+// (include/lokt/seccomp_shim.hpp). A missing rules file is reported once and CMD runs
+// without the filter; one that does not parse is refused (exit 1) unless LOKT_SHIM=off.
 
 #include "cli.hpp"
 #include "output.hpp"
@@ -11,6 +11,7 @@
 #include "lokt/rules.hpp"
 #include "lokt/seccomp_shim.hpp"
 #include "lokt/sys.hpp"
+#include "lokt/wait_report.hpp"
 
 #include <limits.h>
 #include <unistd.h>
@@ -61,14 +62,9 @@ int cmd_seccomp_shim(const Command& cmd, const Args& args) {
     } else {
         opt.rules_path = rules::rules_path(*root, std::getenv("LOKT_RULES"), absolute_path("."));
     }
-    std::unique_ptr<rules::RuleSet> set;
-    if (!sys::exists(opt.rules_path)) {
-        warn_line("no rules file at " + opt.rules_path + "; nothing will be locked");
-    } else if (auto loaded = rules::load(opt.rules_path); !loaded) {
-        warn_line(loaded.error().message + "; running without transparent locking");
-    } else {
-        set = std::move(*loaded);
-    }
+    auto loaded = load_shim_rules(opt.rules_path);
+    if (!loaded) return fail(loaded.error());
+    std::unique_ptr<rules::RuleSet> set = std::move(*loaded);
     opt.rules = set.get();
     opt.refusal = [](const AcquireOutcome& o, const std::string& waited) {
         // The guard's wording, so both shim modes read the same.
@@ -78,6 +74,7 @@ int cmd_seccomp_shim(const Command& cmd, const Args& args) {
         return prefix + "lock not acquired";
     };
     opt.warn = warn_line;
+    opt.report_every = report_interval(WaitDisplay::lines);
     // Tests of kernels without WAIT_KILLABLE_RECV (before 5.19) force the fallback path.
     if (const char* v = std::getenv("LOKT_SECCOMP_NO_WAITKILL"); v && std::string(v) == "1")
         opt.wait_killable = false;

@@ -55,8 +55,6 @@ bool lists_entry(const std::string& list, const std::string& lib) {
 
 void set_env(const char* name, const std::string& value) { ::setenv(name, value.c_str(), 1); }
 
-void warn(const std::string& text) { std::fprintf(stderr, "warning: %s\n", text.c_str()); }
-
 } // namespace
 
 int cmd_shim(const Command& cmd, const Args& args) {
@@ -84,30 +82,28 @@ int cmd_shim(const Command& cmd, const Args& args) {
         rules_file = rules::rules_path(*root, std::getenv("LOKT_RULES"), absolute("."));
     }
 
-    // A broken configuration never stops the command: say so once and run it unguarded
-    // (the library in each process of the tree then passes every exec through).
-    std::unique_ptr<rules::RuleSet> set;
-    if (!sys::exists(rules_file)) {
-        warn("no rules file at " + rules_file + "; nothing will be locked");
-    } else if (auto loaded = rules::load(rules_file); !loaded) {
-        warn(loaded.error().message + "; running without transparent locking");
-    } else {
-        set = std::move(*loaded);
-    }
+    // A rules file that does not parse stops us (exit 1) unless LOKT_SHIM=off says to run
+    // without it; then CMD runs as it is, with the library left out.
+    auto loaded = load_shim_rules(rules_file);
+    if (!loaded) return fail(loaded.error());
+    std::unique_ptr<rules::RuleSet> set = std::move(*loaded);
+    const bool plain = !set && shim_switched_off();
 
-    const char* old_preload = std::getenv("LD_PRELOAD");
-    std::string preload = old_preload ? old_preload : "";
-    if (!lists_entry(preload, lib)) preload = preload.empty() ? lib : lib + ":" + preload;
-    set_env("LD_PRELOAD", preload);
-    set_env("LOKT_SHIM", "1");
-    set_env("LOKT_BIN", self);
-    set_env("LOKT_RULES", rules_file);
-    set_env("LOKT_ROOT", root->path);
-    // Sanitizer runtimes abort when they are not first in the library list.
-    const char* asan = std::getenv("ASAN_OPTIONS");
-    std::string asan_opts = asan ? asan : "";
-    if (asan_opts.find("verify_asan_link_order") == std::string::npos)
-        set_env("ASAN_OPTIONS", asan_opts.empty() ? "verify_asan_link_order=0" : asan_opts + ":verify_asan_link_order=0");
+    if (!plain) {
+        const char* old_preload = std::getenv("LD_PRELOAD");
+        std::string preload = old_preload ? old_preload : "";
+        if (!lists_entry(preload, lib)) preload = preload.empty() ? lib : lib + ":" + preload;
+        set_env("LD_PRELOAD", preload);
+        set_env("LOKT_SHIM", "1");
+        set_env("LOKT_BIN", self);
+        set_env("LOKT_RULES", rules_file);
+        set_env("LOKT_ROOT", root->path);
+        // Sanitizer runtimes abort when they are not first in the library list.
+        const char* asan = std::getenv("ASAN_OPTIONS");
+        std::string asan_opts = asan ? asan : "";
+        if (asan_opts.find("verify_asan_link_order") == std::string::npos)
+            set_env("ASAN_OPTIONS", asan_opts.empty() ? "verify_asan_link_order=0" : asan_opts + ":verify_asan_link_order=0");
+    }
 
     const std::vector<std::string>& argv = args.rest;
     std::vector<std::string> words = argv;

@@ -35,7 +35,11 @@ const std::vector<Command>& commands() {
          "                   CMD without the lock (audit unlocked-run; a freeze still exits 2)\n"
          "  --on-frozen M    wait (default with --wait): wait a freeze out; fail: exit 2 at once\n"
          "  --exec PATH      run PATH with the words after -- as its argv (argv[0] included)\n"
-         "  --kind KIND      guard (default) or shim, recorded in the lock and audit\n\n"
+         "  --kind KIND      guard (default) or shim, recorded in the lock and audit\n"
+         "  -q, --quiet      say nothing while waiting\n\n"
+         "While it waits, a status line on stderr names the holder and the waiters ahead\n"
+         "(rewritten in place on a terminal; otherwise one line at the start, one a minute,\n"
+         "and \"lokt: acquired NAME after T\" at the end).\n\n"
          "Signals sent to lokt guard reach CMD's process group once; after SIGTERM, SIGHUP or\n"
          "SIGQUIT, whatever is still alive after --kill-after gets SIGKILL (not after SIGINT).\n"
          "Inside CMD, a nested guard of a NAME already held above it runs its command\n"
@@ -45,7 +49,7 @@ const std::vector<Command>& commands() {
          "usage. Durations: 300ms, 5s, 10m, 1h30m.",
          {{"ttl", true}, {"wait", false}, {"timeout", true}, {"kill-after", true},
           {"on-exit", true}, {"on-lost", true}, {"on-timeout", true}, {"on-frozen", true}, {"exec", true},
-          {"kind", true}},
+          {"kind", true}, {"quiet", false}},
          true, cmd_guard},
         {"lock", "lock NAME [--ttl D] [--wait [--timeout D]] [--json]",
          "acquire a lock (a lease that outlives this command) and exit",
@@ -54,9 +58,10 @@ const std::vector<Command>& commands() {
          "  --ttl D       the lease expires after D (e.g. 5s, 10m, 1h30m; 1s to 87600h)\n"
          "  --wait        wait for the lock instead of exiting 2\n"
          "  --timeout D   give up waiting after D (default 10m, at most 87600h; needs --wait)\n"
+         "  -q, --quiet   say nothing while waiting (see lokt guard --help)\n"
          "  --json        print the lock (or the holder on denial) as JSON on stdout\n\n"
          "Exit: 0 acquired, 2 held by another owner or frozen, 1 error, 64 bad usage.",
-         {{"ttl", true}, {"wait", false}, {"timeout", true}, {"json", false}}, false, cmd_lock},
+         {{"ttl", true}, {"wait", false}, {"timeout", true}, {"json", false}, {"quiet", false}}, false, cmd_lock},
         {"unlock", "unlock [NAME] [--force | --break-stale] [--all] [--owner NAME] [--json]",
          "release a lock you own, or break a stale/any lock",
          "  (no flag)       release NAME if you own it (3 not found, 4 someone else's,\n"
@@ -137,8 +142,9 @@ const std::vector<Command>& commands() {
          "anywhere in its tree whose argv matches a rule of the rules file runs as\n"
          "  lokt guard [--wait --timeout W] --kind shim NAME... --exec PATH -- ARGV...\n"
          "Other execs run untouched. The rules file is --rules FILE, else $LOKT_RULES, else\n"
-         "ROOT/rules (see lokt rules). A missing or broken rules file is reported once and\n"
-         "CMD runs without transparent locking.\n\n"
+         "ROOT/rules (see lokt rules). A missing rules file is reported once and CMD runs\n"
+         "without transparent locking; one that does not parse is refused (exit 1, FILE:LINE)\n"
+         "unless LOKT_SHIM=off, which runs CMD without it.\n\n"
          "  --rules FILE   the rules file to use\n"
          "  --seccomp      also lock execs the preload cannot see (static and Go tools, raw\n"
          "                 execve, stripped environments) through a seccomp exec filter\n\n"

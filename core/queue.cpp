@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <vector>
 
@@ -30,6 +31,22 @@ uint64_t boottime_ns() {
     struct timespec ts {};
     ::clock_gettime(CLOCK_BOOTTIME, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Creates the empty ticket file (and the queue directory on first use).
+Result<void> create_ticket(const std::string& root, const std::string& dir, const std::string& file) {
+    // Through the root's checked directories: queue/ or queue/NAME planted as a symlink is refused.
+    auto fd = rootfs::open_file(root, dir + "/" + file, O_WRONLY | O_CREAT | O_EXCL, /*create_dirs=*/true);
+    if (!fd) return fd.error();
+    return {};
+}
+
+std::string ticket_name(uint64_t stamp, const std::string& host) {
+    pid_t pid = ::getpid();
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%020llu", static_cast<unsigned long long>(stamp));
+    return std::string(buf) + "-" + std::to_string(pid) + "-" +
+           std::to_string(process_start_time(pid).value_or(0)) + "-" + host;
 }
 
 } // namespace
@@ -53,43 +70,88 @@ std::optional<TicketInfo> parse_ticket(std::string_view file) {
 
 Result<Ticket> Ticket::enter(const Root& root, const std::string& name, const std::string& host) {
     std::string dir = queue_dir(root, name);
-    pid_t pid = ::getpid();
-    char stamp[32];
-    std::snprintf(stamp, sizeof stamp, "%020llu", static_cast<unsigned long long>(boottime_ns()));
-    TicketInfo self;
-    self.file = std::string(stamp) + "-" + std::to_string(pid) + "-" +
-                std::to_string(process_start_time(pid).value_or(0)) + "-" + host;
-    auto parsed = parse_ticket(self.file);
-    if (!parsed) return Error{"bad ticket name " + self.file};
-    // Through the root's checked directories: queue/ or queue/NAME planted as a symlink is refused.
-    auto fd = rootfs::open_file(root.path, dir + "/" + self.file, O_WRONLY | O_CREAT | O_EXCL, /*create_dirs=*/true);
-    if (!fd) return fd.error();
-    return Ticket(std::move(dir), std::move(*parsed));
+    auto self = parse_ticket(ticket_name(boottime_ns(), host));
+    if (!self) return Error{"bad ticket name for host " + host};
+    LOKT_TRY(create_ticket(root.path, dir, self->file));
+    return Ticket(root.path, std::move(dir), std::move(*self));
 }
 
-Result<std::optional<TicketInfo>> Ticket::predecessor() const {
+Result<QueueView> Ticket::look() const {
     auto names = sys::list_dir(dir_);
     if (!names) return names.error();
     std::vector<TicketInfo> ahead;
+    bool ours_there = false;
     for (const auto& n : *names) {
+        if (n == self_.file) ours_there = true;
         if (n >= self_.file) continue;
         if (auto t = parse_ticket(n); t && t->host == self_.host) ahead.push_back(std::move(*t));
     }
+    // Skipped as a stuck head while we were stopped: we can act again, so we take our old
+    // place back (the waiters behind us wait for us again).
+    if (!ours_there) (void)create_ticket(root_, dir_, self_.file);
     std::sort(ahead.begin(), ahead.end(),
               [](const TicketInfo& a, const TicketInfo& b) { return a.file < b.file; });
-    // Walk from the nearest one back: only our immediate live predecessor matters; dead ones
-    // left by killed waiters are removed so the queue cannot stall on them.
+    // Tickets of killed waiters are removed so the queue cannot stall on them.
+    QueueView v;
     for (auto it = ahead.rbegin(); it != ahead.rend(); ++it) {
-        if (process_alive(it->pid, it->start)) return std::optional<TicketInfo>{*it};
-        (void)sys::unlink(path_of(*it));
+        if (!process_alive(it->pid, it->start)) {
+            (void)sys::unlink(path_of(*it));
+            continue;
+        }
+        if (!v.pred) v.pred = *it;
+        ++v.ahead;
     }
-    return std::optional<TicketInfo>{};
+    v.pred_is_head = v.ahead == 1;
+    return v;
 }
+
+Result<std::optional<TicketInfo>> Ticket::predecessor() const {
+    auto v = look();
+    if (!v) return v.error();
+    return v->pred;
+}
+
+bool Ticket::skip(const TicketInfo& head) const { return sys::unlink(path_of(head)).ok(); }
 
 void Ticket::leave() {
     if (dir_.empty()) return;
     (void)sys::unlink(path_of(self_));
     dir_.clear();
+}
+
+Result<void> Ticket::rehome() {
+    if (dir_.empty()) return {};
+    auto moved = parse_ticket(ticket_name(self_.stamp, self_.host));
+    if (!moved) return Error{"bad ticket name for host " + self_.host};
+    LOKT_TRY(create_ticket(root_, dir_, moved->file));
+    (void)sys::unlink(path_of(self_));
+    self_ = std::move(*moved);
+    return {};
+}
+
+Nanos head_grace() {
+    if (const char* e = std::getenv("LOKT_TEST_QUEUE_GRACE_MS"); e && *e) {
+        long long ms = 0;
+        if (parse_num(std::string_view(e), ms) && ms >= 0) return std::chrono::milliseconds(ms);
+    }
+    return std::chrono::seconds(2);
+}
+
+bool HeadStall::stalled(const std::optional<TicketInfo>& head, bool lock_free, Clock::time_point at) {
+    if (!head || !lock_free) {
+        reset();
+        return false;
+    }
+    if (!since_ || head_ != head->file) {
+        head_ = head->file;
+        since_ = at;
+    }
+    return at - *since_ >= grace_;
+}
+
+std::optional<HeadStall::Clock::time_point> HeadStall::deadline() const {
+    if (!since_) return std::nullopt;
+    return *since_ + grace_;
 }
 
 } // namespace lokt::detail

@@ -31,6 +31,17 @@ Result<UniqueFd> pidfd_open(pid_t pid) {
 #endif
 }
 
+Result<UniqueFd> pidfd_getfd(int pidfd, int target_fd) {
+#ifdef SYS_pidfd_getfd
+    // The kernel sets close-on-exec on the new fd; glibc 2.36 has no wrapper.
+    long fd = ::syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
+    if (fd < 0) return Error::from_errno("pidfd_getfd " + std::to_string(target_fd), errno);
+    return UniqueFd(static_cast<int>(fd));
+#else
+    return Error::from_errno("pidfd_getfd " + std::to_string(target_fd), ENOSYS);
+#endif
+}
+
 Result<int> poll(struct pollfd* fds, size_t nfds, std::optional<std::chrono::nanoseconds> timeout) {
     struct timespec ts {};
     struct timespec* tsp = nullptr;

@@ -6,13 +6,16 @@
 
 #include "lokt/liveness.hpp"
 #include "lokt/name.hpp"
+#include "lokt/proc_stat.hpp"
 #include "lokt/sys.hpp"
 #include "lokt/queue.hpp"
+#include "store_io.hpp"
 #include "wait_watch.hpp"
 
 #include <poll.h>
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 #include <vector>
 
@@ -62,107 +65,253 @@ Result<AcquireOutcome> current_outcome(Store& store, const AcquireRequest& req, 
     return AcquireOutcome{Held{}};
 }
 
-} // namespace
+/// Whether the head of the queue could take NAME right now (nothing holds it, or only a
+/// holder it would prune). Unsure (an I/O error, a corrupt file) counts as not free.
+bool lock_free(Store& store, const std::string& name) {
+    auto fz = store.active_freeze(name);
+    if (!fz || *fz) return false;
+    auto rd = store.read(name);
+    if (!rd) return false;
+    if (!rd->record) return rd->status == DecodeStatus::ok;
+    return rd->record->expired(now()) || provably_gone(*rd->record, store.self().host);
+}
 
-Result<WaitResult> acquire_waiting(Store& store, const AcquireRequest& req, const WaitOptions& opt) {
-    LOKT_TRY(validate_name(req.name));
-    const auto deadline = Deadline::after(opt.timeout).when();  // saturates: never wraps
-    if (opt.cancel_fd >= 0) {
-        struct pollfd p {opt.cancel_fd, POLLIN, 0};
+/// Audits that a stuck head's ticket was skipped.
+void audit_skip(Store& store, const std::string& name, const detail::TicketInfo& head) {
+    auto st = read_proc_stat(head.pid);
+    const bool stopped = st && (st->state == 'T' || st->state == 't');
+    AuditEvent e = detail::make_event("queue-skip", store.self(), name, nullptr, false);
+    e.extra = {{"skipped_pid", head.pid}, {"reason", stopped ? "stopped" : "idle"}};
+    detail::audit(store.audit(), e);
+}
+
+/// One call of acquire_waiting: the queue, the two ways of sleeping (behind another waiter,
+/// or at the head on the lock itself), progress reports and the final audit.
+class Waiter {
+public:
+    Waiter(Store& store, const AcquireRequest& req, const WaitOptions& opt)
+        : store_(store), req_(req), opt_(opt),
+          deadline_(Deadline::after(opt.timeout, began_).when()),  // saturates: never wraps
+          watcher_(store.root(), req.name, detail::inotify_wanted(store.root(), opt)),
+          stall_(detail::head_grace()) {}
+
+    Result<WaitResult> run();
+
+private:
+    /// One round behind another waiter; nullopt: go round again.
+    std::optional<Result<WaitResult>> behind(const detail::QueueView& view);
+    /// One round at the head of the queue; nullopt: go round again.
+    std::optional<Result<WaitResult>> at_head();
+    /// Handles how a sleep ended; nullopt: go round again.
+    std::optional<Result<WaitResult>> woke(Result<Wake> w, std::pair<pid_t, uint64_t> watched);
+    Result<WaitResult> give_up(Wake w);
+    Result<WaitResult> finish(Result<WaitResult> r);
+    /// A progress report when one is due; returns when the next is due.
+    std::optional<Steady::time_point> report(size_t ahead);
+    /// The sooner of a poll tick and a deadline (progress, stall).
+    static std::optional<Nanos> sooner(std::optional<Nanos> tick, std::optional<Steady::time_point> at);
+    bool really_cancelled() const { return !opt_.confirm_cancel || opt_.confirm_cancel(); }
+
+    Store& store_;
+    const AcquireRequest& req_;
+    const WaitOptions& opt_;
+    const Steady::time_point began_ = Steady::now();
+    const Steady::time_point deadline_;
+    detail::Watcher watcher_;
+    std::optional<detail::Ticket> ticket_;
+    std::optional<AcquireOutcome> last_;
+    detail::Backoff backoff_;
+    Exited exited_;
+    bool head_ = false;
+    bool blocked_ = false;  // slept at least once: the end is reported and audited
+    detail::HeadStall stall_;
+    std::optional<Steady::time_point> next_report_;
+};
+
+Result<WaitResult> Waiter::run() {
+    // A readable cancel_fd ends the wait only when the caller confirms it (a harmless
+    // signal relayed to a waiting guard must not cost its place in the queue).
+    if (opt_.cancel_fd >= 0) {
+        struct pollfd p {opt_.cancel_fd, POLLIN, 0};
         auto r = sys::poll(&p, 1, Nanos(0));
-        if (r && *r > 0) {
-            auto cur = current_outcome(store, req, false);
+        if (r && *r > 0 && really_cancelled()) {
+            auto cur = current_outcome(store_, req_, false);
             if (!cur) return cur.error();
             return WaitResult{WaitEnd::cancelled, *cur};
         }
     }
-    const std::string& host = store.self().host;
-    detail::Watcher watcher(store.root(), req.name, detail::inotify_wanted(store.root(), opt));
-
     // Without a ticket (queue directory not writable) we still wait, just not in order.
-    std::optional<detail::Ticket> ticket;
-    if (auto t = detail::Ticket::enter(store.root(), req.name, host)) ticket.emplace(std::move(*t));
-
-    std::optional<AcquireOutcome> last;
-    detail::Backoff backoff;
-    Exited exited;
-    bool head = false;
-
-    auto give_up = [&](Wake w) -> Result<WaitResult> {
-        ticket.reset();  // leave the queue before the final look
-        if (w == Wake::cancelled) {
-            if (!last) {
-                auto cur = current_outcome(store, req, false);
-                if (!cur) return cur.error();
-                last = *cur;
-            }
-            return WaitResult{WaitEnd::cancelled, *last};
-        }
-        // Timed out: one last look. If the lock fell free just now, take it rather than
-        // report a holder that is gone.
-        auto cur = current_outcome(store, req, true);
-        if (!cur) return cur.error();
-        if (std::holds_alternative<Acquired>(*cur)) return WaitResult{WaitEnd::acquired, *cur};
-        const auto* h = std::get_if<Held>(&*cur);
-        if (!last || !h || !h->holder.lock_id.empty()) last = *cur;
-        return WaitResult{WaitEnd::timed_out, *last};
-    };
-
+    if (auto t = detail::Ticket::enter(store_.root(), req_.name, store_.self().host)) ticket_.emplace(std::move(*t));
     for (;;) {
-        if (ticket) {
-            auto pred = ticket->predecessor();
-            if (!pred) {
-                ticket.reset();  // the queue is unreadable: degrade to unordered waiting
+        std::optional<Result<WaitResult>> done;
+        if (ticket_) {
+            auto view = ticket_->look();
+            if (!view) {
+                ticket_.reset();  // the queue is unreadable: degrade to unordered waiting
                 continue;
             }
-            if (*pred) {
-                head = false;
-                auto watch = watcher.watch_ticket(ticket->path_of(**pred));
-                if (watch == TicketWatch::gone) continue;
-                sys::UniqueFd pidfd = pidfd_if_alive((*pred)->pid, (*pred)->start, exited);
-                std::optional<Nanos> poll_every;
-                if (watch == TicketWatch::failed || !pidfd.valid()) poll_every = backoff.next();
-                auto w = watcher.wait(pidfd.get(), {}, poll_every, deadline, opt.cancel_fd);
-                if (!w) return w.error();
-                if (*w == Wake::pid_exited) exited.seen.emplace_back((*pred)->pid, (*pred)->start);
-                else if (*w != Wake::changed) return give_up(*w);
+            if (view->pred) {
+                done = behind(*view);
+                if (done) return finish(std::move(*done));
                 continue;
             }
-            watcher.unwatch_ticket();
+            watcher_.unwatch_ticket();
+            stall_.reset();
         }
-        if (!head) {
-            head = true;
-            backoff.reset();
-            watcher.watch_lock_dirs();  // before trying, so a release right after is not missed
-        }
-
-        auto out = store.try_acquire(req);
-        if (!out) return out.error();
-        if (std::holds_alternative<Acquired>(*out)) return WaitResult{WaitEnd::acquired, *out};
-        last = *out;
-
-        std::optional<TimePoint> expiry;
-        sys::UniqueFd pidfd;
-        std::pair<pid_t, uint64_t> watched{0, 0};
-        std::optional<Nanos> poll_every;
-        if (const auto* h = std::get_if<Held>(&*out)) {
-            expiry = h->holder.expires_at;
-            if (death_matters(h->holder, host)) {
-                pidfd = pidfd_if_alive(h->holder.pid, h->holder.pid_start_ns, exited);
-                if (pidfd.valid()) watched = {h->holder.pid, h->holder.pid_start_ns};
-                // Holder dead but its process group lives on (or no pidfds): nothing will
-                // notify us when the group empties, so look again now and then.
-                if (!pidfd.valid()) poll_every = backoff.next();
-            }
-        } else if (const auto* f = std::get_if<Frozen>(&*out)) {
-            expiry = f->freeze.expires_at;
-        }
-        if (!watcher.active()) poll_every = backoff.next();
-        auto w = watcher.wait(pidfd.get(), expiry, poll_every, deadline, opt.cancel_fd);
-        if (!w) return w.error();
-        if (*w == Wake::pid_exited) exited.seen.push_back(watched);
-        else if (*w != Wake::changed) return give_up(*w);
+        done = at_head();
+        if (done) return finish(std::move(*done));
     }
+}
+
+std::optional<Result<WaitResult>> Waiter::behind(const detail::QueueView& view) {
+    head_ = false;
+    const detail::TicketInfo pred = *view.pred;
+    // Second in line: a head that leaves the lock free for the whole grace (it is stopped,
+    // or the ticket names some unrelated live process) is skipped.
+    if (view.pred_is_head) watcher_.watch_lock_dirs();  // the lock falling free starts the clock
+    if (skip_stalled_head(store_, req_.name, *ticket_, stall_, view)) return std::nullopt;
+    const std::optional<Steady::time_point> stall_at = stall_.deadline();
+    auto watch = watcher_.watch_ticket(ticket_->path_of(pred));
+    if (watch == TicketWatch::gone) return std::nullopt;
+    sys::UniqueFd pidfd = pidfd_if_alive(pred.pid, pred.start, exited_);
+    std::optional<Nanos> poll_every;
+    if (watch == TicketWatch::failed || !pidfd.valid()) poll_every = backoff_.next();
+    poll_every = sooner(sooner(poll_every, stall_at), report(view.ahead));
+    blocked_ = true;
+    return woke(watcher_.wait(pidfd.get(), {}, poll_every, deadline_, opt_.cancel_fd), {pred.pid, pred.start});
+}
+
+std::optional<Result<WaitResult>> Waiter::at_head() {
+    if (!head_) {
+        head_ = true;
+        backoff_.reset();
+        watcher_.watch_lock_dirs();  // before trying, so a release right after is not missed
+    }
+    auto out = store_.try_acquire(req_);
+    if (!out) return Result<WaitResult>(out.error());
+    if (std::holds_alternative<Acquired>(*out)) return Result<WaitResult>(WaitResult{WaitEnd::acquired, *out});
+    last_ = *out;
+
+    std::optional<TimePoint> expiry;
+    sys::UniqueFd pidfd;
+    std::pair<pid_t, uint64_t> watched{0, 0};
+    std::optional<Nanos> poll_every;
+    if (const auto* h = std::get_if<Held>(&*out)) {
+        expiry = h->holder.expires_at;
+        if (death_matters(h->holder, store_.self().host)) {
+            pidfd = pidfd_if_alive(h->holder.pid, h->holder.pid_start_ns, exited_);
+            if (pidfd.valid()) watched = {h->holder.pid, h->holder.pid_start_ns};
+            // Holder dead but its process group lives on (or no pidfds): nothing will
+            // notify us when the group empties, so look again now and then.
+            if (!pidfd.valid()) poll_every = backoff_.next();
+        }
+    } else if (const auto* f = std::get_if<Frozen>(&*out)) {
+        expiry = f->freeze.expires_at;
+    }
+    if (!watcher_.active()) poll_every = backoff_.next();
+    poll_every = sooner(poll_every, report(0));
+    blocked_ = true;
+    return woke(watcher_.wait(pidfd.get(), expiry, poll_every, deadline_, opt_.cancel_fd), watched);
+}
+
+std::optional<Result<WaitResult>> Waiter::woke(Result<Wake> w, std::pair<pid_t, uint64_t> watched) {
+    if (!w) return Result<WaitResult>(w.error());
+    if (*w == Wake::pid_exited) exited_.seen.push_back(watched);
+    else if (*w == Wake::cancelled && !really_cancelled()) return std::nullopt;
+    else if (*w != Wake::changed) return give_up(*w);
+    return std::nullopt;
+}
+
+Result<WaitResult> Waiter::give_up(Wake w) {
+    ticket_.reset();  // leave the queue before the final look
+    if (w == Wake::cancelled) {
+        if (!last_) {
+            auto cur = current_outcome(store_, req_, false);
+            if (!cur) return cur.error();
+            last_ = *cur;
+        }
+        return WaitResult{WaitEnd::cancelled, *last_};
+    }
+    // Timed out: one last look. If the lock fell free just now, take it rather than report
+    // a holder that is gone.
+    auto cur = current_outcome(store_, req_, true);
+    if (!cur) return cur.error();
+    if (std::holds_alternative<Acquired>(*cur)) return WaitResult{WaitEnd::acquired, *cur};
+    const auto* h = std::get_if<Held>(&*cur);
+    if (!last_ || !h || !h->holder.lock_id.empty()) last_ = *cur;
+    return WaitResult{WaitEnd::timed_out, *last_};
+}
+
+Result<WaitResult> Waiter::finish(Result<WaitResult> r) {
+    ticket_.reset();
+    if (!r || !blocked_) return r;
+    const Nanos waited = std::chrono::duration_cast<Nanos>(Steady::now() - began_);
+    WaitProgress p;
+    p.name = req_.name;
+    p.waited = waited;
+    p.blocker = r->outcome;
+    p.phase = WaitProgress::Phase::acquired;
+    if (r->end == WaitEnd::timed_out) p.phase = WaitProgress::Phase::timed_out;
+    if (r->end == WaitEnd::cancelled) p.phase = WaitProgress::Phase::cancelled;
+    if (opt_.progress) opt_.progress(p);
+    const auto* a = std::get_if<Acquired>(&r->outcome);
+    audit_wait_end(store_, req_.name, store_.self().pid, a ? a->record.lock_id : "", waited, r->end);
+    return r;
+}
+
+std::optional<Steady::time_point> Waiter::report(size_t ahead) {
+    if (!opt_.progress) return std::nullopt;
+    const auto at = Steady::now();
+    if (next_report_ && at < *next_report_) return next_report_;
+    WaitProgress p;
+    p.name = req_.name;
+    p.ahead = ahead;
+    p.waited = std::chrono::duration_cast<Nanos>(at - began_);
+    if (ahead == 0 && last_) p.blocker = last_;
+    else if (auto cur = current_outcome(store_, req_, false)) p.blocker = *cur;
+    opt_.progress(p);
+    next_report_ = at + std::max(opt_.progress_every, Nanos(std::chrono::milliseconds(10)));
+    return next_report_;
+}
+
+std::optional<Nanos> Waiter::sooner(std::optional<Nanos> tick, std::optional<Steady::time_point> at) {
+    if (!at) return tick;
+    auto left = std::max(Nanos(0), std::chrono::duration_cast<Nanos>(*at - Steady::now()));
+    return tick ? std::min(*tick, left) : left;
+}
+
+} // namespace
+
+bool skip_stalled_head(Store& store, const std::string& name, const detail::Ticket& ticket,
+                       detail::HeadStall& stall, const detail::QueueView& view) {
+    if (!view.pred || !view.pred_is_head) {
+        stall.reset();
+        return false;
+    }
+    if (!stall.stalled(view.pred, lock_free(store, name), Steady::now())) return false;
+    if (ticket.skip(*view.pred)) audit_skip(store, name, *view.pred);
+    stall.reset();
+    return true;
+}
+
+void audit_wait_end(Store& store, const std::string& name, pid_t pid, const std::string& lock_id,
+                    Nanos waited, WaitEnd end) {
+    const char* result = "acquired";
+    if (end == WaitEnd::timed_out) result = "timed-out";
+    if (end == WaitEnd::cancelled) result = "cancelled";
+    Identity waiter = store.self();
+    waiter.pid = pid;
+    AuditEvent e = detail::make_event("wait", waiter, name, nullptr, false);
+    e.lock_id = lock_id;
+    e.extra = {{"waited_sec", std::round(std::chrono::duration<double>(waited).count() * 1000) / 1000},
+               {"result", result}};
+    detail::audit(store.audit(), e);
+}
+
+Result<WaitResult> acquire_waiting(Store& store, const AcquireRequest& req, const WaitOptions& opt) {
+    LOKT_TRY(validate_name(req.name));
+    Waiter w(store, req, opt);
+    return w.run();
 }
 
 } // namespace lokt

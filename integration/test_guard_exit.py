@@ -145,7 +145,9 @@ def test_wait_timeout_exits_2_and_audits_deny(lokt):
         wait_for(lambda: lokt.read_lock("x"), what="lock taken")
         r = lokt.run("guard", "x", "--wait", "--timeout", "300ms", "--", "true", owner="b")
         assert r.returncode == 2
-        assert r.stderr.startswith("error: timed out after 300ms waiting: lock \"x\" held by a@")
+        waiting, error = r.stderr.splitlines()  # stderr is a pipe: one report, then the error
+        assert waiting.startswith('lokt: waiting for "x" \u2014 held by a@')
+        assert error.startswith("error: timed out after 300ms waiting: lock \"x\" held by a@")
         assert lokt.events("x", "deny")
     finally:
         holder.terminate()

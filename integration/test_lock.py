@@ -141,9 +141,11 @@ def test_wait_times_out_with_exit_2(lokt):
     assert lokt.run("lock", "x", owner="alice").returncode == 0
     r = lokt.run("lock", "x", "--wait", "--timeout", "300ms", owner="bob")
     assert r.returncode == 2
-    assert r.stderr.startswith("error: timed out after 300ms")
-    assert f'lock "x" held by alice@{HOST}' in r.stderr
-    assert len(r.stderr.splitlines()) == 1
+    # The wait is reported first (stderr is not a terminal: one line when it starts).
+    waiting, error = r.stderr.splitlines()
+    assert waiting.startswith(f'lokt: waiting for "x" \u2014 held by alice@{HOST}')
+    assert error.startswith("error: timed out after 300ms")
+    assert f'lock "x" held by alice@{HOST}' in error
     assert len(lokt.events("x", "deny")) == 1
 
 

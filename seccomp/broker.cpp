@@ -4,6 +4,8 @@
 
 #include "lokt/proc_stat.hpp"
 #include "lokt/audit.hpp"
+#include "lokt/wait.hpp"
+#include "lokt/wait_report.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -45,6 +47,9 @@ AcquireRequest Broker::request_for(const Pending& p, const std::string& name) co
     r.who = store_.self();
     r.who.pid = p.req.tgid;
     r.who.pid_start = p.req.tgid_start;
+    // The anchor's group keeps the lock alive between the tool's exit and our release
+    // (seccomp/anchor.hpp); without it a waiter woken by the tool's death pruned the lock.
+    r.pgid = cfg_.anchor_pgid;
     r.command = command_of(p.req);
     return r;
 }
@@ -86,7 +91,8 @@ void Broker::submit(ExecRequest req) {
     auto fd = sys::pidfd_open(req.tgid);
     if (!fd) return;  // it died: the notification is gone with it
     p.pidfd = std::move(*fd);
-    p.deadline = Deadline::after(Nanos(d.wait_ns)).when();
+    p.started = steady_now();
+    p.deadline = Deadline::after(Nanos(d.wait_ns), p.started).when();
     p.req = std::move(req);
     pending_.push_back(std::move(p));
     attempt(pending_.back());
@@ -105,12 +111,14 @@ void Broker::attempt(Pending& p) {
     while (!p.done && p.got.size() < p.names.size()) {
         const std::string& name = p.names[p.got.size()];
         const bool expired = steady_now() >= p.deadline;
-        if (!expired && blocked_by_earlier(p, name)) return;
+        if (!expired && blocked_by_earlier(p, name)) return report_waiting(p, name);
         // First come, first served among every waiter of this host (guards with --wait
-        // and other supervisors too), through the store's ticket queue.
+        // and other supervisors too), through the store's ticket queue; a head that does
+        // not move is skipped, as in acquire_waiting.
         if (!expired && p.ticket) {
-            auto ahead = p.ticket->predecessor();
-            if (ahead && *ahead) return;
+            auto view = p.ticket->look();
+            if (view && skip_stalled_head(store_, name, *p.ticket, p.stall, *view)) view = p.ticket->look();
+            if (view && view->pred) return report_waiting(p, name);
         }
         const AcquireRequest req = request_for(p, name);
         auto r = store_.try_acquire(req);
@@ -138,6 +146,7 @@ void Broker::attempt(Pending& p) {
             if (!frozen && p.req.decision.on_timeout == rules::OnTimeout::run) return run_unlocked(p);
             return refuse(p, p.req.decision.wait_ns > 0);
         }
+        report_waiting(p, name);
         return;
     }
     if (!p.done) grant(p);
@@ -154,6 +163,7 @@ void Broker::grant(Pending& p) {
         p.detached_until = steady_now() + kDetachGrace;
         return;
     }
+    wait_ended(p, WaitEnd::acquired, p.got.empty() ? "" : p.got.back().lock_id);
     Running r;
     r.req = std::move(p.req);
     r.pidfd = std::move(*fd);
@@ -171,6 +181,7 @@ void Broker::grant(Pending& p) {
 
 void Broker::refuse(Pending& p, bool timed_out) {
     const AcquireRequest req = request_for(p, p.names[std::min(p.got.size(), p.names.size() - 1)]);
+    wait_ended(p, WaitEnd::timed_out, "");
     release(p.got, "aborted");
     p.done = true;
     if (!p.last) return;
@@ -206,6 +217,32 @@ void Broker::run_unlocked(Pending& p) {
     auto ignored = store_.audit().append(e);
     (void)ignored;
     resp_.allow(p.req.id);
+}
+
+void Broker::report_waiting(Pending& p, const std::string& name) {
+    p.waited = true;
+    const Steady at = steady_now();
+    if (cfg_.report_every.count() <= 0 || p.detached || (p.next_report && at < *p.next_report)) return;
+    p.next_report = at + cfg_.report_every;
+    WaitProgress w;
+    w.name = name;
+    w.blocker = p.last;
+    w.waited = std::chrono::duration_cast<Nanos>(at - p.started);
+    write_to_stderr_of(p.req.tgid, wait_report_text(w, now()) + "\n");
+}
+
+void Broker::wait_ended(Pending& p, WaitEnd end, const std::string& lock_id) {
+    if (!p.waited) return;
+    p.waited = false;
+    const Nanos waited = std::chrono::duration_cast<Nanos>(steady_now() - p.started);
+    const std::string& name = p.names[std::min(p.got.size(), p.names.size() - 1)];
+    audit_wait_end(store_, name, p.req.tgid, lock_id, waited, end);
+    if (end != WaitEnd::acquired || !p.next_report || p.detached) return;
+    WaitProgress w;
+    w.phase = WaitProgress::Phase::acquired;
+    w.name = name;
+    w.waited = waited;
+    write_to_stderr_of(p.req.tgid, wait_report_text(w, now()) + "\n");
 }
 
 void Broker::release(std::vector<HeldLock>& locks, const std::string& reason) {
@@ -310,6 +347,7 @@ void Broker::on_polled(const pollfd* fds, size_t n) {
         if (i >= n) break;
         const pollfd& f = fds[i++];
         if (f.fd != p.pidfd.get() || !(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        wait_ended(p, WaitEnd::cancelled, "");
         release(p.got, "exited");
         p.done = true;
     }
@@ -338,6 +376,18 @@ std::optional<Steady> Broker::next_wake() const {
         if (cfg_.ttl.count() > 0) consider(r.next_renew);
     }
     return best;
+}
+
+void Broker::forget_tickets() {
+    for (auto& p : pending_)
+        if (p.ticket) p.ticket->forget();
+}
+
+void Broker::rehome_tickets() {
+    for (auto& p : pending_) {
+        // A ticket that cannot be moved is dropped: the next attempt queues again.
+        if (p.ticket && !p.ticket->rehome()) p.ticket.reset();
+    }
 }
 
 void Broker::sweep() {

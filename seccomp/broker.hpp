@@ -16,6 +16,7 @@
 #include "lokt/store.hpp"
 #include "lokt/queue.hpp"  // the store's ticket queue: FIFO among all waiters
 #include "lokt/supervisor.hpp"
+#include "lokt/wait.hpp"
 #include "lokt/sys.hpp"
 
 #include <poll.h>
@@ -42,6 +43,11 @@ struct BrokerConfig {
     std::function<void(const std::string&)> warn;
     /// Interval of the fallback re-try while execs wait (changes inotify cannot see).
     Nanos retry_every = std::chrono::milliseconds(100);
+    /// > 0: the process group recorded in every lock (the Anchor's), alive while we are.
+    pid_t anchor_pgid = 0;
+    /// > 0: a waiting exec gets a "lokt: waiting for ..." line on its stderr when its wait
+    /// starts and at this interval, and "lokt: acquired ..." when it gets its locks.
+    Nanos report_every{0};
 };
 
 class Broker {
@@ -65,6 +71,13 @@ public:
     /// When tick() wants to run next; nullopt: no timer.
     std::optional<Steady> next_wake() const;
 
+    /// After fork, in the process that stops serving: forget the queue tickets without
+    /// removing their files (the copy that carries on owns them now).
+    void forget_tickets();
+    /// After fork, in the copy that carries on: re-files every ticket under this process,
+    /// keeping its place (the tickets named the parent, which exits).
+    void rehome_tickets();
+
     /// Nothing waits and nothing is held.
     bool idle() const { return pending_.empty() && running_.empty(); }
     /// Execs waiting for a lock.
@@ -82,8 +95,12 @@ private:
         sys::UniqueFd pidfd;              ///< the target's death drops it
         std::optional<AcquireOutcome> last;
         std::optional<detail::Ticket> ticket;  ///< our place among all waiters for names[got]
+        detail::HeadStall stall{detail::head_grace()};  ///< skips a head that does not move
         bool detached = false;            ///< notification gone, process alive (restart)
         Steady detached_until;
+        Steady started;                   ///< submitted: the wait is timed from here
+        std::optional<Steady> next_report;  ///< set once the wait has been reported
+        bool waited = false;              ///< it had to wait: the end is audited
         bool done = false;
     };
     struct Running {
@@ -104,6 +121,8 @@ private:
     void grant(Pending& p);
     void refuse(Pending& p, bool timed_out);
     void run_unlocked(Pending& p);
+    void report_waiting(Pending& p, const std::string& name);
+    void wait_ended(Pending& p, WaitEnd end, const std::string& lock_id);
     void release(std::vector<HeldLock>& locks, const std::string& reason);
     void check_exec(Running& r, Steady at);
     void renew(Running& r);

@@ -126,15 +126,22 @@ std::optional<long> blocked_syscall(pid_t tid) {
 }
 
 void write_to_stderr_of(pid_t pid, std::string_view text) {
-    // Reopening the fd through /proc works for ttys, pipes and files; O_NONBLOCK so a full
-    // pipe can never stall the supervisor's loop.
+    // A regular file is written through the target's own open file: pidfd_getfd shares its
+    // offset, so the program's next write lands after our line. Reopening it would start a
+    // new offset (or append past a position the program then overwrites us from).
+    if (auto pfd = sys::pidfd_open(pid)) {
+        if (auto fd = sys::pidfd_getfd(pfd->get(), STDERR_FILENO)) {
+            if (auto st = sys::fstat(fd->get()); st && S_ISREG(st->st_mode)) {
+                (void)sys::write_once(fd->get(), text);
+                return;
+            }
+        }
+    }
+    // A tty or pipe is reopened through /proc (a new open file, so no offset to share) with
+    // O_NONBLOCK, which a shared one could not get: a full pipe never stalls the loop.
     const std::string path = "/proc/" + std::to_string(pid) + "/fd/2";
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) return;
-    ssize_t n = ::write(fd, text.data(), text.size());
-    (void)n;
-    ::close(fd);
+    auto fd = sys::open(path, O_WRONLY | O_APPEND | O_NONBLOCK | O_NOCTTY);
+    if (fd) (void)sys::write_once(fd->get(), text);
 }
-
 
 } // namespace lokt::seccomp

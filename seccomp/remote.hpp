@@ -48,8 +48,8 @@ std::optional<std::string> read_link(const std::string& path);
 /// blocked outside a syscall; nullopt when it is running (or the file cannot be read).
 std::optional<long> blocked_syscall(pid_t tid);
 
-/// Writes `text` to process `pid`'s stderr (/proc/PID/fd/2) best-effort: non-blocking, one
-/// write, errors ignored.
+/// Writes `text` to process `pid`'s stderr best-effort (one write, errors ignored): through
+/// its own open file when that is a regular file, else reopened non-blocking via /proc.
 void write_to_stderr_of(pid_t pid, std::string_view text);
 
 } // namespace lokt::seccomp

@@ -8,6 +8,7 @@
 // (the kernel reports POLLHUP once no process uses the filter any more).
 #include "lokt/seccomp_shim.hpp"
 
+#include "anchor.hpp"
 #include "broker.hpp"
 #include "launch.hpp"
 #include "notify.hpp"
@@ -28,6 +29,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <optional>
 
 extern char** environ;
 
@@ -60,6 +62,13 @@ std::vector<std::string> child_environment(const SeccompShimOptions& opt) {
     return env;
 }
 
+// fork() without exec is safe only in a single-threaded process (a lock held by another
+// thread would stay locked forever in the copy); docs/coding-guidelines.md.
+bool single_threaded() {
+    auto tasks = sys::list_dir("/proc/self/task");
+    return tasks && tasks->size() == 1;
+}
+
 void detach_stdio() {
     int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (fd < 0) return;
@@ -70,20 +79,22 @@ void detach_stdio() {
 class Supervisor {
 public:
     Supervisor(const SeccompShimOptions& opt, seccomp::Listener& listener, Store& store,
-               const rules::RuleSet& rs, pid_t child, int sigfd, int inotify_fd)
+               const rules::RuleSet& rs, pid_t child, int sigfd, int inotify_fd, pid_t anchor_pgid)
         : opt_(opt), listener_(listener), store_(store),
           inspector_(rs, seccomp::file_id(opt.lokt_bin)),
-          broker_(store, rs, broker_config(opt), listener), child_(child), sigfd_(sigfd),
+          broker_(store, rs, broker_config(opt, anchor_pgid), listener), child_(child), sigfd_(sigfd),
           inotify_fd_(inotify_fd) {}
 
     int run();
 
 private:
-    static seccomp::BrokerConfig broker_config(const SeccompShimOptions& opt) {
+    static seccomp::BrokerConfig broker_config(const SeccompShimOptions& opt, pid_t anchor_pgid) {
         seccomp::BrokerConfig c;
+        c.anchor_pgid = anchor_pgid;
         c.ttl = opt.ttl;
         c.refusal = opt.refusal;
         c.warn = opt.warn;
+        c.report_every = opt.report_every;
         return c;
     }
     void on_signals();
@@ -104,6 +115,7 @@ private:
     bool degraded_ = false;
     bool child_done_ = false;
     bool background_ = false;
+    bool stay_in_front_ = false;  // not single-threaded: never fork, serve until the end here
     int status_ = 0;
     std::optional<Steady> linger_until_;
 };
@@ -175,10 +187,21 @@ void Supervisor::on_notification() {
 }
 
 void Supervisor::on_inotify() {
+    // Only a lock or freeze file going away matters. Every attempt on a held lock creates and
+    // removes a temporary file in locks/ itself: retrying on those events would spin.
     alignas(inotify_event) char buf[8192];
-    while (::read(inotify_fd_, buf, sizeof buf) > 0) {
+    bool relevant = false;
+    for (;;) {
+        auto got = sys::read_some(inotify_fd_, buf, sizeof buf);
+        if (!got || *got == 0) break;
+        for (size_t off = 0; off < *got;) {
+            const auto* ev = reinterpret_cast<const inotify_event*>(buf + off);
+            off += sizeof(inotify_event) + ev->len;
+            const std::string_view name = ev->len ? std::string_view(ev->name) : std::string_view();
+            if ((ev->mask & IN_Q_OVERFLOW) || name.ends_with(".json")) relevant = true;
+        }
     }
-    if (broker_.waiting() && !degraded_) broker_.retry();
+    if (relevant && broker_.waiting() && !degraded_) broker_.retry();
 }
 
 int Supervisor::run() {
@@ -213,16 +236,28 @@ int Supervisor::run() {
         }
 
         if (finished() && (child_done_ || background_)) break;
-        if (child_done_ && !background_) {
+        if (child_done_ && !background_ && !stay_in_front_) {
             const Steady at = std::chrono::steady_clock::now();
             if (!linger_until_) linger_until_ = at + kLinger;
             if (at >= *linger_until_) {
-                // Fork from a single-threaded process: the copy carries on with this loop.
+                if (!single_threaded()) {
+                    // Cannot fork safely: keep serving the tree here; the caller waits longer.
+                    stay_in_front_ = true;
+                    linger_until_.reset();
+                    if (opt_.warn) opt_.warn("seccomp supervisor: not single-threaded; serving CMD's leftover processes in the foreground");
+                    continue;
+                }
+                // The copy carries on with this loop and owns the queue tickets from now on.
                 const pid_t bg = ::fork();
-                if (bg != 0) break;  // the foreground returns CMD's status (fork failure too)
+                if (bg > 0) {
+                    broker_.forget_tickets();  // our destructors must not remove the copy's tickets
+                    break;                     // the foreground returns CMD's status
+                }
+                if (bg < 0) break;  // no copy: the tree's later execs fail (ENOSYS) as before
                 background_ = true;
                 linger_until_.reset();
                 detach_stdio();
+                broker_.rehome_tickets();
             }
         }
     }
@@ -280,6 +315,13 @@ int run_seccomp_shim(const SeccompShimOptions& opt, const std::vector<std::strin
             warn("--seccomp sets no_new_privs: setuid programs (sudo, su) cannot gain privileges in this tree");
     }
 
+    // Forked first, while nothing but the caller's fds is open: see seccomp/anchor.hpp.
+    std::optional<seccomp::Anchor> anchor;
+    if (filter) {
+        if (auto a = seccomp::Anchor::start()) anchor.emplace(std::move(*a));
+        else warn(a.error().message + "; a waiter may prune a lock as dead before it is released");
+    }
+
     // Signals: the caller's state goes to CMD; we take ours through a signalfd.
     spec.signals = sup::capture_signal_state();
     sigset_t set = sup::relayed_signals(spec.signals.ignored);
@@ -335,7 +377,8 @@ int run_seccomp_shim(const SeccompShimOptions& opt, const std::vector<std::strin
             (void)wd;  // without it the periodic re-try still finds the release
         }
     }
-    Supervisor s(opt, *listener, store, *opt.rules, launched->pid, sigfd->get(), in.get());
+    Supervisor s(opt, *listener, store, *opt.rules, launched->pid, sigfd->get(), in.get(),
+                 anchor ? anchor->pgid() : 0);
     return s.run();
 }
 

@@ -4,6 +4,7 @@
 #include "lokt/exit_code.hpp"
 #include "lokt/supervisor/channel.hpp"
 #include "lokt/wait.hpp"
+#include "lokt/wait_report.hpp"
 
 #include <unistd.h>
 
@@ -54,7 +55,7 @@ Acquisition StoreKeeper::run_unlocked(const std::string& name, const Held& held,
     return {Acquisition::End::acquired, 0};
 }
 
-Acquisition StoreKeeper::acquire(int cancel_fd) {
+Acquisition StoreKeeper::acquire(int cancel_fd, const std::function<bool()>& confirm_cancel) {
     Store& s = store();
     if (cfg_.wait && !deadline_) deadline_ = Deadline::after(cfg_.timeout);
     for (size_t i = held_.size(); i < cfg_.names.size(); ++i) {
@@ -81,6 +82,9 @@ Acquisition StoreKeeper::acquire(int cancel_fd) {
             WaitOptions w;
             w.timeout = deadline_->remaining();
             w.cancel_fd = cancel_fd;
+            w.confirm_cancel = confirm_cancel;
+            WaitReporter reporter(STDERR_FILENO, wait_display(STDERR_FILENO, cfg_.quiet));
+            reporter.attach(w);
             auto r = acquire_waiting(s, req, w);
             if (!r) return refuse(to_int(ExitCode::error), r.error().message);
             if (r->end == WaitEnd::cancelled) return {Acquisition::End::cancelled, 0};

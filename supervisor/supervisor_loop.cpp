@@ -80,20 +80,23 @@ private:
     int cancelled_by_ = 0;      // the TERM/HUP/QUIT that started the grace (timeout -k)
     bool main_killed_ = false;  // the command was still running when SIGKILL went out
     size_t losses_seen_ = 0;
+    std::optional<int> cancel_sig_;  // the terminating signal (or SIGKILL: front gone) seen while waiting
 };
 
 // A terminating signal relayed while the locks were being taken cancels the guard before the
-// command starts; other signals have nobody to go to yet and are dropped.
+// command starts; other signals (SIGWINCH, SIGCONT, SIGTSTP, SIGURG) have nobody to go to yet
+// and are dropped without costing the waiter its place in the queue (docs/guard.md).
 std::optional<int> Supervisor::pending_cancel() {
     unsigned char buf[64];
-    for (;;) {
+    while (!cancel_sig_) {
         ssize_t n = ::read(io_.life.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
-        if (n == 0) return SIGKILL;  // the front is gone
-        if (n < 0) return std::nullopt;  // EAGAIN: nothing pending
-        for (ssize_t i = 0; i < n; ++i)
-            if (terminates_by_default(buf[i])) return static_cast<int>(buf[i]);
+        if (n == 0) cancel_sig_ = SIGKILL;  // the front is gone
+        if (n <= 0) break;  // EAGAIN: nothing pending
+        for (ssize_t i = 0; i < n && !cancel_sig_; ++i)
+            if (terminates_by_default(buf[i])) cancel_sig_ = static_cast<int>(buf[i]);
     }
+    return cancel_sig_;
 }
 
 bool Supervisor::start_command() {
@@ -139,14 +142,15 @@ int Supervisor::run() {
     }
     sigfd_ = std::move(*sfd);
 
-    Acquisition a = locks_.acquire(io_.life.get());
+    const auto confirm = [this] { return pending_cancel().has_value(); };
+    Acquisition a = locks_.acquire(io_.life.get(), confirm);
     while (a.end == Acquisition::End::cancelled) {
         // Woken by a relayed signal: only a terminating one (or the front's death) cancels.
         if (auto sig = pending_cancel()) {
             locks_.release(*sig == SIGKILL ? "parent-gone" : "cancelled");
             return to_int(ExitCode::signal_base) + *sig;
         }
-        a = locks_.acquire(io_.life.get());
+        a = locks_.acquire(io_.life.get(), confirm);
     }
     if (a.end == Acquisition::End::refused) return a.exit_code;
     for (const auto& h : locks_.held()) send(encode_lock_message(h.name, h.lock_id));

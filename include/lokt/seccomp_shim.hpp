@@ -32,6 +32,8 @@ struct SeccompShimOptions {
     std::function<std::string(const AcquireOutcome&, const std::string& waited)> refusal;
     /// Prints one warning line for the user (text without "warning: ").
     std::function<void(const std::string&)> warn;
+    /// > 0: waiting execs get progress lines on their stderr at this interval (0: none).
+    Nanos report_every{0};
     /// False: never ask for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (tests of the fallback).
     bool wait_killable = true;
 };

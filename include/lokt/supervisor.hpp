@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -62,9 +63,10 @@ struct Acquisition {
 class LockKeeper {
 public:
     virtual ~LockKeeper() = default;
-    /// Takes every lock, in name order; stops early when `cancel_fd` becomes readable.
-    /// Writes the refusal message itself (collision, freeze, timeout, I/O error).
-    virtual Acquisition acquire(int cancel_fd) = 0;
+    /// Takes every lock, in name order; stops early when `cancel_fd` becomes readable and
+    /// `confirm_cancel` (which consumes what is readable) returns true; a false keeps the
+    /// place in the queue. Writes the refusal message itself (collision, freeze, timeout, I/O error).
+    virtual Acquisition acquire(int cancel_fd, const std::function<bool()>& confirm_cancel) = 0;
     /// Records the command's process group in every held lock (liveness, DESIGN §4).
     virtual void record_pgid(pid_t pgid) = 0;
     /// Renews every held lock; a lost one is audited `lost`, warned about and dropped.

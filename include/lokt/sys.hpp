@@ -119,6 +119,9 @@ void inject_write_failure(int err, size_t after_bytes = 0);
 void inotify_rm_watch(int fd, int wd);
 /// pidfd_open(pid, 0): an fd that becomes readable when the process exits.
 Result<UniqueFd> pidfd_open(pid_t pid);
+/// pidfd_getfd(pidfd, fd, 0): a close-on-exec duplicate of another process's fd, sharing its
+/// open file (offset and flags included).
+Result<UniqueFd> pidfd_getfd(int pidfd, int target_fd);
 /// ppoll() with a relative timeout (nullopt: no timeout); the number of ready fds.
 Result<int> poll(struct pollfd* fds, size_t nfds, std::optional<std::chrono::nanoseconds> timeout);
 

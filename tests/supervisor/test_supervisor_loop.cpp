@@ -22,7 +22,7 @@ namespace {
 class FakeKeeper final : public LockKeeper {
 public:
     explicit FakeKeeper(int log_fd) : log_(log_fd) {}
-    Acquisition acquire(int) override {
+    Acquisition acquire(int, const std::function<bool()>&) override {
         note("acquire");
         held_ = {{"x", "00000000000000000000000000000001"}};
         return {Acquisition::End::acquired, 0};

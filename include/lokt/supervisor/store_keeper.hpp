@@ -26,6 +26,7 @@ struct KeeperConfig {
     bool fail_on_frozen = false;     ///< with wait: a freeze seen before waiting refuses at once
     bool run_on_timeout = false;     ///< held past the timeout (or without wait): run unlocked
     bool end_on_lost = false;        ///< --on-lost term: the "lost" warning says the command ends
+    bool quiet = false;              ///< -q: no wait reports on stderr
     /// The text after "error: " for a refusal (held or frozen); `timed_out` after --timeout.
     std::function<std::string(const AcquireOutcome&, bool timed_out)> refusal;
     /// The text after "warning: " when the command runs without the lock (run_on_timeout).
@@ -36,7 +37,7 @@ class StoreKeeper final : public LockKeeper {
 public:
     StoreKeeper(Root root, Identity who, KeeperConfig cfg);
 
-    Acquisition acquire(int cancel_fd) override;
+    Acquisition acquire(int cancel_fd, const std::function<bool()>& confirm_cancel) override;
     void record_pgid(pid_t pgid) override;
     void renew() override;
     void release(const std::string& reason) override;
