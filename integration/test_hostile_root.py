@@ -269,11 +269,11 @@ def test_a_held_sync_file_never_stalls_the_guard_and_unlock_names_the_holder(lok
 def test_doctor_names_the_sharing_mode_and_flags_a_single_user_root_others_can_write(lokt):
     make_dirs(lokt)
     r = lokt.run("doctor")
-    line = [l for l in r.stdout.splitlines() if "sharing" in l]
+    line = [l for l in r.stdout.splitlines() if l.split()[1:2] == ["sharing"]]
     assert line and line[0].startswith("ok") and "single user" in line[0], r.stdout
     locks = os.path.join(lokt.root, "locks")
     os.chmod(locks, 0o777)
     r = lokt.run("doctor")
-    line = [l for l in r.stdout.splitlines() if "sharing" in l]
+    line = [l for l in r.stdout.splitlines() if l.split()[1:2] == ["sharing"]]
     assert line and line[0].startswith("warn"), r.stdout
     assert locks in line[0] and "other users" in line[0], line[0]
