@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 
 namespace lokt {
 namespace {
@@ -42,6 +44,15 @@ ojson to_ordered(const LockRecord& r) {
     return j;
 }
 
+// A JSON integer in range for T (a pid is 32 bits): never a silently wrapped value.
+template <class T>
+bool fits(const nlohmann::json& v) {
+    if (v.is_number_unsigned()) return v.get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max());
+    const int64_t x = v.get<int64_t>();
+    if (x < 0) return std::is_signed_v<T> && x >= int64_t(std::numeric_limits<T>::min());
+    return uint64_t(x) <= uint64_t(std::numeric_limits<T>::max());
+}
+
 Decoded corrupt(std::string why) {
     Decoded d;
     d.status = DecodeStatus::corrupt;
@@ -78,15 +89,51 @@ nlohmann::ordered_json lock_to_json(const LockRecord& r) {
 
 namespace {
 
+// True for well-formed UTF-8 with no escaped UTF-16 surrogate (\uD800-\uDFFF, paired or
+// not). The strict decoder rejects invalid UTF-8 and lone surrogates, the fast reader
+// would pass the bytes through or substitute U+FFFD: such files go the strict way.
+bool plain_utf8(std::string_view s) {
+    for (size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == '\\' && i + 2 < s.size() && s[i + 1] == 'u' && (s[i + 2] == 'd' || s[i + 2] == 'D')) {
+            const char h = i + 3 < s.size() ? s[i + 3] : '0';
+            if ((h >= '8' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F')) return false;
+        }
+        if (c == '\\') {
+            i += 2;  // an escaped backslash must not start a \u of its own
+            continue;
+        }
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        const size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+        if (len == 0 || c > 0xF4 || i + len > s.size()) return false;
+        for (size_t k = 1; k < len; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+        const auto c1 = static_cast<unsigned char>(s[i + 1]);
+        if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0) || (c == 0xF0 && c1 < 0x90) ||
+            (c == 0xF4 && c1 >= 0x90))
+            return false;  // overlong, surrogate or beyond U+10FFFF
+        i += len;
+    }
+    return true;
+}
+
+} // namespace
+
+namespace detail {
+
 // The common case — a flat object of known fields with the expected types, as both we and
 // the original write — decoded without building a JSON tree: `status` lists thousands of
 // files, and a tree costs ~10 us each. Anything unusual returns nullopt and takes the
 // full, strict path below, which also produces the error details.
-std::optional<LockRecord> decode_fast(std::string_view bytes) {
+std::optional<LockRecord> decode_lock_fast(std::string_view bytes) {
+    if (!plain_utf8(bytes)) return std::nullopt;
     audit_detail::JsonReader in(bytes);
     if (!in.eat('{')) return std::nullopt;
     LockRecord r;
-    bool have_name = false, have_owner = false, have_pid = false, have_ts = false;
+    bool have_name = false, have_owner = false, have_pid = false, have_ts = false, have_exp = false;
     std::string key, ts, exp, kind;
     int64_t v = 0;
     if (!in.peek('}')) {
@@ -122,6 +169,7 @@ std::optional<LockRecord> decode_fast(std::string_view bytes) {
                 r.ttl_sec = v;
             } else if (key == "expires_at") {
                 if (!in.string(exp)) return std::nullopt;
+                have_exp = true;
             } else if (key == "kind") {
                 if (!in.string(kind)) return std::nullopt;
             } else if (key == "pgid") {
@@ -139,7 +187,7 @@ std::optional<LockRecord> decode_fast(std::string_view bytes) {
     auto acquired = parse_rfc3339(ts);
     if (!acquired) return std::nullopt;
     r.acquired_ts = *acquired;
-    if (!exp.empty()) {
+    if (have_exp) {  // "" too: the strict decoder (and Go) reject an empty time
         auto e = parse_rfc3339(exp);
         if (!e) return std::nullopt;
         r.expires_at = *e;
@@ -150,16 +198,8 @@ std::optional<LockRecord> decode_fast(std::string_view bytes) {
     return r;
 }
 
-} // namespace
-
-Decoded decode_lock(std::string_view bytes) {
+Decoded decode_lock_strict(std::string_view bytes) {
     if (bytes.empty()) return corrupt("empty file");
-    if (auto fast = decode_fast(bytes)) {
-        Decoded d;
-        d.status = DecodeStatus::ok;
-        d.record = std::move(*fast);
-        return d;
-    }
     nlohmann::json j = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return corrupt("not valid JSON (truncated or garbage)");
     if (!j.is_object()) return corrupt("not a JSON object");
@@ -188,7 +228,9 @@ Decoded decode_lock(std::string_view bytes) {
         auto it = j.find(key);
         if (it == j.end() || it->is_null()) return !required;
         if (!it->is_number_integer()) return false;
-        out = it->get<std::remove_reference_t<decltype(out)>>();
+        using T = std::remove_reference_t<decltype(out)>;
+        if (!fits<T>(*it)) return false;
+        out = it->get<T>();
         return true;
     };
 
@@ -229,6 +271,18 @@ Decoded decode_lock(std::string_view bytes) {
 
     d.status = DecodeStatus::ok;
     return d;
+}
+
+} // namespace detail
+
+Decoded decode_lock(std::string_view bytes) {
+    if (auto fast = detail::decode_lock_fast(bytes)) {
+        Decoded d;
+        d.status = DecodeStatus::ok;
+        d.record = std::move(*fast);
+        return d;
+    }
+    return detail::decode_lock_strict(bytes);
 }
 
 } // namespace lokt

@@ -2,11 +2,13 @@
 ASan), lokt's own execs, no guard in a guard, and broken configuration (research §1.5
 scenarios 8, 9, 15, 16)."""
 import os
+import shutil
 import stat
 import subprocess
 
 import pytest
 
+from conftest import as_nobody
 from shimkit import is_guard_cmdline, shim, shim_targets  # noqa: F401  (fixtures)
 
 RULES = "git-push wait=10s : fake-git push *\n"
@@ -140,6 +142,36 @@ def test_rules_broken_at_run_time_run_every_command_with_one_line_per_process(sh
                               "and the command pattern; transparent locking is off in this process"]
     assert len(shim.records()) == 2
     assert all(not guarded(r) for r in shim.records())
+
+
+def test_rules_file_the_user_cannot_read_is_refused_unless_the_shim_is_off(shim, open_dir):
+    # Root reads any file: lokt shim and the tool run as nobody (setpriv) when the suite runs
+    # as root, from a directory nobody may enter.
+    bindir = os.path.join(open_dir, "bin")
+    os.mkdir(bindir)
+    shutil.copy(shim.t.tool, os.path.join(bindir, "fake-git"))
+    out = os.path.join(open_dir, "out")
+    os.mkdir(out)
+    os.chmod(out, 0o777)
+    root = os.path.join(open_dir, "root")
+    os.makedirs(root, mode=0o777)
+    os.chmod(root, 0o777)
+    rules = os.path.join(root, "rules")
+    with open(rules, "w") as f:
+        f.write(RULES)
+    os.chmod(rules, 0)
+    env = shim.env(LOKT_ROOT=root, TOOL_OUT=out, PATH=bindir + ":/usr/bin:/bin")
+    argv = [*as_nobody(), shim.lokt.bin, "shim", "--", "bash", "-c", "fake-git push"]
+    r = subprocess.run(argv, cwd=open_dir, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.startswith("error: ") and rules in r.stderr
+    shim.out = out
+    assert shim.records() == []
+    r = subprocess.run(argv, cwd=open_dir, env={**env, "LOKT_SHIM": "off"}, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert len(shim.records()) == 1
+    assert not guarded(shim.records()[0])
 
 
 def test_unreadable_rules_file_is_refused_unless_the_shim_is_off(shim, tmp_path):

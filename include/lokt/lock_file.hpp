@@ -62,6 +62,13 @@ struct Decoded {
 std::string encode_lock(const LockRecord& r);
 /// Parses a lock file's bytes.
 Decoded decode_lock(std::string_view bytes);
+/// The two decoders decode_lock combines, exposed for the test that they agree on every
+/// input: the fast one (a record, or nullopt for anything unusual) and the strict one.
+namespace detail {
+std::optional<LockRecord> decode_lock_fast(std::string_view bytes);
+Decoded decode_lock_strict(std::string_view bytes);
+} // namespace detail
+
 /// The JSON object (same fields and order as encode_lock), for --json outputs.
 nlohmann::ordered_json lock_to_json(const LockRecord& r);
 

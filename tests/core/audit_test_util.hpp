@@ -1,7 +1,8 @@
 #pragma once
-// Helpers shared by the audit log tests: a self-removing temp dir and event builders.
+// Helpers shared by the audit log tests: event builders and file readers.
 
 #include "lokt/audit.hpp"
+#include "support/scoped.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -14,21 +15,6 @@
 #include <vector>
 
 namespace lokt::test {
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/lokt-audit-test-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-};
 
 inline TimePoint at_ns(int64_t ns) { return TimePoint(Nanos(ns)); }
 

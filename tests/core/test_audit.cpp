@@ -4,14 +4,15 @@
 #include "audit_test_util.hpp"
 
 #include "lokt/sys.hpp"
+#include "support/process.hpp"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
 
 using namespace lokt;
@@ -115,23 +116,16 @@ TEST_CASE("concurrent writers never interleave within a line", "[audit]") {
     constexpr int kWriters = 8, kEvents = 2000;
     std::vector<pid_t> kids;
     for (int w = 0; w < kWriters; ++w) {
-        pid_t pid = ::fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
+        kids.push_back(fork_child([&, w] {
             AuditLog log(path);
             for (int i = 0; i < kEvents; ++i) {
                 AuditEvent e = make_event(now(), "n" + std::to_string(w), i, "writer-" + std::to_string(w));
-                if (!log.append(e)) ::_exit(1);
+                if (!log.append(e)) return 1;
             }
-            ::_exit(0);
-        }
-        kids.push_back(pid);
+            return 0;
+        }));
     }
-    for (pid_t k : kids) {
-        int status = 0;
-        REQUIRE(::waitpid(k, &status, 0) == k);
-        CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
-    }
+    for (pid_t k : kids) CHECK(reap(k) == 0);
     auto lines = file_lines(path);
     REQUIRE(lines.size() == size_t(kWriters) * kEvents);
     std::map<std::string, int64_t> next;
@@ -151,9 +145,10 @@ TEST_CASE("a full disk is an error and leaves no partial line", "[audit]") {
     AuditLog log(d.path + "/audit.log");
     REQUIRE(log.append(make_event(base_plus_ms(0), "a", 1)));
     std::string before = file_text(log.path());
-    sys::inject_write_failure(ENOSPC);
-    auto r = log.append(make_event(base_plus_ms(1), "a", 2));
-    sys::inject_write_failure(0);
+    auto r = [&] {
+        ScopedWriteFailure full(ENOSPC);
+        return log.append(make_event(base_plus_ms(1), "a", 2));
+    }();
     REQUIRE_FALSE(r);
     CHECK(r.error().sys_errno == ENOSPC);
     CHECK(r.error().message.find("audit log") != std::string::npos);
@@ -167,23 +162,27 @@ TEST_CASE("a missing or unwritable directory is a clean error", "[audit]") {
     REQUIRE_FALSE(r);
     CHECK(r.error().sys_errno == ENOENT);
     CHECK_FALSE(sys::exists(d.path + "/nope"));
-    if (::geteuid() != 0) {
-        REQUIRE(::chmod(d.path.c_str(), 0555) == 0);
+    // Root writes anywhere: the unwritable case runs in a child that drops to nobody.
+    REQUIRE(::chmod(d.path.c_str(), 0555) == 0);
+    pid_t pid = fork_child([&] {
+        if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) return 3;
         AuditLog ro(d.path + "/audit.log");
         auto w = ro.append(make_event(base_plus_ms(0), "a", 1));
-        ::chmod(d.path.c_str(), 0755);
-        REQUIRE_FALSE(w);
-        CHECK(w.error().sys_errno == EACCES);
-    }
+        if (w) return 1;
+        return w.error().sys_errno == EACCES ? 0 : 2;
+    });
+    CHECK(reap(pid) == 0);
+    ::chmod(d.path.c_str(), 0755);
 }
 
 TEST_CASE("LOKT_AUDIT_MAX_BYTES overrides the rotation size", "[audit]") {
-    ::setenv("LOKT_AUDIT_MAX_BYTES", "12345", 1);
-    AuditLog a("/x/audit.log");
-    ::setenv("LOKT_AUDIT_MAX_BYTES", "garbage", 1);
-    AuditLog b("/x/audit.log");
-    ::unsetenv("LOKT_AUDIT_MAX_BYTES");
-    AuditLog c("/x/audit.log");
+    auto with = [](std::optional<std::string> v) {
+        ScopedEnv env("LOKT_AUDIT_MAX_BYTES", std::move(v));
+        return AuditLog("/x/audit.log");
+    };
+    AuditLog a = with("12345");
+    AuditLog b = with("garbage");
+    AuditLog c = with(std::nullopt);
     CHECK(a.max_bytes() == 12345);
     CHECK(b.max_bytes() == kAuditDefaultMaxBytes);
     CHECK(c.max_bytes() == kAuditDefaultMaxBytes);
@@ -219,21 +218,14 @@ TEST_CASE("concurrent writers rotate once per full file and lose nothing", "[aud
     const uint64_t max_bytes = 20000;  // ~23 rotations in all
     std::vector<pid_t> kids;
     for (int w = 0; w < kWriters; ++w) {
-        pid_t pid = ::fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
+        kids.push_back(fork_child([&, w] {
             AuditLog log(path, max_bytes, kGenerations);
             for (int i = 0; i < kEvents; ++i)
-                if (!log.append(make_event(now(), "n", i, "w" + std::to_string(w)))) ::_exit(1);
-            ::_exit(0);
-        }
-        kids.push_back(pid);
+                if (!log.append(make_event(now(), "n", i, "w" + std::to_string(w)))) return 1;
+            return 0;
+        }));
     }
-    for (pid_t k : kids) {
-        int status = 0;
-        REQUIRE(::waitpid(k, &status, 0) == k);
-        CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
-    }
+    for (pid_t k : kids) CHECK(reap(k) == 0);
     AuditLog log(path, max_bytes, kGenerations);
     CHECK_FALSE(sys::exists(path + "." + std::to_string(kGenerations)));
     // Size is re-checked under the rotation lock: a file that a racing writer has just

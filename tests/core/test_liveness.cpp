@@ -1,5 +1,7 @@
 #include "lokt/identity.hpp"
 #include "lokt/liveness.hpp"
+#include "support/process.hpp"
+#include "support/scoped.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -8,18 +10,9 @@
 #include <unistd.h>
 
 using namespace lokt;
+using namespace lokt::test;
 
 namespace {
-
-// A child that has exited and been reaped: its pid is dead (until recycled).
-pid_t dead_pid() {
-    pid_t p = ::fork();
-    REQUIRE(p >= 0);
-    if (p == 0) ::_exit(0);
-    int st;
-    REQUIRE(::waitpid(p, &st, 0) == p);
-    return p;
-}
 
 LockRecord record_for(pid_t pid, uint64_t start, std::optional<LockKind> kind, const std::string& host) {
     LockRecord r;
@@ -36,16 +29,18 @@ LockRecord record_for(pid_t pid, uint64_t start, std::optional<LockKind> kind, c
 } // namespace
 
 TEST_CASE("identity comes from LOKT_OWNER and LOKT_AGENT_ID when set", "[identity]") {
-    ::setenv("LOKT_OWNER", "agent-7", 1);
-    ::setenv("LOKT_AGENT_ID", "agent-fixed", 1);
-    Identity id = current_identity();
-    CHECK(id.owner == "agent-7");
-    CHECK(id.agent_id == "agent-fixed");
-    CHECK(id.pid == ::getpid());
-    CHECK(id.pid_start == process_start_time(::getpid()).value());
-    CHECK_FALSE(id.host.empty());
-    ::unsetenv("LOKT_OWNER");
-    ::unsetenv("LOKT_AGENT_ID");
+    {
+        ScopedEnv owner("LOKT_OWNER", "agent-7");
+        ScopedEnv agent("LOKT_AGENT_ID", "agent-fixed");
+        Identity id = current_identity();
+        CHECK(id.owner == "agent-7");
+        CHECK(id.agent_id == "agent-fixed");
+        CHECK(id.pid == ::getpid());
+        CHECK(id.pid_start == process_start_time(::getpid()).value());
+        CHECK_FALSE(id.host.empty());
+    }
+    ScopedEnv no_owner("LOKT_OWNER", std::nullopt);
+    ScopedEnv no_agent("LOKT_AGENT_ID", std::nullopt);
     Identity dflt = current_identity();
     CHECK_FALSE(dflt.owner.empty());
     CHECK(dflt.agent_id.rfind("agent-", 0) == 0);
@@ -70,15 +65,13 @@ TEST_CASE("a live process with the recorded start time is alive", "[liveness]") 
 TEST_CASE("a guard lock stays alive while its process group has members", "[liveness]") {
     int pipefd[2];
     REQUIRE(::pipe(pipefd) == 0);
-    pid_t leader = ::fork();
-    REQUIRE(leader >= 0);
-    if (leader == 0) {
+    pid_t leader = fork_child([&] {
         ::setpgid(0, 0);
         ::close(pipefd[1]);
         char c;
         (void)!::read(pipefd[0], &c, 1);  // lives until the test closes the pipe
-        ::_exit(0);
-    }
+        return 0;
+    });
     ::setpgid(leader, leader);
     ::close(pipefd[0]);
     std::string host = current_identity().host;
@@ -114,9 +107,7 @@ TEST_CASE("another host's lock is never judged by pid", "[liveness]") {
 }
 
 TEST_CASE("an unreaped zombie holder counts as dead", "[liveness]") {
-    pid_t p = ::fork();
-    REQUIRE(p >= 0);
-    if (p == 0) ::_exit(0);
+    pid_t p = fork_child([] { return 0; });
     // Wait until it is a zombie without reaping it.
     siginfo_t si{};
     REQUIRE(::waitid(P_PID, static_cast<id_t>(p), &si, WEXITED | WNOWAIT) == 0);
@@ -128,12 +119,10 @@ TEST_CASE("an unreaped zombie holder counts as dead", "[liveness]") {
 }
 
 TEST_CASE("a process group whose members are all zombies is gone", "[liveness]") {
-    pid_t leader = ::fork();
-    REQUIRE(leader >= 0);
-    if (leader == 0) {
+    pid_t leader = fork_child([] {
         ::setpgid(0, 0);
-        ::_exit(0);
-    }
+        return 0;
+    });
     ::setpgid(leader, leader);
     siginfo_t si{};
     REQUIRE(::waitid(P_PID, static_cast<id_t>(leader), &si, WEXITED | WNOWAIT) == 0);
@@ -146,18 +135,16 @@ TEST_CASE("a process group whose members are all zombies is gone", "[liveness]")
 TEST_CASE("a group stays alive through a live member when its leader is a zombie", "[liveness]") {
     int pipefd[2];
     REQUIRE(::pipe(pipefd) == 0);
-    pid_t leader = ::fork();
-    REQUIRE(leader >= 0);
-    if (leader == 0) {
+    pid_t leader = fork_child([&] {
         ::setpgid(0, 0);
-        if (::fork() == 0) {  // a member that lives until the test closes the pipe
+        fork_child([&] {  // a member that lives until the test closes the pipe
             ::close(pipefd[1]);
             char c;
             (void)!::read(pipefd[0], &c, 1);
-            ::_exit(0);
-        }
-        ::_exit(0);
-    }
+            return 0;
+        });
+        return 0;
+    });
     ::setpgid(leader, leader);
     ::close(pipefd[0]);
     siginfo_t si{};

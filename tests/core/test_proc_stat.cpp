@@ -1,4 +1,5 @@
 #include "lokt/proc_stat.hpp"
+#include "support/process.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -6,6 +7,7 @@
 #include <unistd.h>
 
 using namespace lokt;
+using lokt::test::fork_child;
 
 TEST_CASE("read_proc_stat reports our parent, group, state and start time", "[proc_stat]") {
     auto me = read_proc_stat(::getpid());
@@ -29,14 +31,12 @@ TEST_CASE("ancestry: self and parents count, a reused pid or a stranger does not
 
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
-    pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
+    pid_t child = fork_child([&] {
         ::close(fds[1]);
         char c;
         (void)!::read(fds[0], &c, 1);
-        ::_exit(0);
-    }
+        return 0;
+    });
     ::close(fds[0]);
     CHECK(is_self_or_ancestor(::getpid(), me->start, child));   // we are its parent
     CHECK_FALSE(is_self_or_ancestor(child, 0, ::getpid()));     // it is not ours

@@ -1,4 +1,5 @@
 #include "lokt/root.hpp"
+#include "support/scoped.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -11,14 +12,15 @@
 #include <string>
 
 using namespace lokt;
+using lokt::test::ScopedEnv;
+using lokt::test::TempDir;
 
 namespace {
 
-std::string temp_dir() {
-    char tmpl[] = "/tmp/lokt-root-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
+// The canonical path of a test's temp dir (git reports canonical paths).
+std::string real_path(const TempDir& t) {
     char real[PATH_MAX];
-    REQUIRE(::realpath(tmpl, real) != nullptr);
+    REQUIRE(::realpath(t.path.c_str(), real) != nullptr);
     return real;
 }
 
@@ -56,8 +58,9 @@ TEST_CASE("LOKT_ROOT wins over everything", "[root]") {
 }
 
 TEST_CASE("outside a repository the root is ./.lokt", "[root]") {
-    std::string d = temp_dir();
-    ::unsetenv("GIT_DIR");
+    TempDir tmp("lokt-root");
+    std::string d = real_path(tmp);
+    ScopedEnv no_git_dir("GIT_DIR", std::nullopt);
     auto r = discover_root(d, nullptr);
     REQUIRE(r);
     CHECK(r->path == d + "/.lokt");
@@ -65,8 +68,9 @@ TEST_CASE("outside a repository the root is ./.lokt", "[root]") {
 }
 
 TEST_CASE("git common dir is found without forking git and matches git's answer", "[root][git]") {
-    ::unsetenv("GIT_DIR");
-    std::string d = temp_dir();
+    ScopedEnv no_git_dir("GIT_DIR", std::nullopt);
+    TempDir tmp("lokt-root");
+    std::string d = real_path(tmp);
     std::string g = kGit;
     sh("cd " + d + " && " + g + " init -q repo && cd repo && mkdir -p a/b && echo x > a/f && " + g +
        " add . && " + g + " commit -qm init");
@@ -101,7 +105,8 @@ TEST_CASE("git common dir is found without forking git and matches git's answer"
 }
 
 TEST_CASE("ensure_root_dirs creates the layout and reports an unusable root", "[root]") {
-    std::string d = temp_dir();
+    TempDir tmp("lokt-root");
+    std::string d = real_path(tmp);
     Root r{d + "/x/lokt", RootSource::env};
     REQUIRE(ensure_root_dirs(r));
     CHECK(::access(r.locks_dir().c_str(), W_OK) == 0);

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <ctime>
+#include <optional>
 #include <string>
 
 using namespace lokt;
@@ -479,12 +480,12 @@ TEST_CASE("a full disk leaves no partial lock file and the old state intact", "[
     auto old = acquired(a.try_acquire(request(a, "build", 1ns))).record;  // expired: prunable
     const std::string before = t.slurp(t.root.lock_path("build"));
 
-    sys::inject_write_failure(ENOSPC);
+    std::optional<ScopedWriteFailure> full(std::in_place, ENOSPC);
     auto fresh = b.try_acquire(request(b, "other"));
     auto replace = b.try_acquire(request(b, "build"));
     auto renew = a.renew("build", old.lock_id, 1h);
     auto frz = b.freeze("build", 1h);
-    sys::inject_write_failure(0);
+    full.reset();
 
     REQUIRE_FALSE(fresh);
     CHECK(fresh.error().sys_errno == ENOSPC);

@@ -1,4 +1,5 @@
 #include "lokt/sys.hpp"
+#include "support/scoped.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,14 +11,9 @@
 #include <string>
 
 using namespace lokt;
+using lokt::test::ScopedWriteFailure;
+using lokt::test::TempDir;
 
-namespace {
-std::string temp_dir() {
-    char tmpl[] = "/tmp/lokt-test-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    return tmpl;
-}
-} // namespace
 
 TEST_CASE("fds created by the syscall layer are close-on-exec", "[sys]") {
     auto p = sys::pipe();
@@ -53,7 +49,8 @@ TEST_CASE("errors carry the syscall, the path and errno", "[sys]") {
 }
 
 TEST_CASE("mkdir_p creates nested directories and accepts existing ones", "[sys]") {
-    std::string d = temp_dir();
+    TempDir tmp;
+    const std::string& d = tmp.path;
     REQUIRE(sys::mkdir_p(d + "/a/b/c"));
     REQUIRE(sys::mkdir_p(d + "/a/b/c"));
     CHECK(sys::exists(d + "/a/b/c"));
@@ -62,7 +59,8 @@ TEST_CASE("mkdir_p creates nested directories and accepts existing ones", "[sys]
 }
 
 TEST_CASE("read_file returns what write_all wrote", "[sys]") {
-    std::string d = temp_dir();
+    TempDir tmp;
+    const std::string& d = tmp.path;
     {
         auto f = sys::open(d + "/f", O_WRONLY | O_CREAT | O_TRUNC);
         REQUIRE(f);
@@ -74,20 +72,23 @@ TEST_CASE("read_file returns what write_all wrote", "[sys]") {
 }
 
 TEST_CASE("injected write failures surface as errors and can be switched off", "[sys]") {
-    std::string d = temp_dir();
+    TempDir tmp;
+    const std::string& d = tmp.path;
     auto f = sys::open(d + "/f", O_WRONLY | O_CREAT | O_TRUNC);
     REQUIRE(f);
-    sys::inject_write_failure(ENOSPC, 3);
-    CHECK(sys::write_all(f->get(), "ab"));
-    auto r = sys::write_all(f->get(), "cd");
-    REQUIRE_FALSE(r);
-    CHECK(r.error().sys_errno == ENOSPC);
-    sys::inject_write_failure(0);
+    {
+        ScopedWriteFailure fail(ENOSPC, 3);
+        CHECK(sys::write_all(f->get(), "ab"));
+        auto r = sys::write_all(f->get(), "cd");
+        REQUIRE_FALSE(r);
+        CHECK(r.error().sys_errno == ENOSPC);
+    }
     CHECK(sys::write_all(f->get(), "cd"));
 }
 
 TEST_CASE("list_dir lists entries without dot entries", "[sys]") {
-    std::string d = temp_dir();
+    TempDir tmp;
+    const std::string& d = tmp.path;
     REQUIRE(sys::mkdir_p(d + "/x"));
     auto names = sys::list_dir(d);
     REQUIRE(names);

@@ -41,7 +41,7 @@ pid_t fork_waiter(const TempRoot& t, const std::string& owner, const std::string
                   WaitOptions opt, LockKind kind = LockKind::lease,
                   const std::function<void(Store&)>& after = {}, bool no_inotify_env = false) {
     return fork_child([=, &t] {
-        if (no_inotify_env) ::setenv("LOKT_NO_INOTIFY", "1", 1);
+        if (no_inotify_env) ::setenv("LOKT_NO_INOTIFY", "1", 1);  // the child's own copy
         Store s = t.store(owner);
         auto start = Steady::now();
         auto r = acquire_waiting(s, request(s, name, 0s, kind), opt);
@@ -242,16 +242,15 @@ TEST_CASE("a dead guard holder whose process group lives on is waited out", "[wa
     REQUIRE(ensure_root_dirs(t.root));
     t.write(t.root.lock_path("g"), encode_lock(rec));
 
-    std::thread killer([&] {
-        wait_for([&] { return !t.ls(queue_of(t, "g")).empty(); });
-        std::this_thread::sleep_for(100ms);  // let the waiter see the group alive first
-        ::kill(cmd, SIGKILL);
-        reap(cmd);
-    });
-    auto r = acquire_waiting(b, request(b, "g", 0s, LockKind::guard), wait_opts(30s));
-    killer.join();
-    REQUIRE(r);
-    CHECK(r->end == WaitEnd::acquired);
+    pid_t w = fork_waiter(t, "waiter", "g", wait_opts(), LockKind::guard);
+    // Asleep in its wait loop with the lock still there: it judged the group alive.
+    REQUIRE(wait_for([&] { return blocked_in_ppoll(w); }));
+    CHECK(sys::exists(t.root.lock_path("g")));
+    CHECK(t.events("auto-prune").empty());
+
+    ::kill(cmd, SIGKILL);
+    CHECK(reap(cmd) == -1);
+    CHECK(reap(w) == kAcquired);
     auto prune = t.events("auto-prune");
     REQUIRE(prune.size() == 1);
     CHECK(prune[0].extra["reason"] == "dead");

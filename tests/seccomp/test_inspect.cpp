@@ -4,6 +4,7 @@
 #include "../../seccomp/request.hpp"
 
 #include "lokt/rules.hpp"
+#include "support/scoped.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -28,16 +29,8 @@ struct AlwaysValid final : Responder {
 };
 
 struct Dir {
-    std::string path;
-    Dir() {
-        char t[] = "/tmp/lokt-inspect-XXXXXX";
-        REQUIRE(::mkdtemp(t));
-        path = t;
-    }
-    ~Dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
+    lokt::test::TempDir tmp{"lokt-inspect"};
+    std::string path = tmp.path;
     std::string file(const std::string& name, mode_t mode) {
         std::string p = path + "/" + name;
         std::ofstream(p) << "#!/bin/sh\n";

@@ -1,4 +1,5 @@
 #include "lokt/supervisor/exit_status.hpp"
+#include "support/process.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -12,11 +13,10 @@ using namespace lokt::sup;
 
 namespace {
 int status_of_child(void (*body)()) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
+    pid_t pid = lokt::test::fork_child([body] {
         body();
-        ::_exit(0);
-    }
+        return 0;
+    });
     int st = 0;
     ::waitpid(pid, &st, 0);
     return st;
@@ -32,10 +32,7 @@ TEST_CASE("an exit code is passed through", "[supervisor][exit_status]") {
 }
 
 TEST_CASE("death by signal N gives 128+N", "[supervisor][exit_status]") {
-    int st = status_of_child([] {
-        ::signal(SIGTERM, SIG_DFL);  // Catch2's handler would report a failure
-        ::raise(SIGTERM);
-    });
+    int st = status_of_child([] { ::raise(SIGTERM); });
     auto e = exit_from_wait_status(st);
     CHECK(e.signaled);
     CHECK(exit_code(e) == 128 + SIGTERM);
@@ -52,11 +49,10 @@ TEST_CASE("exec failures map to 127 and 126", "[supervisor][exit_status]") {
 }
 
 TEST_CASE("siginfo of a killed child reads as signaled", "[supervisor][exit_status]") {
-    pid_t pid = ::fork();
-    if (pid == 0) {
+    pid_t pid = lokt::test::fork_child([] {
         ::pause();
-        ::_exit(0);
-    }
+        return 0;
+    });
     ::kill(pid, SIGKILL);
     siginfo_t si{};
     REQUIRE(::waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED) == 0);

@@ -1,7 +1,10 @@
 #include "lokt/supervisor/spawn.hpp"
 
 #include "lokt/supervisor/reaper.hpp"
+#include "lokt/supervisor/teardown.hpp"
 #include "lokt/sys.hpp"
+#include "support/process.hpp"
+#include "support/scoped.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -17,14 +20,11 @@
 
 using namespace lokt;
 using namespace lokt::sup;
+using lokt::test::Expect;
+using lokt::test::run_isolated;
+using lokt::test::TempDir;
 
 namespace {
-
-std::string temp_dir() {
-    char tmpl[] = "/tmp/lokt-spawn-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    return tmpl;
-}
 
 std::string slurp(const std::string& path) {
     std::ifstream f(path);
@@ -55,7 +55,8 @@ TEST_CASE("resolve_command searches PATH and tells 127 from 126", "[supervisor][
     CHECK(missing.error().sys_errno == ENOENT);
     CHECK(missing.error().message == "command not found: no-such-cmd-lokt");
 
-    std::string dir = temp_dir();
+    TempDir tmp("lokt-spawn");
+    const std::string& dir = tmp.path;
     std::string file = dir + "/plain";
     std::ofstream(file) << "data\n";
     auto not_exec = resolve_command("plain", dir.c_str());
@@ -72,7 +73,8 @@ TEST_CASE("resolve_command searches PATH and tells 127 from 126", "[supervisor][
 }
 
 TEST_CASE("spawn starts the command in a process group of its own", "[supervisor][spawn]") {
-    std::string dir = temp_dir();
+    TempDir tmp("lokt-spawn");
+    const std::string& dir = tmp.path;
     auto pid = spawn(sh("ps -o pgid= -p $$ > " + dir + "/pgid; echo $LOKT_SPAWN_TEST > " + dir + "/env"));
     REQUIRE(pid);
     auto end = reap_pid(*pid);
@@ -82,17 +84,21 @@ TEST_CASE("spawn starts the command in a process group of its own", "[supervisor
 }
 
 TEST_CASE("an exec failure comes back as errno and the child is reaped", "[supervisor][spawn]") {
-    SpawnSpec s = sh("true");
-    s.path = "/nonexistent/binary";
-    auto pid = spawn(s);
-    REQUIRE_FALSE(pid);
-    CHECK(pid.error().sys_errno == ENOENT);
-    CHECK(::waitpid(-1, nullptr, WNOHANG) == -1);
-    CHECK(errno == ECHILD);
+    // In a child of its own: "no child left" must not see (or reap) other tests' children.
+    auto failures = run_isolated([](Expect& expect) {
+        SpawnSpec s = sh("true");
+        s.path = "/nonexistent/binary";
+        auto pid = spawn(s);
+        LOKT_EXPECT(expect, !pid);
+        LOKT_EXPECT(expect, !pid && pid.error().sys_errno == ENOENT);
+        LOKT_EXPECT(expect, no_children_left());
+    });
+    CHECK(failures == "");
 }
 
 TEST_CASE("a script without #! runs with /bin/sh", "[supervisor][spawn]") {
-    std::string dir = temp_dir();
+    TempDir tmp("lokt-spawn");
+    const std::string& dir = tmp.path;
     std::string script = dir + "/script";
     std::ofstream(script) << "exit 6\n";
     ::chmod(script.c_str(), 0755);
@@ -105,7 +111,8 @@ TEST_CASE("a script without #! runs with /bin/sh", "[supervisor][spawn]") {
 }
 
 TEST_CASE("the command gets the given signal state, not ours", "[supervisor][spawn]") {
-    std::string dir = temp_dir();
+    TempDir tmp("lokt-spawn");
+    const std::string& dir = tmp.path;
     // grep itself, not through sh: dash clears its signal mask at startup.
     SpawnSpec s = sh("");
     auto grep = resolve_command("grep", "/usr/bin:/bin");
@@ -141,7 +148,8 @@ TEST_CASE("the command gets the given signal state, not ours", "[supervisor][spa
 }
 
 TEST_CASE("close-on-exec fds do not reach the command", "[supervisor][spawn]") {
-    std::string dir = temp_dir();
+    TempDir tmp("lokt-spawn");
+    const std::string& dir = tmp.path;
     // High numbers, so the fd `ls` opens for the listing cannot be mistaken for ours.
     sys::UniqueFd ours(::fcntl(0, F_DUPFD_CLOEXEC, 150));
     sys::UniqueFd plain(::fcntl(0, F_DUPFD, 160));

@@ -2,7 +2,10 @@
 // change the process group, subreaper flag and signal mask of whoever runs them).
 #include "lokt/supervisor.hpp"
 
+#include "lokt/proc_stat.hpp"
 #include "lokt/sys.hpp"
+#include "support/process.hpp"
+#include "support/scoped.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -11,17 +14,19 @@
 
 #include <chrono>
 #include <csignal>
+#include <fstream>
+#include <functional>
 #include <string>
-#include <thread>
 
 using namespace lokt;
 
 namespace {
 
-// Logs every call as one line to a pipe the test reads after the run.
+// Logs every call as one line to a pipe the test reads after the run. With `watched_pid_file`,
+// a release also says whether the process named there was still alive at that moment.
 class FakeKeeper final : public LockKeeper {
 public:
-    explicit FakeKeeper(int log_fd) : log_(log_fd) {}
+    FakeKeeper(int log_fd, std::string watched_pid_file) : log_(log_fd), watched_(std::move(watched_pid_file)) {}
     Acquisition acquire(int, const std::function<bool()>&) override {
         note("acquire");
         held_ = {{"x", "00000000000000000000000000000001"}};
@@ -31,7 +36,7 @@ public:
     void renew() override { note("renew"); }
     void release(const std::string& reason) override {
         if (held_.empty()) return;
-        note("release:" + reason);
+        note("release:" + reason + watched_state());
         held_.clear();
     }
     std::vector<HeldLock> held() const override { return held_; }
@@ -46,7 +51,17 @@ private:
         ssize_t n = ::write(log_, line.data(), line.size());
         (void)n;
     }
+    // Alive: /proc/PID exists and is not a zombie (an unreaped leftover is ended already).
+    std::string watched_state() const {
+        if (watched_.empty()) return "";
+        std::ifstream f(watched_);
+        pid_t pid = 0;
+        if (!(f >> pid) || pid <= 0) return " (watched pid missing)";
+        auto stat = read_proc_stat(pid);
+        return stat && stat->state != 'Z' ? " (watched alive)" : " (watched gone)";
+    }
     int log_;
+    std::string watched_;
     std::vector<HeldLock> held_;
 };
 
@@ -56,15 +71,15 @@ struct Run {
 };
 
 // Runs run_guard in a child process; `during` runs in the test while it is going on.
-Run run_guarded(GuardOptions opt, void (*during)(pid_t) = nullptr) {
+Run run_guarded(GuardOptions opt, const std::function<void(pid_t)>& during = {},
+                const std::string& watched_pid_file = "") {
     auto p = sys::pipe();
     REQUIRE(p);
-    pid_t pid = ::fork();
-    if (pid == 0) {
+    pid_t pid = lokt::test::fork_child([&] {
         p->read.reset();
-        FakeKeeper k(p->write.get());
-        ::_exit(run_guard(opt, k));
-    }
+        FakeKeeper k(p->write.get(), watched_pid_file);
+        return run_guard(opt, k);
+    });
     p->write.reset();
     if (during) during(pid);
     Run r;
@@ -107,13 +122,19 @@ TEST_CASE("an exec failure releases and returns 127", "[supervisor][loop]") {
 }
 
 TEST_CASE("leftovers are ended before the release", "[supervisor][loop]") {
+    lokt::test::TempDir tmp;
+    const std::string pid_file = tmp.path + "/leftover";
+    // The leftover ignores SIGTERM and says so through a FIFO before the command exits, so the
+    // grace period and SIGKILL are what end it; the keeper checks it is gone at the release.
+    const std::string ready = tmp.path + "/ready";
+    const std::string script = "mkfifo " + ready + " || exit 9; (trap '' TERM; exec sh -c 'echo $$ > " + pid_file +
+                               "; echo > " + ready + "; exec sleep 30') & read x < " + ready + "; exit 0";
     auto t0 = std::chrono::steady_clock::now();
-    Run r = run_guarded(sh("(trap '' TERM; sleep 30) & sleep 0.2; exit 0"));
+    Run r = run_guarded(sh(script), {}, pid_file);
     auto took = std::chrono::steady_clock::now() - t0;
     CHECK(r.code == 0);
-    CHECK(r.log == "acquire\npgid\nrelease:exited\n");
-    CHECK(took >= std::chrono::milliseconds(450));  // 0.2 s + the 300 ms grace, then SIGKILL
-    CHECK(took < std::chrono::seconds(10));
+    CHECK(r.log == "acquire\npgid\nrelease:exited (watched gone)\n");
+    CHECK(took >= std::chrono::milliseconds(300));  // the grace passed before SIGKILL
 }
 
 TEST_CASE("the heartbeat renews at ttl/2", "[supervisor][loop]") {
@@ -125,10 +146,16 @@ TEST_CASE("the heartbeat renews at ttl/2", "[supervisor][loop]") {
 }
 
 TEST_CASE("a signal to the front reaches the command", "[supervisor][loop]") {
-    Run r = run_guarded(sh("sleep 30"), [](pid_t front) {
-        // Give the supervisor time to start the command; the signal is relayed either way.
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    lokt::test::TempDir tmp;
+    // The command's own TERM handler exits 7 and leaves a file: a guard cancelled before the
+    // command started would give 128+15 and no file. The signal goes only once it runs.
+    const std::string script = "trap 'echo term > " + tmp.path + "/got; exit 7' TERM; : > " + tmp.path +
+                               "/started; sleep 30 & wait";
+    Run r = run_guarded(sh(script), [&](pid_t front) {
+        REQUIRE(lokt::test::wait_for([&] { return sys::exists(tmp.path + "/started"); }));
         ::kill(front, SIGTERM);
     });
-    CHECK(r.code == 128 + SIGTERM);
+    CHECK(r.code == 7);
+    CHECK(sys::exists(tmp.path + "/got"));
+    CHECK(r.log == "acquire\npgid\nrelease:exited\n");
 }
