@@ -14,17 +14,13 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "stages"))
 from conftest import wait_for  # noqa: E402
-from guardlib import alive, become_subreaper, children, kill_quietly, reap_orphans, wait_exit  # noqa: E402
+from guardlib import children, kill_quietly, subreaper, wait_exit  # noqa: E402,F401
 
 BOOT_ID = open("/proc/sys/kernel/random/boot_id").read().strip()
 PID_NS = os.stat("/proc/self/ns/pid").st_ino
 
 
-@pytest.fixture(autouse=True)
-def subreaper():
-    become_subreaper()
-    yield
-    reap_orphans()
+pytestmark = pytest.mark.usefixtures("subreaper")
 
 
 def unshare_works():

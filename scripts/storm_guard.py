@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """A kill storm against `lokt guard` (issue 8 §3/§4 closing counts): AGENTS agents each run
-RUNS guarded commands on one lock while a killer SIGKILLs supervisors (half of the time with
-the front SIGSTOPped for 0.3 s around the kill) and fronts. Every command checks at its start
+RUNS guarded commands on one lock while a killer SIGKILLs the current holder's supervisor
+(half of those times with its front SIGSTOPped for 0.3 s around the kill) or its front. Every command checks at its start
 that no process of an earlier holder's tree still lives (scripts/storm_guard_cmd.py).
 Prints runs, kills by kind and overlaps; exit 1 on any overlap.
 Usage: LOKT_BIN=build/stage/bin/lokt scripts/storm_guard.py [AGENTS] [RUNS]"""
+import json
 import os
 import random
 import shutil
@@ -53,28 +54,42 @@ def main():
                 del fronts[p.pid]
 
     def killer():
+        # Each new holder is killed with probability 0.4, at a random moment up to 0.6 s into
+        # its hold: before, while or after its command runs (then during the teardown).
         rng = random.Random(99)
+        seen, plan = set(), None
         while not done.is_set():
-            time.sleep(rng.uniform(0.05, 0.25))
-            with lock:
-                live = list(fronts)
-            if not live:
+            time.sleep(0.01)
+            try:
+                with open(os.path.join(env["LOKT_ROOT"], "locks", "s.json")) as f:
+                    sup = json.load(f)["pid"]
+            except (OSError, ValueError, KeyError):
                 continue
-            front = rng.choice(live)
-            sup = children(front)
-            kind = rng.choice(["supervisor", "supervisor+stopped-front", "front"])
+            if sup not in seen:
+                seen.add(sup)
+                plan = None
+                if rng.random() < 0.4:
+                    kind = rng.choice(["supervisor", "supervisor+stopped-front", "front"])
+                    plan = (sup, time.monotonic() + rng.uniform(0.0, 0.6), kind)
+            if not plan or plan[0] != sup or time.monotonic() < plan[1]:
+                continue
+            _, _, kind = plan
+            plan = None
+            with lock:
+                fronts_now = [f for f in fronts if sup in children(f)]
+            if not fronts_now:
+                continue
+            front = fronts_now[0]
             try:
                 if kind == "front":
                     os.kill(front, signal.SIGKILL)
-                elif sup:
+                else:
                     if kind == "supervisor+stopped-front":
                         os.kill(front, signal.SIGSTOP)
-                    os.kill(sup[0], signal.SIGKILL)
+                    os.kill(sup, signal.SIGKILL)
                     if kind == "supervisor+stopped-front":
                         time.sleep(0.3)
                         os.kill(front, signal.SIGCONT)
-                else:
-                    continue
                 kills[kind] += 1
             except ProcessLookupError:
                 pass
