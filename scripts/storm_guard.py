@@ -41,7 +41,7 @@ def main():
     def agent(a):
         rng = random.Random(a)
         for r in range(RUNS):
-            opts = ["escape"] if rng.random() < 0.5 else []
+            opts = ["escape"] if rng.random() < 0.8 else []
             p = subprocess.Popen([LOKT, "guard", "s", "--wait", "--timeout", "600s",
                                   "--kill-after", "0.3s", "--", sys.executable, CMD, occupancy,
                                   log, str(rng.uniform(0.02, 0.15)), *opts],
@@ -54,7 +54,7 @@ def main():
                 del fronts[p.pid]
 
     def killer():
-        # Each new holder is killed with probability 0.4, at a random moment up to 0.6 s into
+        # Each new holder is killed with probability 0.4, at a random moment 0.1-0.6 s into
         # its hold: before, while or after its command runs (then during the teardown).
         rng = random.Random(99)
         seen, plan = set(), None
@@ -70,7 +70,7 @@ def main():
                 plan = None
                 if rng.random() < 0.4:
                     kind = rng.choice(["supervisor", "supervisor+stopped-front", "front"])
-                    plan = (sup, time.monotonic() + rng.uniform(0.0, 0.6), kind)
+                    plan = (sup, time.monotonic() + rng.uniform(0.1, 0.6), kind)
             if not plan or plan[0] != sup or time.monotonic() < plan[1]:
                 continue
             _, _, kind = plan
