@@ -44,9 +44,10 @@ int exec_directly(const std::string& path, const std::vector<std::string>& argv)
 
 // Re-entrancy without LOKT_HELD (an `env -i` in between): the lock is a guard's or shim's
 // whose holder — the supervisor, or the front after a takeover — is one of our ancestors.
-bool held_by_ancestor(const LockRecord& rec, const std::string& this_host) {
+bool held_by_ancestor(const LockRecord& rec, const LocalView& here) {
     if (!rec.kind || (*rec.kind != LockKind::guard && *rec.kind != LockKind::shim)) return false;
-    if (rec.host != this_host || rec.pid <= 1) return false;
+    // A pid from another boot or pid namespace is nobody's ancestor here.
+    if (pid_space(rec, here) != PidSpace::same || rec.pid <= 1) return false;
     // The holder must be a strict ancestor (our parent chain), with the recorded start time so
     // that a reused pid does not count.
     return is_self_or_ancestor(rec.pid, rec.pid_start_ns, ::getppid(), 64);
@@ -127,7 +128,7 @@ int cmd_guard(const Command& cmd, const Args& args) {
         if (r && r->record) {
             auto it = inherited.find(n);
             if (it != inherited.end() && r->record->lock_id == it->second) continue;
-            if (held_by_ancestor(*r->record, store->self().host)) continue;
+            if (held_by_ancestor(*r->record, store->local_view())) continue;
         }
         wanted.push_back(n);
     }

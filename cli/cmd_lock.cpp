@@ -107,7 +107,7 @@ int cmd_lock(const Command& cmd, const Args& args) {
         return to_int(ExitCode::ok);
     }
     store->audit_denial(req, *outcome);
-    print_denial(name, *outcome, json, prefix, store->self().host);
+    print_denial(name, *outcome, json, prefix, store->local_view());
     return to_int(ExitCode::held);
 }
 

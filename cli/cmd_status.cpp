@@ -14,7 +14,7 @@ namespace lokt::cli {
 
 namespace {
 
-std::string state_of(const LockEntry& e, TimePoint at, std::string_view host) {
+std::string state_of(const LockEntry& e, TimePoint at, const LocalView& host) {
     if (e.frozen) return "FROZEN";
     if (e.record.expired(at)) return "expired";
     return holder_state_text(e.record, host);
@@ -27,7 +27,7 @@ std::string expiry_text(const LockRecord& r, TimePoint at) {
     return s + ", expires in " + format_duration(age_of(at, *r.expires_at));
 }
 
-void print_table(const std::vector<LockEntry>& entries, TimePoint at, std::string_view host) {
+void print_table(const std::vector<LockEntry>& entries, TimePoint at, const LocalView& host) {
     if (entries.empty()) {
         std::printf("no locks held\n");
         return;
@@ -49,7 +49,7 @@ void print_table(const std::vector<LockEntry>& entries, TimePoint at, std::strin
     }
 }
 
-void print_details(const LockRecord& r, TimePoint at, std::string_view host) {
+void print_details(const LockRecord& r, TimePoint at, const LocalView& host) {
     std::printf("name:      %s\n", r.name.c_str());
     std::printf("owner:     %s\n", holder_text(r).c_str());
     std::printf("pid:       %d (%s)\n", static_cast<int>(r.pid), holder_state_text(r, host).c_str());
@@ -97,7 +97,7 @@ void print_unreadable(const Store& store, const std::vector<LockEntry>& entries)
 
 int show_one(const Store& store, const std::string& name, bool json) {
     const TimePoint at = now();
-    const std::string_view host = store.self().host;
+    const LocalView& host = store.local_view();
     auto read = store.read(name);
     if (!read) return fail(read.error());
     switch (read->status) {
@@ -168,13 +168,13 @@ int cmd_status(const Command& cmd, const Args& args) {
         out += entries.empty() ? "[" : "[\n";
         for (size_t i = 0; i < entries.size(); ++i) {
             if (i) out += ",\n";
-            append_status_json(out, entries[i].record, entries[i].frozen, at, store->self().host, 2);
+            append_status_json(out, entries[i].record, entries[i].frozen, at, store->local_view(), 2);
         }
         out += entries.empty() ? "]\n" : "\n]\n";
         std::fwrite(out.data(), 1, out.size(), stdout);
         return to_int(ExitCode::ok);
     }
-    print_table(entries, at, store->self().host);
+    print_table(entries, at, store->local_view());
     if (store_present(*store)) print_unreadable(*store, entries);
     return to_int(ExitCode::ok);
 }

@@ -28,7 +28,7 @@ int print_done(const std::string& verb, const std::string& name, const ReleaseOu
     } else {
         std::printf("%s lock \"%s\" held by %s (pid %d, %s)\n", verb.c_str(), name.c_str(),
                     who(*o.record).c_str(), static_cast<int>(o.record->pid),
-                    holder_state_text(*o.record, store.self().host).c_str());
+                    holder_state_text(*o.record, store.local_view()).c_str());
     }
     return to_int(ExitCode::ok);
 }
@@ -76,7 +76,7 @@ int refuse(const std::string& name, const ReleaseOutcome& o, const Store& store,
         std::string detail;
         if (o.record)
             detail = ": held by " + who(*o.record) + " (pid " + std::to_string(o.record->pid) + ", " +
-                     holder_state_text(*o.record, store.self().host) + ") for " +
+                     holder_state_text(*o.record, store.local_view()) + ") for " +
                      format_duration(age_of(o.record->acquired_ts, now())) + " and not expired";
         return fail(ExitCode::held, q + " is not stale" + detail + " (use --force to break it anyway)");
     }

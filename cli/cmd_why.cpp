@@ -19,7 +19,7 @@ struct Verdict {
     std::vector<std::string> lines;  // human explanation, first line is the headline
 };
 
-std::string holder_line(const LockRecord& r, TimePoint at, std::string_view host) {
+std::string holder_line(const LockRecord& r, TimePoint at, const LocalView& host) {
     return holder_text(r) + " (pid " + std::to_string(r.pid) + ", " + holder_state_text(r, host) +
            ") for " + format_duration(age_of(r.acquired_ts, at));
 }
@@ -33,15 +33,16 @@ std::string expiry_line(const LockRecord& r, TimePoint at) {
            format_duration(age_of(at, *r.expires_at)) + ")";
 }
 
-Verdict judge_lock(const std::string& name, const LockRecord& r, TimePoint at, const Identity& self) {
+Verdict judge_lock(const std::string& name, const LockRecord& r, TimePoint at, const Identity& self,
+                   const LocalView& here) {
     Verdict v;
     const std::string q = "lock \"" + name + "\"";
     const bool expired = r.expired(at);
-    const bool gone = provably_gone(r, self.host);
+    const bool gone = provably_gone(r, here);
     if (expired || gone) {
         v.reason = "stale";
         v.acquirable = true;
-        v.lines.push_back(q + " is stale: held by " + holder_line(r, at, self.host));
+        v.lines.push_back(q + " is stale: held by " + holder_line(r, at, here));
         v.lines.push_back(expiry_line(r, at));
         v.lines.push_back(expired ? "its TTL has passed" : "its holder process is gone");
         v.lines.push_back("the next lokt lock/guard removes it; or now: lokt unlock " + name +
@@ -51,7 +52,7 @@ Verdict judge_lock(const std::string& name, const LockRecord& r, TimePoint at, c
     v.reason = "held";
     v.code = ExitCode::held;
     const bool mine = r.owner == self.owner;
-    v.lines.push_back(q + " is held by " + holder_line(r, at, self.host) + (mine ? " (that is you)" : ""));
+    v.lines.push_back(q + " is held by " + holder_line(r, at, here) + (mine ? " (that is you)" : ""));
     v.lines.push_back(expiry_line(r, at));
     const bool lease = r.kind && *r.kind == LockKind::lease;
     if (r.host != self.host) {
@@ -94,7 +95,7 @@ int cmd_why(const Command& cmd, const Args& args) {
     switch (read.status) {
     case DecodeStatus::ok:
         if (read.record) {
-            v = judge_lock(name, *read.record, at, self);
+            v = judge_lock(name, *read.record, at, self, store->local_view());
         } else {
             v.reason = "free";
             v.acquirable = true;
@@ -141,10 +142,10 @@ int cmd_why(const Command& cmd, const Args& args) {
         j["reason"] = v.reason;
         j["explanation"] = v.lines;
         if (read.record) {
-            j["holder"] = status_json(*read.record, false, at, self.host);
-            j["stale"] = read.record->expired(at) || provably_gone(*read.record, self.host);
+            j["holder"] = status_json(*read.record, false, at, store->local_view());
+            j["stale"] = read.record->expired(at) || provably_gone(*read.record, store->local_view());
         }
-        if (freeze) j["freeze"] = status_json(*freeze, true, at, self.host);
+        if (freeze) j["freeze"] = status_json(*freeze, true, at, store->local_view());
         if (read.status != DecodeStatus::ok) {
             j["detail"] = read.detail;
             j["future_version"] = read.status == DecodeStatus::future_version;

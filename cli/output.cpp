@@ -141,11 +141,11 @@ std::string frozen_message(const std::string& name, const LockRecord& freeze) {
     return "lock \"" + name + "\" is frozen until " + until;
 }
 
-std::string holder_state(const LockRecord& r, std::string_view this_host) {
+std::string holder_state(const LockRecord& r, const LocalView& this_host) {
     return std::string(to_string(holder_status(r, this_host)));
 }
 
-std::string holder_state_text(const LockRecord& r, std::string_view this_host) {
+std::string holder_state_text(const LockRecord& r, const LocalView& this_host) {
     if (r.kind && *r.kind == LockKind::lease) return "lease";
     return holder_state(r, this_host);
 }
@@ -215,7 +215,7 @@ private:
 } // namespace
 
 void append_status_json(std::string& out, const LockRecord& r, bool freeze, TimePoint at,
-                        std::string_view this_host, int indent) {
+                        const LocalView& this_host, int indent) {
     ObjectWriter w(out, indent);
     w.num("version", r.version);
     w.str("name", r.name);
@@ -236,7 +236,7 @@ void append_status_json(std::string& out, const LockRecord& r, bool freeze, Time
     w.close();
 }
 
-OrderedJson status_json(const LockRecord& r, bool freeze, TimePoint at, std::string_view this_host) {
+OrderedJson status_json(const LockRecord& r, bool freeze, TimePoint at, const LocalView& this_host) {
     std::string s;
     append_status_json(s, r, freeze, at, this_host, 0);
     return OrderedJson::parse(s, nullptr, /*allow_exceptions=*/false);
@@ -250,7 +250,7 @@ void print_json(const OrderedJson& j) {
 }
 
 void print_denial(const std::string& name, const AcquireOutcome& outcome, bool json,
-                  const std::string& prefix, std::string_view this_host) {
+                  const std::string& prefix, const LocalView& this_host) {
     const TimePoint at = now();
     std::visit(
         [&](const auto& o) {

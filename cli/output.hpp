@@ -85,23 +85,23 @@ std::string frozen_message(const std::string& name, const LockRecord& freeze);
 /// Prints the denial of an acquire (held or frozen) as text on stderr or, with `json`, as an
 /// object on stdout; `prefix` goes before the text message (e.g. "timed out after 5s: ").
 void print_denial(const std::string& name, const AcquireOutcome& outcome, bool json,
-                  const std::string& prefix, std::string_view this_host);
+                  const std::string& prefix, const LocalView& this_host);
 
 /// A lock or freeze record with the lock file's fields, in the file's order.
 OrderedJson record_json(const LockRecord& r);
 /// One element of `status --json` (golden status-json-v1.json), plus lock_id and kind.
-OrderedJson status_json(const LockRecord& r, bool freeze, TimePoint at, std::string_view this_host);
+OrderedJson status_json(const LockRecord& r, bool freeze, TimePoint at, const LocalView& this_host);
 /// Appends status_json(r, ...) as pretty JSON whose lines are indented by `indent` spaces,
 /// without building a JSON tree (status --json lists thousands of locks).
 void append_status_json(std::string& out, const LockRecord& r, bool freeze, TimePoint at,
-                        std::string_view this_host, int indent);
+                        const LocalView& this_host, int indent);
 
 /// Prints `j` indented by two spaces with a trailing newline on stdout.
 void print_json(const OrderedJson& j);
 
 /// "alive" / "dead" / "unknown" for the holder of `r` (pid_status of status --json).
-std::string holder_state(const LockRecord& r, std::string_view this_host);
+std::string holder_state(const LockRecord& r, const LocalView& this_host);
 /// holder_state for humans: "lease" for a lease, whose pid (the exited `lokt lock`) means nothing.
-std::string holder_state_text(const LockRecord& r, std::string_view this_host);
+std::string holder_state_text(const LockRecord& r, const LocalView& this_host);
 
 } // namespace lokt::cli

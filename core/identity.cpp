@@ -61,6 +61,20 @@ std::optional<uint64_t> process_start_time(pid_t pid) {
     return st->start;
 }
 
+std::string current_boot_id() {
+    auto data = sys::read_file("/proc/sys/kernel/random/boot_id", 64);
+    if (!data) return {};
+    std::string id = *data;
+    while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+    return id;
+}
+
+uint64_t current_pid_ns() {
+    // Each pid namespace is one nsfs inode; two processes see the same pids iff it matches.
+    auto st = sys::stat("/proc/self/ns/pid");
+    return st ? static_cast<uint64_t>(st->st_ino) : 0;
+}
+
 std::string random_lock_id() {
     unsigned char b[16];
     random_bytes(b, sizeof b);
@@ -76,6 +90,8 @@ Identity current_identity() {
     else id.host = "localhost";
     id.pid = ::getpid();
     id.pid_start = process_start_time(id.pid).value_or(0);
+    id.boot_id = current_boot_id();
+    id.pid_ns = current_pid_ns();
     if (const char* a = std::getenv("LOKT_AGENT_ID"); a && *a) {
         id.agent_id = a;
     } else {

@@ -1,5 +1,7 @@
+// The one place that decides whether a lock's holder lives (docs/design.md "Who is alive").
 #include "lokt/liveness.hpp"
 
+#include "lokt/held_file.hpp"
 #include "lokt/proc_stat.hpp"
 #include "lokt/sys.hpp"
 
@@ -15,6 +17,17 @@ namespace {
 bool live_member(pid_t pid, pid_t pgid) {
     auto st = read_proc_stat(pid);
     return st && st->state != 'Z' && st->pgrp == pgid;
+}
+
+bool is_tree_kind(const LockRecord& r) {
+    return r.kind && (*r.kind == LockKind::guard || *r.kind == LockKind::shim);
+}
+
+// Judged by pid and process group: only meaningful in PidSpace::same.
+PidStatus by_pids(const LockRecord& r) {
+    if (process_alive(r.pid, r.pid_start_ns)) return PidStatus::alive;
+    if (is_tree_kind(r) && process_group_alive(r.pgid)) return PidStatus::alive;
+    return PidStatus::dead;
 }
 
 } // namespace
@@ -52,18 +65,35 @@ bool process_group_alive(pid_t pgid) {
     return false;
 }
 
-PidStatus holder_status(const LockRecord& r, std::string_view this_host) {
-    if (!r.host.empty() && r.host != this_host) return PidStatus::unknown;
-    if (process_alive(r.pid, r.pid_start_ns)) return PidStatus::alive;
-    bool tree_kind = r.kind && (*r.kind == LockKind::guard || *r.kind == LockKind::shim);
-    if (tree_kind && process_group_alive(r.pgid)) return PidStatus::alive;
-    return PidStatus::dead;
+PidSpace pid_space(const LockRecord& r, const LocalView& here) {
+    if (r.host.empty() || r.host != here.host) return PidSpace::other_host;
+    // Written by the original or an older lokt: today's rule, the hostname alone.
+    if (r.boot_id.empty() && r.pid_ns == 0) return PidSpace::same;
+    if (!r.boot_id.empty() && !here.boot_id.empty() && r.boot_id != here.boot_id)
+        return PidSpace::other_boot;
+    // Anything we cannot compare (a field missing on either side) is not "same".
+    if (!r.boot_id.empty() && r.boot_id == here.boot_id && r.pid_ns != 0 && r.pid_ns == here.pid_ns)
+        return PidSpace::same;
+    return PidSpace::other_ns;
 }
 
-bool provably_gone(const LockRecord& r, std::string_view this_host) {
+PidStatus holder_status(const LockRecord& r, const LocalView& here) {
+    const PidSpace space = pid_space(r, here);
+    if (space == PidSpace::other_host) return PidStatus::unknown;
+    if (space == PidSpace::other_boot) return PidStatus::dead;  // no process survives a reboot
+    // The flock is the kernel's word and works across pid namespaces of one kernel.
+    const HeldProof proof = is_tree_kind(r) ? probe_held(here.held_dir, r.lock_id) : HeldProof::none;
+    if (proof == HeldProof::held) return PidStatus::alive;
+    // Front and supervisor are gone (free), or there is no proof: here the pids decide, so
+    // members of the command's process group that outlive both still hold the lock.
+    if (space == PidSpace::same) return by_pids(r);
+    // Another pid namespace: its pids mean nothing here; only the free proof says "gone".
+    return proof == HeldProof::free ? PidStatus::dead : PidStatus::unknown;
+}
+
+bool provably_gone(const LockRecord& r, const LocalView& here) {
     if (r.kind && *r.kind == LockKind::lease) return false;  // P4: a lease's pid says nothing
-    if (r.host.empty() || r.host != this_host) return false;
-    return holder_status(r, this_host) == PidStatus::dead;
+    return holder_status(r, here) == PidStatus::dead;
 }
 
 std::string_view to_string(PidStatus s) {

@@ -12,9 +12,9 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-constexpr std::array<const char*, 14> kKnownFields = {
+constexpr std::array<const char*, 16> kKnownFields = {
     "version", "name", "lock_id", "owner", "host", "pid", "pid_start_ns", "agent_id",
-    "acquired_ts", "ttl_sec", "expires_at", "kind", "pgid", "command"};
+    "acquired_ts", "ttl_sec", "expires_at", "kind", "pgid", "command", "boot_id", "pid_ns"};
 
 bool is_known(const std::string& key) {
     for (const char* k : kKnownFields)
@@ -38,6 +38,8 @@ ojson to_ordered(const LockRecord& r) {
     if (r.kind) j["kind"] = std::string(to_string(*r.kind));
     if (r.pgid > 0) j["pgid"] = r.pgid;
     if (!r.command.empty()) j["command"] = r.command;
+    if (!r.boot_id.empty()) j["boot_id"] = r.boot_id;
+    if (r.pid_ns != 0) j["pid_ns"] = r.pid_ns;
     if (r.unknown.is_object())
         for (auto it = r.unknown.begin(); it != r.unknown.end(); ++it)
             if (!is_known(it.key())) j[it.key()] = it.value();
@@ -177,6 +179,11 @@ std::optional<LockRecord> decode_lock_fast(std::string_view bytes) {
                 r.pgid = static_cast<pid_t>(v);
             } else if (key == "command") {
                 if (!in.string(r.command)) return std::nullopt;
+            } else if (key == "boot_id") {
+                if (!in.string(r.boot_id)) return std::nullopt;
+            } else if (key == "pid_ns") {
+                if (!in.integer(v) || v < 0) return std::nullopt;
+                r.pid_ns = static_cast<uint64_t>(v);
             } else {
                 return std::nullopt;  // unknown field: the full path keeps it
             }
@@ -244,6 +251,10 @@ Decoded decode_lock_strict(std::string_view bytes) {
     if (!get_int("ttl_sec", r.ttl_sec, false) || r.ttl_sec < 0) return corrupt("\"ttl_sec\" is not a valid integer");
     if (!get_int("pgid", r.pgid, false)) return corrupt("\"pgid\" is not an integer");
     if (!get_string("command", r.command, false)) return corrupt("\"command\" is not a string");
+    if (!get_string("boot_id", r.boot_id, false)) return corrupt("\"boot_id\" is not a string");
+    if (auto it = j.find("pid_ns"); it != j.end() && it->is_number_integer() && it->get<int64_t>() < 0)
+        return corrupt("\"pid_ns\" is negative");
+    if (!get_int("pid_ns", r.pid_ns, false)) return corrupt("\"pid_ns\" is not an integer");
 
     std::string ts;
     if (!get_string("acquired_ts", ts, true)) return corrupt("\"acquired_ts\" missing or not a string");

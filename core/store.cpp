@@ -3,6 +3,7 @@
 // store_list.cpp.
 #include "lokt/store.hpp"
 
+#include "lokt/held_file.hpp"
 #include "lokt/liveness.hpp"
 #include "lokt/name.hpp"
 #include "store_io.hpp"
@@ -20,9 +21,9 @@ constexpr int kMaxAttempts = 64;
 /// What an acquirer may do with the lock currently on disk.
 enum class Verdict { held, expired, dead, refresh };
 
-Verdict judge(const LockRecord& cur, const AcquireRequest& req, std::string_view host, TimePoint at) {
+Verdict judge(const LockRecord& cur, const AcquireRequest& req, const LocalView& here, TimePoint at) {
     if (cur.expired(at)) return Verdict::expired;
-    if (provably_gone(cur, host)) return Verdict::dead;
+    if (provably_gone(cur, here)) return Verdict::dead;
     bool cur_lease = !cur.kind || *cur.kind == LockKind::lease;
     // Idempotent re-lock of one's own lease. A guard or shim never takes over anything.
     if (req.kind == LockKind::lease && cur_lease && cur.owner == req.who.owner &&
@@ -35,7 +36,7 @@ LockRecord new_record(const AcquireRequest& req, TimePoint at) {
     LockRecord r;
     r.version = 1;
     r.name = req.name;
-    r.lock_id = random_lock_id();
+    r.lock_id = req.lock_id.empty() ? random_lock_id() : req.lock_id;
     r.owner = req.who.owner;
     r.host = req.who.host;
     r.pid = req.who.pid;
@@ -46,13 +47,17 @@ LockRecord new_record(const AcquireRequest& req, TimePoint at) {
     r.kind = req.kind;
     r.pgid = req.pgid;
     r.command = req.command;
+    // What makes pid and pgid meaningful (liveness.hpp): judges elsewhere fall back to proofs.
+    r.boot_id = req.who.boot_id;
+    r.pid_ns = req.who.pid_ns;
     return r;
 }
 
 } // namespace
 
 Store::Store(Root root, AuditLog audit, Identity self)
-    : root_(std::move(root)), audit_(std::move(audit)), self_(std::move(self)) {}
+    : root_(std::move(root)), audit_(std::move(audit)), self_(std::move(self)),
+      view_{self_.host, self_.boot_id, self_.pid_ns, held_dir(root_)} {}
 
 Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
     LOKT_TRY(validate_name(req.name));
@@ -84,7 +89,7 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
         if (seen->decoded.status == DecodeStatus::future_version)
             return detail::future_version_error("lock", name, *seen);
         if (detail::being_written(*seen, now())) return AcquireOutcome{detail::held_by_writer(name, *seen)};
-        if (seen->ok() && judge(seen->record(), req, self_.host, now()) == Verdict::held)
+        if (seen->ok() && judge(seen->record(), req, view_, now()) == Verdict::held)
             return AcquireOutcome{Held{seen->record()}};
 
         // Anything else changes the file: decide again under the per-name lock, on what is
@@ -110,13 +115,14 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
             break;
         }
         const LockRecord& old = cur->record();
-        switch (judge(old, req, self_.host, now())) {
+        switch (judge(old, req, view_, now())) {
         case Verdict::held:
             return AcquireOutcome{Held{old}};
         case Verdict::expired:
         case Verdict::dead: {
             bool expired = old.expired(now());
             LOKT_TRY(tmp->rename_to(path));
+            remove_held(view_.held_dir, old.lock_id);
             auto ev = detail::make_event("auto-prune", req.who, name, &old, false);
             ev.extra = {{"pruned_owner", old.owner},
                         {"pruned_host", old.host},

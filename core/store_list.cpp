@@ -2,6 +2,7 @@
 // grows with the number of locks, so each file costs just open + read + close.
 #include "lokt/store.hpp"
 
+#include "lokt/held_file.hpp"
 #include "lokt/name.hpp"
 #include "store_io.hpp"
 
@@ -96,6 +97,7 @@ Result<std::vector<LockEntry>> Store::list(bool prune_expired) {
             continue;
         }
         LOKT_TRY(rootfs::unlink(root_.path, path));
+        if (!frozen) remove_held(view_.held_dir, rec.lock_id);
         AuditEvent ev;
         if (frozen) {
             ev = detail::make_event("unfreeze", self_, name, &rec, true);

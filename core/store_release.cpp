@@ -2,6 +2,7 @@
 // lock (the file is re-read inside it, so two breakers can never both remove something).
 #include "lokt/store.hpp"
 
+#include "lokt/held_file.hpp"
 #include "lokt/liveness.hpp"
 #include "lokt/name.hpp"
 #include "store_io.hpp"
@@ -35,6 +36,7 @@ Result<ReleaseOutcome> Store::release_id(const std::string& name, const std::str
     // must show this release before that acquire.
     detail::audit(audit_, ev);
     LOKT_TRY(rootfs::unlink(root_.path, path));
+    remove_held(view_.held_dir, rec.lock_id);
     return outcome(ReleaseStatus::released, rec);
 }
 
@@ -58,10 +60,11 @@ Result<ReleaseOutcome> Store::release_owned(const std::string& name,
     const LockRecord& rec = cur->record();
     if (rec.owner != want) return outcome(ReleaseStatus::not_owner, rec);
     // A running guard's lock protects a live process tree: only --force may take it away.
-    if (is_tree_lock(rec) && !provably_gone(rec, self_.host))
+    if (is_tree_lock(rec) && !provably_gone(rec, view_))
         return outcome(ReleaseStatus::guarded, rec);
     detail::audit(audit_, detail::make_event("release", self_, name, &rec, true));  // before: see release_id
     LOKT_TRY(rootfs::unlink(root_.path, path));
+    remove_held(view_.held_dir, rec.lock_id);
     return outcome(ReleaseStatus::released, rec);
 }
 
@@ -86,6 +89,7 @@ Result<ReleaseOutcome> Store::force_break(const std::string& name) {
     AuditEvent ev;
     if (cur->ok()) {
         rec = cur->record();
+        remove_held(view_.held_dir, rec->lock_id);
         ev = detail::make_event("force-break", self_, name, &*rec, true);
     } else {
         ev = detail::make_event("force-break", self_, name, nullptr, false);
@@ -119,9 +123,10 @@ Result<ReleaseOutcome> Store::break_stale(const std::string& name) {
     const LockRecord& rec = cur->record();
     const char* reason = nullptr;
     if (rec.expired(now())) reason = "expired";
-    else if (provably_gone(rec, self_.host)) reason = "dead";
+    else if (provably_gone(rec, view_)) reason = "dead";
     if (!reason) return outcome(ReleaseStatus::not_stale, rec);
     LOKT_TRY(rootfs::unlink(root_.path, path));
+    remove_held(view_.held_dir, rec.lock_id);
     auto ev = detail::make_event("stale-break", self_, name, &rec, true);
     ev.extra = {{"reason", reason}};
     detail::audit(audit_, ev);

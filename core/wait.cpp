@@ -73,7 +73,7 @@ bool lock_free(Store& store, const std::string& name) {
     auto rd = store.read(name);
     if (!rd) return false;
     if (!rd->record) return rd->status == DecodeStatus::ok;
-    return rd->record->expired(now()) || provably_gone(*rd->record, store.self().host);
+    return rd->record->expired(now()) || provably_gone(*rd->record, store.local_view());
 }
 
 /// Audits that a stuck head's ticket was skipped.

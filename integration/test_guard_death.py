@@ -11,18 +11,13 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "stages"))
 from conftest import wait_for  # noqa: E402
-from guardlib import (alive, become_subreaper, children, kill_quietly, pids_with_env,  # noqa: E402
-                      read_pid, reap_orphans, stage, wait_exit)
+from guardlib import (alive, children, kill_quietly, pids_with_env,  # noqa: E402
+                      read_pid, reap_orphans, stage, subreaper, wait_exit)  # noqa: F401
 
 KILL_AFTER = 1.0
 
 
-@pytest.fixture(autouse=True)
-def subreaper():
-    # Orphans of the killed processes come to us so a zombie never poses as a live holder.
-    become_subreaper()
-    yield
-    reap_orphans()
+pytestmark = pytest.mark.usefixtures("subreaper")
 
 
 def start_guard(lokt, tmp_path, *opts, **popen):

@@ -4,6 +4,8 @@
 #   2. contended: 8 processes x 5 rounds of `guard --wait x -- sleep 0.05`; handoff gaps
 #      (release -> next acquire, from the audit timestamps) and wall time vs flock(1)
 #   3. the supervisor's peak RSS (VmHWM)
+#   4. where the uncontended guard's time goes: CPU time and context switches per run
+#      (perf stat) and syscalls per run by process role (strace -f -c), against flock(1)
 # Usage: LOKT_BIN=build/stage/bin/lokt scripts/bench_guard.sh [RUNS]
 set -euo pipefail
 LOKT_BIN=${LOKT_BIN:-$(dirname "$0")/../build/stage/bin/lokt}
@@ -98,3 +100,44 @@ echo "memory"
 echo "  supervisor $(grep VmHWM /proc/$sup/status | tr -s ' \t' ' ') (target <= 3 MiB)"
 echo "  front      $(grep VmHWM /proc/$front/status | tr -s ' \t' ' ')"
 wait $front
+
+# --- 4. breakdown ---------------------------------------------------------------------
+export LOKT_ROOT=$work/breakdown
+"$LOKT_BIN" guard warm -- true
+echo "breakdown (uncontended, per run)"
+if command -v perf >/dev/null && perf stat -e task-clock true 2>/dev/null >/dev/null; then
+    cpu() {  # prints "CPU_MS CSW" for RUNS runs of "$@"
+        perf stat -x, -r "$RUNS" -e task-clock,context-switches "$@" 2>&1 >/dev/null |
+            awk -F, '$3 == "task-clock" {ms = $1} $3 == "context-switches" {cs = $1} END {print ms, cs}'
+    }
+    read -r g_ms g_cs < <(cpu "$LOKT_BIN" guard x -- true)
+    read -r f_ms f_cs < <(cpu flock "$work/flock.lock" true)
+    $PY -c "import sys; g, f = float(sys.argv[1]), float(sys.argv[3])
+print(f'  CPU time             : guard {g:.2f} ms, flock {f:.2f} ms, ratio {g/f:.2f}')
+print(f'  context switches     : guard {sys.argv[2]}, flock {sys.argv[4]}')" "$g_ms" "$g_cs" "$f_ms" "$f_cs"
+else
+    echo "  (perf unavailable: no CPU breakdown)"
+fi
+if command -v strace >/dev/null; then
+    strace -f -c -o "$work/guard.strace" "$LOKT_BIN" guard x -- true
+    strace -f -c -o "$work/flock.strace" flock "$work/flock.lock" true
+    $PY - "$work/guard.strace" "$work/flock.strace" <<'PYEOF'
+import sys
+
+def calls(path):
+    out = {}
+    for line in open(path):
+        f = line.split()
+        if len(f) >= 5 and f[0][0].isdigit() and f[-1] != "total":
+            out[f[-1]] = int(f[3])
+    return out
+
+g, f = calls(sys.argv[1]), calls(sys.argv[2])
+print(f"  syscalls             : guard {sum(g.values())}, flock {sum(f.values())} (all processes, "
+      "exec and dynamic loading included)")
+top = sorted(g.items(), key=lambda kv: -kv[1])[:12]
+print("  guard's most frequent: " + ", ".join(f"{k} {v}" for k, v in top))
+PYEOF
+else
+    echo "  (strace unavailable: no syscall breakdown)"
+fi

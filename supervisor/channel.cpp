@@ -9,10 +9,6 @@
 
 namespace lokt::sup {
 
-std::string encode_lock_message(const std::string& name, const std::string& lock_id) {
-    return "L " + name + " " + lock_id + "\n";
-}
-
 std::string encode_pgid_message(pid_t pgid) { return "P " + std::to_string(pgid) + "\n"; }
 
 std::string encode_stopped_message() { return "S\n"; }
@@ -27,12 +23,7 @@ std::vector<StatusMessage> StatusReader::feed(std::string_view bytes) {
         StatusMessage m;
         m.kind = line[0];
         std::string_view rest = line.size() > 2 ? line.substr(2) : std::string_view{};
-        if (m.kind == 'L') {
-            size_t sp = rest.find(' ');
-            if (sp == std::string_view::npos) continue;
-            m.name = std::string(rest.substr(0, sp));
-            m.lock_id = std::string(rest.substr(sp + 1));
-        } else if (m.kind == 'P') {
+        if (m.kind == 'P') {
             m.pgid = static_cast<pid_t>(std::atol(std::string(rest).c_str()));
             if (m.pgid <= 0) continue;
         } else if (m.kind != 'S') {

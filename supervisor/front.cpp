@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <exception>
+#include <functional>
 #include <optional>
 
 namespace lokt {
@@ -41,7 +42,7 @@ private:
     pid_t sup_ = 0;
     std::optional<int> sup_status_;
     StatusReader reader_;
-    std::vector<HeldLock> held_;
+    std::vector<HeldLock> planned_;  // every lock the supervisor may take, with its lock id
     pid_t pgid_ = 0;
     bool stopped_ = false;
 };
@@ -51,12 +52,13 @@ void Front::be_supervisor(sys::Pipe& life, sys::Pipe& status) {
     status.read.reset();
     int code = to_int(ExitCode::error);
     try {
-        SupervisorIo io{std::move(life.read), std::move(status.write), tty_.fd(), caller_};
+        SupervisorIo io{std::move(life.read), std::move(status.write), tty_.fd(), caller_, planned_};
         code = run_supervisor(opt_, locks_, std::move(io));
     } catch (const std::exception& e) {
         write_droppable(STDERR_FILENO, std::string("error: supervisor: ") + e.what() + "\n");
         locks_.release("supervisor-error");
     }
+    locks_.discard_proofs();  // those of locks never taken; released ones went with their lock
     // A forked child never returns through the parent's stack (or runs its atexit handlers).
     ::_exit(code);
 }
@@ -78,6 +80,20 @@ int Front::run() {
     // An ignored SIGCHLD would make the kernel reap our children behind our back.
     if (::sigismember(&caller_.ignored, SIGCHLD)) ::signal(SIGCHLD, SIG_DFL);
 
+    // Before the fork, so front and supervisor share one open file description of each proof:
+    // the kernel drops its flock only when both are gone, whatever kills them.
+    auto planned = locks_.prepare();
+    if (!planned) return to_int(ExitCode::error);
+    planned_ = std::move(*planned);
+    // Until the supervisor runs, the proofs are ours to remove on the way out.
+    struct Discard {
+        LockKeeper& k;
+        bool armed = true;
+        ~Discard() {
+            if (armed) k.discard_proofs();
+        }
+    } discard{locks_};
+
     auto life = sys::pipe();
     auto status = sys::pipe();
     if (!life || !status) {
@@ -90,6 +106,7 @@ int Front::run() {
         return to_int(ExitCode::error);
     }
     if (sup_ == 0) be_supervisor(*life, *status);
+    discard.armed = false;  // the supervisor removes them, or take_over() if it dies
     life_ = std::move(life->write);
     status_ = std::move(status->read);
     life->read.reset();
@@ -171,7 +188,6 @@ void Front::on_status() {
         return;
     }
     for (const auto& m : reader_.feed(std::string_view(buf, static_cast<size_t>(n)))) {
-        if (m.kind == 'L') held_.push_back({m.name, m.lock_id});
         if (m.kind == 'P') pgid_ = m.pgid;
         if (m.kind == 'S' && tty_.active()) {
             // Ctrl-Z stopped the command: take the terminal back and stop ourselves, so the
@@ -185,12 +201,16 @@ void Front::on_status() {
 
 int Front::take_over(int sup_signal) {
     // The supervisor died (SIGKILL, crash). The command got SIGKILL from its PDEATHSIG; the
-    // rest of the tree is re-parented to us. Hold the locks in our name so the liveness check
-    // keeps them while we finish the teardown, then release them.
+    // rest of the tree is re-parented to us. Our copy of the liveness proof kept the locks
+    // alive all along; naming ourselves as holder serves judges that know only pids. A TTL
+    // lock is renewed while the teardown runs, so it cannot expire under a live tree.
     life_.reset();
-    if (!held_.empty()) locks_.adopt(held_);
-    drain_tree(sigfd_.get(), pgid_, opt_.kill_after);
-    if (!held_.empty()) locks_.release("supervisor-died");
+    locks_.adopt(planned_);
+    std::function<void()> renew;
+    if (opt_.ttl.count() > 0) renew = [this] { locks_.renew(); };
+    drain_tree(sigfd_.get(), pgid_, opt_.kill_after, renew, opt_.ttl / 2);
+    locks_.release("supervisor-died");
+    locks_.discard_proofs();
     return to_int(ExitCode::signal_base) + sup_signal;
 }
 

@@ -78,17 +78,20 @@ std::vector<std::string> environment_with(const std::string& key, const std::str
     return env;
 }
 
-Result<pid_t> spawn(const SpawnSpec& spec) {
+Result<GatedChild> spawn_gated(const SpawnSpec& spec) {
     // Everything the child touches is prepared here: after fork it only makes syscalls.
     std::vector<char*> argv = c_array(spec.argv);
     std::vector<char*> envp = c_array(spec.env);
+    std::vector<char*> alt_envp = c_array(spec.alt_env);
     std::vector<std::string> sh_args{"/bin/sh", spec.path};
     for (size_t i = 1; i < spec.argv.size(); ++i) sh_args.push_back(spec.argv[i]);
     std::vector<char*> sh_argv = c_array(sh_args);
 
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return Error::from_errno("pipe2", errno);
-    sys::UniqueFd report_read(fds[0]), report_write(fds[1]);
+    auto gate = sys::pipe();
+    if (!gate) return gate.error();
+    // Non-blocking read end: the supervisor looks at it without waiting for the exec.
+    auto report = sys::pipe(O_NONBLOCK);
+    if (!report) return report.error();
 
     // Block everything around fork: a signal caught between fork and exec would run the
     // parent's handling in the child (research pitfall 11). The child restores the caller's mask.
@@ -98,7 +101,7 @@ Result<pid_t> spawn(const SpawnSpec& spec) {
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid == 0) {
-        const int rfd = report_write.get();
+        const int rfd = report->write.get();
         if (spec.parent_death_kill) {
             if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(rfd, errno);
             // The parent may have died before prctl: compare with the saved pid, not with 1
@@ -106,12 +109,21 @@ Result<pid_t> spawn(const SpawnSpec& spec) {
             if (::getppid() != parent) ::_exit(128 + SIGKILL);
         }
         if (::setpgid(0, 0) != 0) child_fail(rfd, errno);
+        // Our copy of the write end would keep the gate from ever reading EOF.
+        ::close(gate->write.get());
+        char which = 0;
+        ssize_t n;
+        do {
+            n = ::read(gate->read.get(), &which, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n != 1) ::_exit(0);  // cancelled: never exec
+        char** env = which == 'A' ? alt_envp.data() : envp.data();
         // SIGTTOU is blocked here, so a tcsetpgrp from what is still a background group works.
         if (spec.tty_fd >= 0) ::tcsetpgrp(spec.tty_fd, ::getpid());
         apply_signal_state(spec.signals);
-        ::execve(spec.path.c_str(), argv.data(), envp.data());
+        ::execve(spec.path.c_str(), argv.data(), env);
         if (errno == ENOEXEC) {
-            ::execve(sh_argv[0], sh_argv.data(), envp.data());
+            ::execve(sh_argv[0], sh_argv.data(), env);
             errno = ENOEXEC;
         }
         child_fail(rfd, errno);
@@ -119,19 +131,56 @@ Result<pid_t> spawn(const SpawnSpec& spec) {
     int fork_errno = errno;
     ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
     if (pid < 0) return Error::from_errno("fork", fork_errno);
-    report_write.reset();
+    // Also from here (the shells' way): the group exists before anything names it.
+    ::setpgid(pid, pid);
+    return GatedChild(pid, std::move(gate->write), std::move(report->read));
+}
 
-    int child_errno = 0;
+void GatedChild::open(bool alt) {
+    if (!gate_.valid()) return;
+    const char which = alt ? 'A' : 'E';
     ssize_t n;
     do {
-        n = ::read(report_read.get(), &child_errno, sizeof child_errno);
+        n = ::write(gate_.get(), &which, 1);
     } while (n < 0 && errno == EINTR);
-    if (n == static_cast<ssize_t>(sizeof child_errno)) {
-        int st;
-        while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-        return Error::from_errno("cannot run \"" + spec.path + "\"", child_errno);
+    gate_.reset();
+}
+
+int GatedChild::exec_errno(bool wait) {
+    while (report_.valid()) {
+        int err = 0;
+        auto n = sys::read_some(report_.get(), &err, sizeof err);
+        if (!n && n.error().sys_errno == EAGAIN) {
+            if (!wait) return 0;
+            (void)sys::wait_readable(report_.get(), -1);
+            continue;
+        }
+        report_.reset();
+        // EOF: the close-on-exec write end went with a successful exec.
+        return n && *n == sizeof err ? err : 0;
     }
-    return pid;
+    return 0;
+}
+
+void GatedChild::cancel() {
+    if (!gate_.valid()) return;
+    gate_.reset();
+    // Still our unreaped child, so the pid cannot name anyone else.
+    ::kill(pid_, SIGKILL);
+    int st;
+    while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {}
+}
+
+Result<pid_t> spawn(const SpawnSpec& spec) {
+    auto child = spawn_gated(spec);
+    if (!child) return child.error();
+    child->open(false);
+    if (int err = child->exec_errno(true)) {
+        int st;
+        while (::waitpid(child->pid(), &st, 0) < 0 && errno == EINTR) {}
+        return Error::from_errno("cannot run \"" + spec.path + "\"", err);
+    }
+    return child->pid();
 }
 
 } // namespace lokt::sup

@@ -55,7 +55,29 @@ Acquisition StoreKeeper::run_unlocked(const std::string& name, const Held& held,
     return {Acquisition::End::acquired, 0};
 }
 
-Acquisition StoreKeeper::acquire(int cancel_fd, const std::function<bool()>& confirm_cancel) {
+std::optional<std::vector<HeldLock>> StoreKeeper::prepare() {
+    for (const auto& name : cfg_.names) {
+        std::string id = random_lock_id();
+        auto proof = HeldFile::create(root_, id);
+        if (!proof) {
+            write_droppable(STDERR_FILENO, "error: " + proof.error().message + "\n");
+            discard_proofs();
+            return std::nullopt;
+        }
+        proofs_.push_back(std::move(*proof));
+        planned_.push_back({name, std::move(id)});
+    }
+    return planned_;
+}
+
+void StoreKeeper::discard_proofs() {
+    const std::string dir = held_dir(root_);
+    for (const auto& p : proofs_) remove_held(dir, p.lock_id());
+    proofs_.clear();
+}
+
+Acquisition StoreKeeper::acquire(int cancel_fd, pid_t pgid,
+                                 const std::function<bool()>& confirm_cancel) {
     Store& s = store();
     if (cfg_.wait && !deadline_) deadline_ = Deadline::after(cfg_.timeout);
     for (size_t i = held_.size(); i < cfg_.names.size(); ++i) {
@@ -65,6 +87,10 @@ Acquisition StoreKeeper::acquire(int cancel_fd, const std::function<bool()>& con
         req.ttl = cfg_.ttl;
         req.who = s.self();
         req.command = cfg_.command;
+        req.pgid = pgid;
+        // The lock id whose proof prepare() holds (none when the caller did not prepare).
+        for (const auto& p : planned_)
+            if (p.name == req.name) req.lock_id = p.lock_id;
         AcquireOutcome outcome;
         bool timed_out = false;
         if (cfg_.wait && cfg_.fail_on_frozen) {
@@ -105,18 +131,6 @@ Acquisition StoreKeeper::acquire(int cancel_fd, const std::function<bool()>& con
         return refuse(to_int(ExitCode::held), cfg_.refusal(outcome, timed_out));
     }
     return {Acquisition::End::acquired, 0};
-}
-
-void StoreKeeper::record_pgid(pid_t pgid) {
-    Store& s = store();
-    for (const auto& h : held_) {
-        auto r = s.read(h.name);
-        if (!r || !r->record || r->record->lock_id != h.lock_id) continue;
-        LockRecord rec = *r->record;
-        rec.pgid = pgid;
-        auto u = s.update(rec, SyncWait::none);  // the command runs already: never stall here
-        (void)u;  // a failure leaves pgid 0: the supervisor's pid still keeps the lock alive
-    }
 }
 
 void StoreKeeper::renew() {
@@ -187,24 +201,34 @@ void StoreKeeper::release(const std::string& reason) {
     // Reverse order of acquisition, so a waiter for several names never sees a partial set.
     for (auto it = held_.rbegin(); it != held_.rend(); ++it) {
         auto r = s.release_id(it->name, it->lock_id, reason);
-        if (!r)
+        if (!r) {
             write_droppable(STDERR_FILENO, "warning: releasing lock \"" + it->name + "\": " +
                                                r.error().message + "\n");
+            continue;
+        }
+        // The store removed its proof file with the lock; nothing left to discard for it.
+        if (r->status == ReleaseStatus::released)
+            std::erase_if(proofs_, [&](const HeldFile& p) { return p.lock_id() == it->lock_id; });
     }
     held_.clear();
 }
 
 void StoreKeeper::adopt(const std::vector<HeldLock>& locks) {
-    held_ = locks;
+    held_.clear();
     Store& s = store();
-    for (const auto& h : held_) {
+    for (const auto& h : locks) {
         auto r = s.read(h.name);
+        // Only what is ours: a name never taken (or since broken) must not be renewed as lost.
         if (!r || !r->record || r->record->lock_id != h.lock_id) continue;
+        held_.push_back(h);
         LockRecord rec = *r->record;
         rec.pid = s.self().pid;
         rec.pid_start_ns = s.self().pid_start;
         auto u = s.update(rec);
-        (void)u;
+        // The proof still holds the lock for us; only pid-only judges (the original) are at risk.
+        if (!u || !*u)
+            write_droppable(STDERR_FILENO, "warning: lock \"" + h.name + "\": cannot record the takeover" +
+                                               (u ? std::string() : ": " + u.error().message) + "\n");
     }
 }
 

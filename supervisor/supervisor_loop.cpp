@@ -8,6 +8,7 @@
 #include "lokt/supervisor/reaper.hpp"
 #include "lokt/supervisor/spawn.hpp"
 #include "lokt/supervisor/teardown.hpp"
+#include "lokt/supervisor/test_hook.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -46,7 +47,9 @@ public:
 private:
     void send(const std::string& msg) { write_droppable(io_.status.get(), msg); }
     std::optional<int> pending_cancel();
-    bool start_command();
+    int cancel(int sig);
+    bool spawn_command();
+    void start_command();
     void arm_signals();
     void arm_life();
     void arm_heartbeat();
@@ -70,6 +73,7 @@ private:
     std::optional<Descriptor> loss_desc_;  // the keeper's fd: released, never closed, by us
     asio::steady_timer heartbeat_, grace_, loss_start_;
 
+    std::optional<GatedChild> child_;  // the command, held at its gate until the locks name it
     pid_t main_ = 0;        // the command; its pid is also its process group id
     bool main_alive_ = false;
     std::optional<ChildExit> end_;
@@ -99,28 +103,41 @@ std::optional<int> Supervisor::pending_cancel() {
     return cancel_sig_;
 }
 
-bool Supervisor::start_command() {
+// Ends the guard before the command ran: nothing of it has exec'd, the locks go back.
+int Supervisor::cancel(int sig) {
+    child_.reset();
+    locks_.release(sig == SIGKILL ? "parent-gone" : "cancelled");
+    return to_int(ExitCode::signal_base) + sig;
+}
+
+bool Supervisor::spawn_command() {
     std::vector<std::pair<std::string, std::string>> ours;
-    for (const auto& h : locks_.held()) ours.emplace_back(h.name, h.lock_id);
-    const char* inherited = std::getenv(kHeldEnv);
+    for (const auto& h : io_.planned) ours.emplace_back(h.name, h.lock_id);
+    const char* inherited_env = std::getenv(kHeldEnv);
+    const std::string inherited = inherited_env ? inherited_env : "";
     SpawnSpec spec;
     spec.path = opt_.path;
     spec.argv = opt_.argv;
-    spec.env = environment_with(kHeldEnv, append_held(inherited ? inherited : "", ours));
+    spec.env = environment_with(kHeldEnv, append_held(inherited, ours));
+    // on-timeout=run: the command runs holding none of the locks, so it must not claim them.
+    spec.alt_env = environment_with(kHeldEnv, append_held(inherited, {}));
     spec.signals = io_.caller;
     spec.tty_fd = io_.tty_fd;
-    auto pid = spawn(spec);
-    if (!pid) {
-        write_droppable(STDERR_FILENO, "error: " + pid.error().message + "\n");
-        end_ = ChildExit{false, exec_failure_code(pid.error().sys_errno)};
-        reason_ = "exec-failed";
+    auto child = spawn_gated(spec);
+    if (!child) {
+        write_droppable(STDERR_FILENO, "error: " + child.error().message + "\n");
         return false;
     }
-    main_ = *pid;
-    main_alive_ = true;
-    locks_.record_pgid(main_);
-    send(encode_pgid_message(main_));
+    child_.emplace(std::move(*child));
     return true;
+}
+
+void Supervisor::start_command() {
+    main_ = child_->pid();
+    main_alive_ = true;
+    // The front needs the group for the terminal (fg) and for a takeover teardown.
+    send(encode_pgid_message(main_));
+    child_->open(locks_.held().empty());
 }
 
 int Supervisor::run() {
@@ -142,26 +159,21 @@ int Supervisor::run() {
     }
     sigfd_ = std::move(*sfd);
 
+    // The command's group exists before any lock is written, so every lock names it from its
+    // first byte (no second write, no window where a lock names only us).
+    if (!spawn_command()) return to_int(ExitCode::error);
+    test_pause("spawned");
     const auto confirm = [this] { return pending_cancel().has_value(); };
-    Acquisition a = locks_.acquire(io_.life.get(), confirm);
+    Acquisition a = locks_.acquire(io_.life.get(), child_->pid(), confirm);
     while (a.end == Acquisition::End::cancelled) {
         // Woken by a relayed signal: only a terminating one (or the front's death) cancels.
-        if (auto sig = pending_cancel()) {
-            locks_.release(*sig == SIGKILL ? "parent-gone" : "cancelled");
-            return to_int(ExitCode::signal_base) + *sig;
-        }
-        a = locks_.acquire(io_.life.get(), confirm);
+        if (auto sig = pending_cancel()) return cancel(*sig);
+        a = locks_.acquire(io_.life.get(), child_->pid(), confirm);
     }
     if (a.end == Acquisition::End::refused) return a.exit_code;
-    for (const auto& h : locks_.held()) send(encode_lock_message(h.name, h.lock_id));
-    if (auto sig = pending_cancel()) {
-        locks_.release(*sig == SIGKILL ? "parent-gone" : "cancelled");
-        return to_int(ExitCode::signal_base) + *sig;
-    }
-    if (!start_command()) {
-        locks_.release(reason_);
-        return exit_code(*end_);
-    }
+    test_pause("locked");
+    if (auto sig = pending_cancel()) return cancel(*sig);
+    start_command();
     // Do not pin the caller's working directory (or its mount) while we wait.
     if (::chdir("/") != 0) {}
 
@@ -311,7 +323,15 @@ void Supervisor::on_children() {
 void Supervisor::on_main_exit(const ChildExit& e) {
     end_ = e;
     main_killed_ = killing_;
-    if (reason_.empty()) reason_ = release_reason(e);
+    // The exec's outcome is not awaited on the way in (it costs a round trip on every run):
+    // a failure is known here, written to the pipe before the child's _exit.
+    if (int err = child_->exec_errno(false)) {
+        write_droppable(STDERR_FILENO, "error: " +
+                        Error::from_errno("cannot run \"" + opt_.path + "\"", err).message + "\n");
+        end_ = ChildExit{false, exec_failure_code(err)};
+        reason_ = "exec-failed";
+    }
+    if (reason_.empty()) reason_ = release_reason(*end_);
     if (opt_.on_exit == OnExit::term || grace_started_) {
         // The zombie leader keeps the pgid reserved while we signal the group. Skip the /proc
         // scan in the common case: the command was the only process of the tree.

@@ -77,19 +77,27 @@ void continue_if_stopped(pid_t pgid) {
     }
 }
 
-void drain_tree(int sigfd, pid_t pgid, std::chrono::nanoseconds grace) {
+void drain_tree(int sigfd, pid_t pgid, std::chrono::nanoseconds grace,
+                const std::function<void()>& tick, std::chrono::nanoseconds every) {
     // Signal before reaping: an unreaped zombie leader keeps `pgid` from being reused.
     signal_tree(pgid, SIGTERM, true);
     const Deadline kill_at = Deadline::after(grace);
+    const bool ticking = tick && every.count() > 0;
+    Deadline next_tick = ticking ? Deadline::after(every) : Deadline::forever();
     PollHealth health;
     for (;;) {
         std::optional<ChildExit> unused;
         if (reap_exited(0, unused) == ReapStop::none_left) return;
+        if (next_tick.passed()) {
+            tick();  // the front renews a TTL lock: it must not expire under a live tree
+            next_tick = Deadline::after(every);
+        }
         const bool killing = kill_at.passed();
         if (killing) signal_tree(0, SIGKILL, false);
         // While killing, rescan often for processes forked in between; before, sleep until
-        // a SIGCHLD or the grace deadline.
-        const Deadline wake = killing ? Deadline::after(kKillRescan) : kill_at;
+        // a SIGCHLD, the next renewal or the grace deadline.
+        Deadline wake = killing ? Deadline::after(kKillRescan) : kill_at;
+        if (next_tick.when() < wake.when()) wake = next_tick;
         struct pollfd p {sigfd, POLLIN, 0};
         poll_events(&p, 1, wake, health, "tearing down the command");
         read_signals(sigfd);  // SIGCHLD wakes us; relayed signals are moot now

@@ -39,6 +39,8 @@ struct LockRecord {
     std::optional<LockKind> kind;
     pid_t pgid = 0;                 ///< the guarded command's process group (0: none)
     std::string command;            ///< the guarded command line, for humans
+    std::string boot_id;            ///< the holder's kernel boot (liveness: another boot is gone)
+    uint64_t pid_ns = 0;            ///< the holder's pid namespace inode (pid/pgid mean nothing elsewhere)
     nlohmann::json unknown = nlohmann::json::object();  ///< fields we do not know, kept on rewrite
 
     /// True when a TTL is set and has passed at `at`.

@@ -10,6 +10,7 @@
 
 #include "lokt/audit.hpp"
 #include "lokt/identity.hpp"
+#include "lokt/liveness.hpp"
 #include "lokt/lock_file.hpp"
 #include "lokt/result.hpp"
 #include "lokt/root.hpp"
@@ -31,6 +32,7 @@ struct AcquireRequest {
     Identity who;             ///< owner/host/agent; pid+pid_start of the holder process
     pid_t pgid = 0;           ///< guard: the command's process group, if known yet
     std::string command;      ///< guard/shim: the command line, for humans
+    std::string lock_id;      ///< guard: fixed in advance (its held file's name); empty: random
 };
 
 /// The lock is ours (newly created, or a lease of the same owner refreshed).
@@ -132,6 +134,8 @@ public:
     const Root& root() const { return root_; }
     const AuditLog& audit() const { return audit_; }
     const Identity& self() const { return self_; }
+    /// Where this store's judgements stand (host, boot, pid namespace, ROOT/held).
+    const LocalView& local_view() const { return view_; }
 
     /// The least time between two audited renewals of one lock.
     static constexpr Nanos kRenewAuditEvery = std::chrono::minutes(1);
@@ -144,6 +148,7 @@ private:
     AuditLog audit_;
     Identity self_;
     std::map<std::string, Steady::time_point> renew_audited_;  ///< lock_id -> last audited renew
+    LocalView view_;
 };
 
 } // namespace lokt

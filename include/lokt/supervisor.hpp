@@ -1,12 +1,14 @@
 #pragma once
 // `lokt guard` (DESIGN §5): the front process the caller sees, and the supervisor it forks.
 //
-//   front       child subreaper; relays signals to the supervisor; returns the exit status;
-//               tears the tree down and releases the locks itself if the supervisor dies
-//   supervisor  own process group, child subreaper; takes the locks, runs the command in a
-//               group of its own, renews at TTL/2, watches its lock files, and when the
-//               command ends, the front dies or a relayed TERM/HUP/QUIT goes unheeded:
-//               TERM, grace, KILL, reap until ECHILD, release
+//   front       child subreaper; creates the kernel-held liveness proof both processes share;
+//               relays signals to the supervisor; returns the exit status; tears the tree
+//               down and releases the locks itself if the supervisor dies
+//   supervisor  own process group, child subreaper; starts the command gated in a group of
+//               its own, takes the locks naming that group, lets the command run, renews at
+//               TTL/2, watches its lock files, and when the command ends, the front dies or a
+//               relayed TERM/HUP/QUIT goes unheeded: TERM, grace, KILL, reap until ECHILD,
+//               release
 //
 // docs/design.md "Guard supervisor" has the reasoning.
 
@@ -18,6 +20,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,19 +66,24 @@ struct Acquisition {
 class LockKeeper {
 public:
     virtual ~LockKeeper() = default;
-    /// Takes every lock, in name order; stops early when `cancel_fd` becomes readable and
-    /// `confirm_cancel` (which consumes what is readable) returns true; a false keeps the
-    /// place in the queue. Writes the refusal message itself (collision, freeze, timeout, I/O error).
-    virtual Acquisition acquire(int cancel_fd, const std::function<bool()>& confirm_cancel) = 0;
-    /// Records the command's process group in every held lock (liveness, DESIGN §4).
-    virtual void record_pgid(pid_t pgid) = 0;
+    /// Front, before forking the supervisor: fixes the lock id of every lock to take and
+    /// creates its kernel-held liveness proof, inherited by both processes and never by the
+    /// command. Returns the planned locks; nullopt (message written) if it cannot.
+    virtual std::optional<std::vector<HeldLock>> prepare() { return std::vector<HeldLock>{}; }
+    /// Takes every lock, in name order, each naming process group `pgid` (the gated command's)
+    /// from its first byte; stops early when `cancel_fd` becomes readable and `confirm_cancel`
+    /// (which consumes what is readable) returns true; a false keeps the place in the queue.
+    /// Writes the refusal message itself (collision, freeze, timeout, I/O error).
+    virtual Acquisition acquire(int cancel_fd, pid_t pgid,
+                                const std::function<bool()>& confirm_cancel) = 0;
     /// Renews every held lock; a lost one is audited `lost`, warned about and dropped.
     virtual void renew() = 0;
     /// Releases every held lock that is still ours; the audit says `reason`.
     virtual void release(const std::string& reason) = 0;
     /// The locks held now.
     virtual std::vector<HeldLock> held() const = 0;
-    /// Front, after the supervisor died: holds `locks` in the name of this process.
+    /// Front, after the supervisor died: holds those of `locks` that are still ours in the
+    /// name of this process (for judges that know only pids).
     virtual void adopt(const std::vector<HeldLock>& locks) = 0;
     /// A descriptor that becomes readable when a held lock may have been taken away (the
     /// real keeper watches the lock directory); -1 when there is none. Owned by the keeper.
@@ -85,6 +93,8 @@ public:
     virtual void check_held() {}
     /// How many held locks were found broken so far, by renew() or check_held().
     virtual size_t lost_count() const { return 0; }
+    /// Front, at its end: removes the liveness proofs of prepare() that are left over.
+    virtual void discard_proofs() {}
 };
 
 /// Runs the front: forks the supervisor, relays signals, hands the terminal over, and

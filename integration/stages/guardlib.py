@@ -3,6 +3,8 @@ import ctypes
 import os
 import signal
 import sys
+
+import pytest
 import time
 
 STAGES = os.path.dirname(os.path.abspath(__file__))
@@ -16,6 +18,16 @@ def become_subreaper():
     """Orphans of a killed guard come to the test process (PID 1 here may never reap them,
     and a zombie still counts as a live holder), and reap_orphans() collects them."""
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+@pytest.fixture
+def subreaper():
+    """Makes the test process a subreaper for one test: orphans of killed guards come to it,
+    so a zombie never poses as a live holder; they are reaped at the end. A test module uses
+    it with `pytestmark = pytest.mark.usefixtures("subreaper")` after importing it."""
+    become_subreaper()
+    yield
+    reap_orphans()
 
 
 def stage(name, *args):

@@ -26,6 +26,13 @@ LockRecord record_for(pid_t pid, uint64_t start, std::optional<LockKind> kind, c
     return r;
 }
 
+// Where this process judges from; records without boot_id/pid_ns follow the pid rule.
+LocalView view_here() {
+    LocalView v;
+    v.host = current_identity().host;
+    return v;
+}
+
 } // namespace
 
 TEST_CASE("identity comes from LOKT_OWNER and LOKT_AGENT_ID when set", "[identity]") {
@@ -74,8 +81,8 @@ TEST_CASE("a guard lock stays alive while its process group has members", "[live
     });
     ::setpgid(leader, leader);
     ::close(pipefd[0]);
-    std::string host = current_identity().host;
-    LockRecord r = record_for(dead_pid(), 0, LockKind::guard, host);
+    const LocalView host = view_here();
+    LockRecord r = record_for(dead_pid(), 0, LockKind::guard, host.host);
     r.pgid = leader;
     CHECK(holder_status(r, host) == PidStatus::alive);
     CHECK_FALSE(provably_gone(r, host));
@@ -87,20 +94,20 @@ TEST_CASE("a guard lock stays alive while its process group has members", "[live
 }
 
 TEST_CASE("a lease is never provably gone by its pid", "[liveness]") {
-    std::string host = current_identity().host;
-    LockRecord lease = record_for(dead_pid(), 0, LockKind::lease, host);
+    const LocalView host = view_here();
+    LockRecord lease = record_for(dead_pid(), 0, LockKind::lease, host.host);
     CHECK(holder_status(lease, host) == PidStatus::dead);
     CHECK_FALSE(provably_gone(lease, host));
 }
 
 TEST_CASE("files of the original (no kind) follow its dead-pid rule", "[liveness]") {
-    std::string host = current_identity().host;
-    CHECK(provably_gone(record_for(dead_pid(), 0, std::nullopt, host), host));
-    CHECK_FALSE(provably_gone(record_for(::getpid(), 0, std::nullopt, host), host));
+    const LocalView host = view_here();
+    CHECK(provably_gone(record_for(dead_pid(), 0, std::nullopt, host.host), host));
+    CHECK_FALSE(provably_gone(record_for(::getpid(), 0, std::nullopt, host.host), host));
 }
 
 TEST_CASE("another host's lock is never judged by pid", "[liveness]") {
-    std::string host = current_identity().host;
+    const LocalView host = view_here();
     LockRecord r = record_for(dead_pid(), 0, LockKind::guard, "some-other-host");
     CHECK(holder_status(r, host) == PidStatus::unknown);
     CHECK_FALSE(provably_gone(r, host));

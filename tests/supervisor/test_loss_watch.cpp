@@ -61,7 +61,7 @@ TEST_CASE("a watch on a missing directory is inactive, not an error", "[loss_wat
 TEST_CASE("a force-broken lock is found at once, audited lost and dropped", "[loss_watch]") {
     TempRoot t;
     StoreKeeper keeper = guard_keeper(t);
-    REQUIRE(keeper.acquire(-1, {}).end == Acquisition::End::acquired);
+    REQUIRE(keeper.acquire(-1, 0, {}).end == Acquisition::End::acquired);
     REQUIRE(keeper.held().size() == 1);
     const int fd = keeper.loss_fd();
     REQUIRE(fd >= 0);
@@ -86,7 +86,7 @@ TEST_CASE("a force-broken lock is found at once, audited lost and dropped", "[lo
 TEST_CASE("a lock replaced by another holder counts as lost too", "[loss_watch]") {
     TempRoot t;
     StoreKeeper keeper = guard_keeper(t);
-    REQUIRE(keeper.acquire(-1, {}).end == Acquisition::End::acquired);
+    REQUIRE(keeper.acquire(-1, 0, {}).end == Acquisition::End::acquired);
     REQUIRE(keeper.loss_fd() >= 0);
     Store human = t.store("human");
     REQUIRE(human.force_break("g"));

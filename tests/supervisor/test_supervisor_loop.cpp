@@ -27,12 +27,12 @@ namespace {
 class FakeKeeper final : public LockKeeper {
 public:
     FakeKeeper(int log_fd, std::string watched_pid_file) : log_(log_fd), watched_(std::move(watched_pid_file)) {}
-    Acquisition acquire(int, const std::function<bool()>&) override {
+    Acquisition acquire(int, pid_t pgid, const std::function<bool()>&) override {
         note("acquire");
+        if (pgid > 0) note("pgid");  // the command's group is known before any lock is written
         held_ = {{"x", "00000000000000000000000000000001"}};
         return {Acquisition::End::acquired, 0};
     }
-    void record_pgid(pid_t) override { note("pgid"); }
     void renew() override { note("renew"); }
     void release(const std::string& reason) override {
         if (held_.empty()) return;
@@ -118,7 +118,8 @@ TEST_CASE("an exec failure releases and returns 127", "[supervisor][loop]") {
     o.path = "/nonexistent/cmd";
     Run r = run_guarded(o);
     CHECK(r.code == 127);
-    CHECK(r.log == "acquire\nrelease:exec-failed\n");
+    // The command was forked (gated) before the lock was taken; its exec fails afterwards.
+    CHECK(r.log == "acquire\npgid\nrelease:exec-failed\n");
 }
 
 TEST_CASE("leftovers are ended before the release", "[supervisor][loop]") {

@@ -2,7 +2,6 @@
 // The two pipes between the front and the supervisor.
 //
 // status pipe (supervisor -> front), one text line per message:
-//   "L NAME LOCK_ID"  a lock was acquired (the front can release it if the supervisor dies)
 //   "P PGID"          the command runs in process group PGID
 //   "S"               the command's group stopped (job control: the front stops too)
 // life pipe (front -> supervisor): one byte per signal the front relays (its number). EOF
@@ -19,13 +18,10 @@ namespace lokt::sup {
 
 /// One decoded status-pipe message.
 struct StatusMessage {
-    char kind = 0;        ///< 'L', 'P' or 'S'
-    std::string name;     ///< L: the lock name
-    std::string lock_id;  ///< L: its lock id
+    char kind = 0;        ///< 'P' or 'S'
     pid_t pgid = 0;       ///< P: the command's process group
 };
 
-std::string encode_lock_message(const std::string& name, const std::string& lock_id);
 std::string encode_pgid_message(pid_t pgid);
 std::string encode_stopped_message();
 

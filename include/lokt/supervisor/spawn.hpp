@@ -2,10 +2,13 @@
 // Starting the guarded command: our own fork/exec (not Boost.Process 1.81, see docs/design.md
 // "Guard supervisor"). The child gets its own process group, the caller's signal state, the
 // terminal (when asked), PDEATHSIG=SIGKILL, and exactly the fds that are not close-on-exec.
+// It can be started gated: forked into its group, then held before exec until the parent
+// opens the gate, so the lock file can name its process group from the first byte.
 // An exec failure comes back through a close-on-exec pipe as the errno.
 
 #include "lokt/result.hpp"
 #include "lokt/supervisor/signals.hpp"
+#include "lokt/sys.hpp"
 
 #include <sys/types.h>
 
@@ -24,10 +27,39 @@ struct SpawnSpec {
     std::string path;                 ///< the file to execute (already resolved)
     std::vector<std::string> argv;    ///< argv, argv[0] included, passed byte for byte
     std::vector<std::string> env;     ///< the complete environment, "KEY=VALUE"
+    std::vector<std::string> alt_env; ///< the environment for GatedChild::open(true)
     SignalState signals;              ///< the mask and ignored set the command gets
     int tty_fd = -1;                  ///< >= 0: make the new group the terminal's foreground
     bool parent_death_kill = true;    ///< PR_SET_PDEATHSIG=SIGKILL in the command
 };
+
+/// A command forked into its own process group (pgid = pid) and held before exec.
+class GatedChild {
+public:
+    GatedChild(pid_t pid, sys::UniqueFd gate, sys::UniqueFd report)
+        : pid_(pid), gate_(std::move(gate)), report_(std::move(report)) {}
+    GatedChild(GatedChild&&) noexcept = default;
+    GatedChild& operator=(GatedChild&&) noexcept = default;
+    /// A child still at its gate is ended (it never execs) and reaped.
+    ~GatedChild() { cancel(); }
+
+    pid_t pid() const { return pid_; }
+    /// Lets it exec, with the spec's `alt_env` when `alt` (else `env`).
+    void open(bool alt);
+    /// The exec's errno once the child has exec'd or failed (0: exec'd). `wait` blocks until
+    /// then; otherwise 0 is also returned when the answer is not there yet.
+    int exec_errno(bool wait);
+    /// Before open(): the child exits without exec'ing and is reaped. Afterwards: nothing.
+    void cancel();
+
+private:
+    pid_t pid_ = 0;
+    sys::UniqueFd gate_;    // write end; one byte opens it, EOF cancels
+    sys::UniqueFd report_;  // read end of the exec-error pipe (non-blocking)
+};
+
+/// Forks `spec` into a new process group and holds it before exec (see GatedChild).
+Result<GatedChild> spawn_gated(const SpawnSpec& spec);
 
 /// Forks and execs `spec` in a new process group (pgid = pid). Returns the pid once the exec
 /// has succeeded; on failure the child is reaped and the Error's sys_errno is exec's errno

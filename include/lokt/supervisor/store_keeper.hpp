@@ -1,6 +1,7 @@
 #pragma once
 // The LockKeeper of a real guard: lokt::Store (and acquire_waiting for --wait).
 
+#include "lokt/held_file.hpp"
 #include "lokt/identity.hpp"
 #include "lokt/lock_file.hpp"
 #include "lokt/root.hpp"
@@ -37,8 +38,9 @@ class StoreKeeper final : public LockKeeper {
 public:
     StoreKeeper(Root root, Identity who, KeeperConfig cfg);
 
-    Acquisition acquire(int cancel_fd, const std::function<bool()>& confirm_cancel) override;
-    void record_pgid(pid_t pgid) override;
+    std::optional<std::vector<HeldLock>> prepare() override;
+    Acquisition acquire(int cancel_fd, pid_t pgid,
+                        const std::function<bool()>& confirm_cancel) override;
     void renew() override;
     void release(const std::string& reason) override;
     std::vector<HeldLock> held() const override { return held_; }
@@ -46,6 +48,7 @@ public:
     int loss_fd() override;
     void check_held() override;
     size_t lost_count() const override { return lost_; }
+    void discard_proofs() override;
 
 private:
     /// The store acting as this process (the supervisor, or the front after a takeover).
@@ -62,6 +65,8 @@ private:
     std::optional<Store> store_;
     pid_t store_pid_ = 0;
     std::optional<Deadline> deadline_;  ///< --timeout, on the monotonic clock, for all names
+    std::vector<HeldLock> planned_;  // from prepare(): one fixed lock id per name
+    std::vector<HeldFile> proofs_;   // their kernel-held proofs (fds shared with the fork)
     std::vector<HeldLock> held_;
     std::optional<LossWatch> watch_;  ///< opened by the supervisor, on first loss_fd()
     size_t lost_ = 0;

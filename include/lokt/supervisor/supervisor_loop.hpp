@@ -14,6 +14,7 @@ struct SupervisorIo {
     sys::UniqueFd status;  ///< write end of the status pipe (channel.hpp messages)
     int tty_fd = -1;       ///< the terminal to hand to the command, or -1
     SignalState caller;    ///< the caller's signal state, for the command
+    std::vector<HeldLock> planned;  ///< the locks the front prepared (LockKeeper::prepare)
 };
 
 /// Runs the supervisor to the end (locks released, tree gone) and returns the exit code the

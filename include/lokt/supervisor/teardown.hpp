@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 
 namespace lokt::sup {
 
@@ -21,7 +22,10 @@ void continue_if_stopped(pid_t pgid);
 /// Blocking teardown, for a process whose own event loop is over (the front after the
 /// supervisor died): SIGTERM+SIGCONT to `pgid` and every descendant, reap on each SIGCHLD
 /// read from `sigfd` (which must include SIGCHLD), SIGKILL after `grace`, until ECHILD.
-void drain_tree(int sigfd, pid_t pgid, std::chrono::nanoseconds grace);
+/// `tick` (if set) runs every `every` meanwhile: the front renews a TTL lock with it.
+void drain_tree(int sigfd, pid_t pgid, std::chrono::nanoseconds grace,
+                const std::function<void()>& tick = {},
+                std::chrono::nanoseconds every = std::chrono::nanoseconds(0));
 
 /// True when this process has no child left (ECHILD), without reaping anything.
 bool no_children_left();
