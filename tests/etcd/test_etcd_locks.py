@@ -28,6 +28,7 @@ class Etcd:
         self.dir = tempfile.mkdtemp(prefix="lokt-etcd-py-")
         self.port, self.peer = free_port(), free_port()
         self.proc = None
+        self.clients = []  # etcdctl processes, killed at teardown even when a test fails
         self.start()
 
     def start(self):
@@ -69,8 +70,10 @@ class Etcd:
 
     def etcdctl(self, *args, **kw):
         env = dict(os.environ, ETCDCTL_API="3")
-        return subprocess.Popen(["etcdctl", "--endpoints", self.endpoint, *args], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+        p = subprocess.Popen(["etcdctl", "--endpoints", self.endpoint, *args], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+        self.clients.append(p)
+        return p
 
     def keys(self, prefix):
         p = self.etcdctl("get", "--prefix", "--keys-only", prefix)
@@ -82,6 +85,10 @@ class Etcd:
 def etcd():
     e = Etcd()
     yield e
+    for c in e.clients:
+        if c.poll() is None:
+            c.kill()
+        c.wait()
     e.stop()
     shutil.rmtree(e.dir, ignore_errors=True)
 
