@@ -1,5 +1,7 @@
 #include "lokt/held_file.hpp"
 
+#include "lokt/root_fs.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 
@@ -21,16 +23,11 @@ Result<HeldFile> HeldFile::create(const Root& root, const std::string& lock_id) 
     if (!valid_lock_id(lock_id)) return Error{"invalid lock id \"" + lock_id + "\""};
     const std::string dir = held_dir(root);
     const std::string path = dir + "/" + lock_id;
-    // O_EXCL|O_NOFOLLOW: a file or symlink planted under our (random) name is never used.
-    const int flags = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK;
-    auto fd = sys::open(path, flags, 0644);
-    if (!fd && fd.error().sys_errno == ENOENT) {
-        LOKT_TRY(ensure_root_dirs(root));
-        if (auto r = sys::mkdir_p(dir); !r)
-            return Error{"cannot create " + dir + ": " + std::strerror(r.error().sys_errno),
-                         r.error().sys_errno};
-        fd = sys::open(path, flags, 0644);
-    }
+    // O_EXCL, through the root's checked directories: a file or symlink planted under our
+    // (random) name is never used, and held/ and the file get the root's sharing mode (group
+    // members must be able to test it; held/ is sticky so they cannot delete it).
+    auto fd = rootfs::open_file(root.path, path, O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK,
+                                /*create_dirs=*/true);
     if (!fd) return fd.error();
     // Nobody else can hold a file we just created: this never waits.
     LOKT_TRY(sys::flock(fd->get(), LOCK_EX | LOCK_NB));

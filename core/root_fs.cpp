@@ -15,10 +15,11 @@ constexpr mode_t kSharedDirMode = 02775;
 constexpr mode_t kSharedFileMode = 0664;
 
 // Directories whose entries belong to one process each and are never removed by another
-// user's lokt (sync files are never deleted; a waiter skips a dead ticket it cannot remove):
+// user's lokt (sync files are never deleted; a waiter skips a dead ticket it cannot remove; a
+// held proof left by a dead holder is an inert file named by a lock id never used again):
 // the sticky bit keeps group members from deleting each other's.
 bool per_holder_dir(std::string_view rel) {
-    return rel == "sync" || rel == "queue" || rel.starts_with("queue/");
+    return rel == "sync" || rel == "held" || rel == "queue" || rel.starts_with("queue/");
 }
 
 Error io_error(const std::string& what, const std::string& path, int err) {
