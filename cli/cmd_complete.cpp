@@ -5,6 +5,7 @@
 #include "cli.hpp"
 
 #include "lokt/root.hpp"
+#include "lokt/root_fs.hpp"
 #include "lokt/sys.hpp"
 
 #include <algorithm>
@@ -48,7 +49,10 @@ std::vector<std::string> lock_names() {
     auto root = discover_root();
     if (!root) return {};
     for (const auto& dir : {root->locks_dir(), root->freezes_dir()}) {
-        auto files = sys::list_dir(dir);
+        // Through the checked root: a planted symlink at locks/ is not followed, even here.
+        auto d = rootfs::Dir::open(root->path, dir, /*create=*/false);
+        if (!d) continue;
+        auto files = d->list();
         if (!files) continue;
         for (const auto& f : *files)
             if (f.size() > 5 && f.compare(f.size() - 5, 5, ".json") == 0 && f[0] != '.')
