@@ -211,6 +211,18 @@ Result<void> flock(int fd, int op) {
     return {};
 }
 
+Result<size_t> thread_count() {
+    // procfs gives /proc/self/task a link count of 2 + the number of threads: one stat()
+    // instead of reading the directory (the guard asks on every run). A procfs that does not
+    // (nlink below 3) is answered by listing the directory.
+    auto st = stat("/proc/self/task");
+    if (!st) return st.error();
+    if (st->st_nlink >= 3) return static_cast<size_t>(st->st_nlink - 2);
+    auto names = list_dir("/proc/self/task");
+    if (!names) return names.error();
+    return names->size();
+}
+
 Result<std::vector<std::string>> list_dir(const std::string& path) {
     auto fd = open(path, O_RDONLY | O_DIRECTORY);
     if (!fd) return Error::from_errno("opendir " + path, fd.error().sys_errno);

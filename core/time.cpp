@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <ctime>
 
 namespace lokt {
 namespace {
@@ -17,6 +16,24 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
     const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+struct Civil {
+    int64_t y;
+    unsigned m, d;
+};
+
+// The inverse of days_from_civil (same source).
+Civil civil_from_days(int64_t z) {
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    return {static_cast<int64_t>(yoe) + era * 400 + (m <= 2), m, d};
 }
 
 bool parse_digits(std::string_view s, size_t pos, size_t n, int& out) {
@@ -38,12 +55,19 @@ std::string format_base(TimePoint t, int64_t& frac_ns) {
         frac_ns += 1'000'000'000;
         --secs;
     }
-    std::time_t tt = static_cast<std::time_t>(secs);
-    std::tm tm{};
-    ::gmtime_r(&tt, &tm);
+    // Pure arithmetic, not gmtime_r: glibc's gmtime_r reads /etc/localtime on first use (a
+    // file open and four more syscalls on every guard's path), though UTC needs no zone data.
+    int64_t days = secs / 86'400;
+    int64_t rem = secs % 86'400;
+    if (rem < 0) {
+        rem += 86'400;
+        --days;
+    }
+    const Civil c = civil_from_days(days);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d", static_cast<long long>(c.y),
+                  c.m, c.d, static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
+                  static_cast<int>(rem % 60));
     return buf;
 }
 

@@ -21,7 +21,7 @@ LOKT = os.environ.get("LOKT_BIN") or os.path.join(
 # LOKT_AUDIT_MAX_BYTES exported, or in a sanitizer shell) would steer every lokt the tests
 # start, so they are removed before any test runs. Sanitized builds carry their options
 # inside the binary (cmake/sanitizer_defaults.cpp).
-HARNESS_VARS = {"LOKT_BIN", "LOKT_PRELOAD_LIB", "LOKT_REQUIRE_ALL"}
+HARNESS_VARS = {"LOKT_BIN", "LOKT_PRELOAD_LIB", "LOKT_REQUIRE_ALL", "LOKT_TEST_SCALE"}
 SCRUBBED_VARS = {"LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}
 
 
@@ -47,6 +47,17 @@ def pytest_runtest_makereport(item, call):
         reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
         rep.outcome = "failed"
         rep.longrepr = f"skipped, but LOKT_REQUIRE_ALL=1 allows no skip: {reason}"
+
+
+# The sanitizer build (scripts/test.sh --sanitize) sets LOKT_TEST_SCALE=0.25: every start of an
+# ASan binary costs tens of milliseconds, so the hammers run fewer rounds there. The properties
+# they check do not depend on the count.
+TEST_SCALE = float(os.environ.get("LOKT_TEST_SCALE") or "1")
+
+
+def scaled(n):
+    """n repetitions, scaled down for slow (sanitized) builds; at least 2."""
+    return max(2, int(n * TEST_SCALE))
 
 
 def as_nobody():

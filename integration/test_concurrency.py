@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import wait_for
+from conftest import scaled, wait_for
 from lockfiles import dead_pid, lock_record, plant
 
 HAMMER_WORKER = r"""
@@ -22,7 +22,7 @@ done
 
 
 def test_hammer_16_processes_50_rounds_no_overlap(lokt, tmp_path):
-    procs, rounds = 16, 50
+    procs, rounds = 16, scaled(50)
     counter = tmp_path / "counter"
     counter.write_text("0\n")
     overlaps = tmp_path / "overlaps"

@@ -68,8 +68,13 @@ def test_guard_in_a_pid_namespace_holds_against_the_host_until_its_init_dies(lok
         r = wait_for(lambda: (lambda r: r if r.returncode == 0 else None)(
             lokt.run("lock", "x", owner="host-human")), timeout=5, what="lock freed by the proof")
         assert "acquired" in r.stdout
+        # Either the host pruned it (the proof was free: reason "dead"), or the supervisor saw
+        # its front's pipe close and released it before the kernel's SIGKILL reached it: the
+        # kernel closes the dying init's files before it kills the rest of the namespace.
         prune = lokt.events("x", "auto-prune")
-        assert prune and prune[-1]["extra"]["reason"] == "dead"
+        released = [e for e in lokt.events("x", "release") if e["lock_id"] == rec["lock_id"]]
+        assert (prune and prune[-1]["extra"]["reason"] == "dead") or (
+            released and released[-1]["extra"]["reason"] == "parent-gone"), (prune, released)
         assert not os.path.exists(os.path.join(lokt.root, "held", rec["lock_id"]))
     finally:
         for c in children(outer.pid):

@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from conftest import wait_for
+from conftest import scaled, wait_for
 from shimkit import shim, shim_targets  # noqa: F401  (fixtures)
 
 
@@ -153,7 +153,7 @@ def test_two_agents_with_opposite_commands_never_deadlock(shim):
     # Agent A's command names deploy first, agent B's names build first; both need both.
     shim.rules("deploy wait=60s : fake-make deploy\nbuild wait=60s : fake-make *\n"
                "build wait=60s : fake-deploy build\ndeploy wait=60s : fake-deploy *\n")
-    rounds = 100
+    rounds = scaled(100)
     loop = "for i in $(seq %d); do %s || exit 1; done"
     a = shim.start("bash", "-c", loop % (rounds, "fake-make deploy"), owner="agent-a")
     b = shim.start("bash", "-c", loop % (rounds, "fake-deploy build"), owner="agent-b")

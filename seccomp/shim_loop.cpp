@@ -65,8 +65,8 @@ std::vector<std::string> child_environment(const SeccompShimOptions& opt) {
 // fork() without exec is safe only in a single-threaded process (a lock held by another
 // thread would stay locked forever in the copy); docs/coding-guidelines.md.
 bool single_threaded() {
-    auto tasks = sys::list_dir("/proc/self/task");
-    return tasks && tasks->size() == 1;
+    auto threads = sys::thread_count();
+    return threads && *threads == 1;
 }
 
 void detach_stdio() {

@@ -100,6 +100,14 @@ int Front::run() {
         write_droppable(STDERR_FILENO, "error: pipe: cannot create\n");
         return to_int(ExitCode::error);
     }
+    // The supervisor goes on running C++ in the copy: only safe from a single-threaded
+    // process (docs/coding-guidelines.md). A backend that starts a thread must do so after
+    // this fork, in the supervisor.
+    if (auto threads = sys::thread_count(); !threads || *threads != 1) {
+        write_droppable(STDERR_FILENO,
+                        "error: lokt guard: the front is not single-threaded; cannot fork the supervisor\n");
+        return to_int(ExitCode::error);
+    }
     sup_ = ::fork();
     if (sup_ < 0) {
         write_droppable(STDERR_FILENO, "error: fork: cannot start the supervisor\n");

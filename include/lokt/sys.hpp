@@ -91,6 +91,10 @@ Result<std::vector<std::string>> list_dir(const std::string& path);
 /// Names in the open directory `dirfd` (read through a duplicate; `dirfd` stays usable).
 Result<std::vector<std::string>> list_dir(int dirfd);
 
+/// Threads in this process. fork() without exec is safe only when this is 1
+/// (docs/coding-guidelines.md).
+Result<size_t> thread_count();
+
 /// True if `path` exists (any type).
 bool exists(const std::string& path);
 

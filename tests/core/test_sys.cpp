@@ -8,7 +8,9 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <future>
 #include <string>
+#include <thread>
 
 using namespace lokt;
 using lokt::test::ScopedWriteFailure;
@@ -94,4 +96,26 @@ TEST_CASE("list_dir lists entries without dot entries", "[sys]") {
     REQUIRE(names);
     REQUIRE(names->size() == 1);
     CHECK((*names)[0] == "x");
+}
+
+TEST_CASE("thread_count counts this process's threads", "[sys]") {
+    auto before = lokt::sys::thread_count();
+    REQUIRE(before.ok());
+    REQUIRE(*before >= 1);
+    auto listed = lokt::sys::list_dir("/proc/self/task");
+    REQUIRE(listed.ok());
+    CHECK(*before == listed->size());
+
+    std::promise<void> started;
+    std::promise<void> release;
+    std::thread t([&] {
+        started.set_value();
+        release.get_future().wait();
+    });
+    started.get_future().wait();
+    auto during = lokt::sys::thread_count();
+    release.set_value();
+    t.join();
+    REQUIRE(during.ok());
+    CHECK(*during == *before + 1);
 }

@@ -2,6 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <ctime>
+#include <vector>
+
 using namespace lokt;
 using namespace std::chrono;
 
@@ -64,4 +68,24 @@ TEST_CASE("malformed times are rejected", "[time]") {
 TEST_CASE("now() is a sane wall-clock time", "[time]") {
     auto t = now();
     CHECK(t > *parse_rfc3339("2020-01-01T00:00:00Z"));
+}
+
+TEST_CASE("UTC formatting agrees with gmtime_r across eras and leap days", "[time]") {
+    // Every ~3.7 days from 1900 to 2200, plus the edges around leap days and the epoch.
+    std::vector<int64_t> secs;
+    for (int64_t s = -2'208'988'800; s < 7'258'118'400; s += 319'993) secs.push_back(s);
+    for (int64_t s : {int64_t{-1}, int64_t{0}, int64_t{951'782'399}, int64_t{951'782'400},
+                      int64_t{951'868'800}, int64_t{4'107'542'399}, int64_t{4'107'542'400}})
+        secs.push_back(s);
+    for (int64_t s : secs) {
+        std::time_t tt = static_cast<std::time_t>(s);
+        std::tm tm{};
+        REQUIRE(::gmtime_r(&tt, &tm) != nullptr);
+        char want[64];
+        std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        lokt::TimePoint t{std::chrono::seconds(s)};
+        INFO("seconds since the epoch: " << s);
+        CHECK(lokt::format_rfc3339(t) == want);
+    }
 }
