@@ -4,6 +4,7 @@
 #include "lokt/supervisor/channel.hpp"
 #include "lokt/supervisor/exit_status.hpp"
 #include "lokt/supervisor/held_env.hpp"
+#include "lokt/supervisor/lifecycle.hpp"
 #include "lokt/supervisor/proctree.hpp"
 #include "lokt/supervisor/reaper.hpp"
 #include "lokt/supervisor/spawn.hpp"
@@ -61,8 +62,12 @@ private:
     void on_children();
     void on_main_exit(const ChildExit& e);
     void front_gone();
-    void start_grace();
-    void kill_rest();
+    /// Moves the lifecycle (lifecycle.hpp) and carries out the action of the transition.
+    void on_event(Event event);
+    void arm_grace(std::chrono::nanoseconds after);
+    /// The command's group while its leader is unreaped, else every process we still have.
+    pid_t tree_target() const { return main_alive_ ? main_ : 0; }
+    bool finished() const { return phase_ == Phase::done; }
 
     const GuardOptions& opt_;
     LockKeeper& locks_;
@@ -75,12 +80,10 @@ private:
 
     std::optional<GatedChild> child_;  // the command, held at its gate until the locks name it
     pid_t main_ = 0;        // the command; its pid is also its process group id
-    bool main_alive_ = false;
+    bool main_alive_ = false;  // the leader is running or an unreaped zombie (pgid reserved)
+    Phase phase_ = Phase::running;
     std::optional<ChildExit> end_;
     std::string reason_;    // audit reason for the release
-    bool grace_started_ = false;
-    bool killing_ = false;
-    bool tree_gone_ = false;
     int cancelled_by_ = 0;      // the TERM/HUP/QUIT that started the grace (timeout -k)
     bool main_killed_ = false;  // the command was still running when SIGKILL went out
     size_t losses_seen_ = 0;
@@ -184,10 +187,10 @@ int Supervisor::run() {
     arm_heartbeat();
     loss_start_.expires_after(kLossWatchAfter);
     loss_start_.async_wait([this](boost::system::error_code ec) {
-        if (!ec && !tree_gone_) arm_loss();
+        if (!ec && !finished()) arm_loss();
     });
     on_children();  // the command may have exited before the loop started
-    if (!tree_gone_) ctx_.run();
+    if (!finished()) ctx_.run();
     if (loss_desc_) loss_desc_->release();
 
     locks_.release(reason_);
@@ -201,7 +204,7 @@ void Supervisor::arm_signals() {
     sig_desc_->async_wait(Descriptor::wait_read, [this](boost::system::error_code ec) {
         if (ec) return;
         on_signals();
-        if (!tree_gone_) arm_signals();
+        if (!finished()) arm_signals();
     });
 }
 
@@ -219,7 +222,7 @@ void Supervisor::arm_heartbeat() {
         if (ec) return;
         locks_.renew();
         on_losses();
-        if (!tree_gone_) arm_heartbeat();
+        if (!finished()) arm_heartbeat();
     });
 }
 
@@ -236,7 +239,7 @@ void Supervisor::arm_loss() {
         if (ec) return;
         locks_.check_held();  // drains the watch first, so later changes wake us again
         on_losses();
-        if (!tree_gone_ && !locks_.held().empty()) arm_loss();
+        if (!finished() && !locks_.held().empty()) arm_loss();
     });
 }
 
@@ -280,11 +283,12 @@ void Supervisor::on_life() {
 }
 
 void Supervisor::relay(int sig) {
-    if (killing_) return;
-    if (escalates_to_kill(sig) && !grace_started_) {
-        // A CI runner's cancel: whatever is still alive after the grace gets SIGKILL.
-        cancelled_by_ = sig;
-        start_grace();
+    if (!relay_allowed(phase_)) return;
+    if (escalates_to_kill(sig)) {
+        // A CI runner's cancel: whatever is still alive after the grace gets SIGKILL. The
+        // signal that started the grace is the one the guard's exit status reports.
+        if (phase_ == Phase::running) cancelled_by_ = sig;
+        on_event(Event::cancel_signal);
     }
     const bool terminating = terminates_by_default(sig);
     if (main_alive_) {
@@ -312,17 +316,14 @@ void Supervisor::on_children() {
             on_main_exit(*held);
             continue;
         }
-        if (r == ReapStop::none_left && !main_alive_) {
-            tree_gone_ = true;
-            ctx_.stop();
-        }
+        if (r == ReapStop::none_left && !main_alive_) on_event(Event::tree_empty);
         return;
     }
 }
 
 void Supervisor::on_main_exit(const ChildExit& e) {
     end_ = e;
-    main_killed_ = killing_;
+    main_killed_ = phase_ == Phase::killing;
     // The exec's outcome is not awaited on the way in (it costs a round trip on every run):
     // a failure is known here, written to the pipe before the child's _exit.
     if (int err = child_->exec_errno(false)) {
@@ -332,15 +333,15 @@ void Supervisor::on_main_exit(const ChildExit& e) {
         reason_ = "exec-failed";
     }
     if (reason_.empty()) reason_ = release_reason(*end_);
-    if (opt_.on_exit == OnExit::term || grace_started_) {
-        // The zombie leader keeps the pgid reserved while we signal the group. Skip the /proc
-        // scan in the common case: the command was the only process of the tree.
+    // The zombie leader keeps the pgid reserved while we signal the group. The /proc scan for
+    // leftovers is made only when the answer changes what happens (--on-exit wait while
+    // running: it does not).
+    const LeftoverPolicy policy =
+        opt_.on_exit == OnExit::term ? LeftoverPolicy::term : LeftoverPolicy::wait;
+    if (step(phase_, Event::leader_exit_rest, policy).action != Action::none) {
         auto kids = own_children();
-        bool only_main = kids && kids->size() == 1 && (*kids)[0] == main_;
-        if (!only_main) {
-            signal_tree(main_, SIGTERM, true);
-            start_grace();
-        }
+        const bool only_main = kids && kids->size() == 1 && (*kids)[0] == main_;
+        on_event(only_main ? Event::leader_exit_alone : Event::leader_exit_rest);
     }
     reap_pid(main_);
     main_alive_ = false;
@@ -349,27 +350,41 @@ void Supervisor::on_main_exit(const ChildExit& e) {
 void Supervisor::front_gone() {
     reason_ = "parent-gone";
     life_desc_.reset();
-    if (grace_started_) return;
-    signal_tree(main_alive_ ? main_ : 0, SIGTERM, true);
-    start_grace();
+    on_event(Event::front_gone);
 }
 
-void Supervisor::start_grace() {
-    if (grace_started_) return;
-    grace_started_ = true;
-    grace_.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(opt_.kill_after));
-    grace_.async_wait([this](boost::system::error_code ec) {
-        if (!ec) kill_rest();
-    });
+void Supervisor::on_event(Event event) {
+    const LeftoverPolicy policy =
+        opt_.on_exit == OnExit::term ? LeftoverPolicy::term : LeftoverPolicy::wait;
+    const Step next = step(phase_, event, policy);
+    phase_ = next.next;
+    switch (next.action) {
+    case Action::none:
+        break;
+    case Action::start_grace:
+        arm_grace(opt_.kill_after);
+        break;
+    case Action::term_and_grace:
+        signal_tree(tree_target(), SIGTERM, true);
+        arm_grace(opt_.kill_after);
+        break;
+    case Action::term_rest:
+        signal_tree(tree_target(), SIGTERM, true);
+        break;
+    case Action::kill_tree:
+        signal_tree(tree_target(), SIGKILL, false);
+        arm_grace(kKillRescan);  // catches what was forked between the scan and the kill
+        break;
+    case Action::finish:
+        ctx_.stop();
+        break;
+    }
 }
 
-void Supervisor::kill_rest() {
-    if (tree_gone_) return;
-    killing_ = true;
-    signal_tree(main_alive_ ? main_ : 0, SIGKILL, false);
-    grace_.expires_after(kKillRescan);
+void Supervisor::arm_grace(std::chrono::nanoseconds after) {
+    grace_.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(after));
     grace_.async_wait([this](boost::system::error_code ec) {
-        if (!ec) kill_rest();
+        if (!ec) on_event(Event::grace_over);
     });
 }
 
