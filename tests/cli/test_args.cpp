@@ -90,7 +90,7 @@ TEST_CASE("help and verbosity are recognised by every command", "[cli][args]") {
     CHECK(a.positional == std::vector<std::string>{"x"});
 }
 
-TEST_CASE("-q is quiet only for commands that have --quiet", "[cli][args]") {
+TEST_CASE("the short -q means --quiet only for commands that have --quiet", "[cli][args]") {
     auto a = parsed(guard_like(), {"-q", "x"});
     CHECK(a.switches.at("quiet") == 1);
     CHECK(parse_error(lock_like(), {"-q", "x"}) == "unknown flag \"-q\"");
