@@ -10,34 +10,16 @@
 #
 # usage: scripts/bench_exec.sh [ROUNDS] [N] [M]     (env: LOKT_BIN, LOKT_PRELOAD_LIB)
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-5}
 n=${2:-1000}
 m=${3:-2000}
-lokt=${LOKT_BIN:-$here/build/stage/bin/lokt}
-lib=${LOKT_PRELOAD_LIB:-$(dirname "$(dirname "$lokt")")/lib/lokt/liblokt_preload.so}
-[[ -x $lokt && -f $lib ]] || { echo "need LOKT_BIN and the preload library ($lokt, $lib)" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-# A realistic rules file: none of it matches `true`, `sh` or `make -s -j8 -f ...`.
-cat > "$tmp/rules" <<'RULES'
-build      wait=30m : make install *
-build               : cmake --build *
-git-push   wait=10m : git push *
-git-push            : git -C * push *
-terraform  wait=0   : terraform apply|destroy *
-deploy              : ./deploy.sh *
-RULES
+source "$(dirname "$0")/bench_common.sh"
 # Explicit phony targets (make skips pattern rules for phony ones).
 {
     printf 'T :='
     for ((i = 0; i < m; i++)); do printf ' t%d' "$i"; done
     printf '\nall: $(T)\n.PHONY: all $(T)\n$(T):\n\t@true\n'
 } > "$tmp/Makefile"
-# Reference: what preloading any library costs (the dynamic loader's share of the overhead).
-echo 'int lokt_bench_empty;' > "$tmp/empty.c"
-gcc -shared -fPIC -o "$tmp/libempty.so" "$tmp/empty.c"
 mkdir -p "$tmp/root"
 export LOKT_ROOT=$tmp/root
 /usr/bin/python3 - "$tmp" "$lokt" "$lib" "$n" "$rounds" "$m" <<'PY'
