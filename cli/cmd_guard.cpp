@@ -9,6 +9,7 @@
 #include "lokt/identity.hpp"
 #include "lokt/name.hpp"
 #include "lokt/supervisor.hpp"
+#include "lokt/supervisor/exec_image.hpp"
 #include "lokt/supervisor/exit_status.hpp"
 #include "lokt/supervisor/held_env.hpp"
 #include "lokt/supervisor/spawn.hpp"
@@ -28,16 +29,7 @@ namespace {
 
 // Runs the command in place of this process (a guard nested in a guard of the same lock).
 int exec_directly(const std::string& path, const std::vector<std::string>& argv) {
-    std::vector<char*> av;
-    for (const auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
-    av.push_back(nullptr);
-    ::execve(path.c_str(), av.data(), environ);
-    int err = errno;
-    if (err == ENOEXEC) {
-        std::vector<char*> sh{const_cast<char*>("/bin/sh"), const_cast<char*>(path.c_str())};
-        sh.insert(sh.end(), av.begin() + 1, av.end());
-        ::execve("/bin/sh", sh.data(), environ);
-    }
+    const int err = sup::ExecImage(path, argv).exec(environ);
     return fail(static_cast<ExitCode>(sup::exec_failure_code(err)),
                 Error::from_errno("cannot run \"" + path + "\"", err).message);
 }

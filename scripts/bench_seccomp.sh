@@ -7,24 +7,10 @@
 #
 # usage: scripts/bench_seccomp.sh [N] [ROUNDS]     (env: LOKT_BIN, LOKT_PRELOAD_LIB)
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-1000}
 rounds=${2:-5}
-lokt=${LOKT_BIN:-$here/build/stage/bin/lokt}
-lib=${LOKT_PRELOAD_LIB:-$(dirname "$(dirname "$lokt")")/lib/lokt/liblokt_preload.so}
-[[ -x $lokt ]] || { echo "need LOKT_BIN ($lokt)" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+need_lib=0 source "$(dirname "$0")/bench_common.sh"
 gcc -O2 -o "$tmp/driver" "$here/integration/shim_targets/exec_driver.c"
-cat > "$tmp/rules" <<'RULES'
-build      wait=30m : make *
-build               : cmake --build *
-git-push   wait=10m : git push *
-git-push            : git -C * push *
-terraform  wait=0   : terraform apply|destroy *
-deploy              : ./deploy.sh *
-RULES
 export LOKT_ROOT=$tmp/root
 /usr/bin/python3 - "$tmp" "$lokt" "$lib" "$n" "$rounds" <<'PY'
 import os, resource, statistics, subprocess, sys

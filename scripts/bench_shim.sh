@@ -6,27 +6,10 @@
 #
 # usage: scripts/bench_shim.sh [N] [ROUNDS]     (env: LOKT_BIN, LOKT_PRELOAD_LIB)
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-1000}
 rounds=${2:-7}
-lokt=${LOKT_BIN:-$here/build/stage/bin/lokt}
-lib=${LOKT_PRELOAD_LIB:-$(dirname "$(dirname "$lokt")")/lib/lokt/liblokt_preload.so}
-[[ -x $lokt && -f $lib ]] || { echo "need LOKT_BIN and the preload library ($lokt, $lib)" >&2; exit 1; }
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/bench_common.sh"
 gcc -O2 -o "$tmp/driver" "$here/integration/shim_targets/exec_driver.c"
-# Reference: what preloading any library costs (the dynamic loader's share of the overhead).
-echo 'int lokt_bench_empty;' > "$tmp/empty.c"
-gcc -shared -fPIC -o "$tmp/libempty.so" "$tmp/empty.c"
-cat > "$tmp/rules" <<'RULES'
-build      wait=30m : make *
-build               : cmake --build *
-git-push   wait=10m : git push *
-git-push            : git -C * push *
-terraform  wait=0   : terraform apply|destroy *
-deploy              : ./deploy.sh *
-RULES
 
 plain() { env -u LD_PRELOAD "$tmp/driver" "$n" /bin/true; }
 shimmed() {

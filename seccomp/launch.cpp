@@ -1,5 +1,6 @@
 #include "launch.hpp"
 
+#include "lokt/supervisor/exec_image.hpp"
 #include "lokt/supervisor/exit_status.hpp"
 
 #include <string.h>
@@ -12,22 +13,14 @@
 namespace lokt::seccomp {
 namespace {
 
-std::vector<char*> pointers(const std::vector<std::string>& words) {
-    std::vector<char*> out;
-    out.reserve(words.size() + 1);
-    for (const auto& w : words) out.push_back(const_cast<char*>(w.c_str()));
-    out.push_back(nullptr);
-    return out;
-}
-
 void put(int fd, const char* s) {
     ssize_t n = ::write(fd, s, ::strlen(s));
     (void)n;
 }
 
 // The child: never returns.
-[[noreturn]] void child(const LaunchSpec& spec, int sock, sock_fprog* prog, char* const* argv,
-                        char* const* sh_argv, char* const* envp, const char* err_prefix) {
+[[noreturn]] void child(const LaunchSpec& spec, int sock, sock_fprog* prog, const sup::ExecImage& image,
+                        char* const* envp, const char* err_prefix) {
     if (prog) {
         InstallReport report;
         int listener = install_filter(prog, spec.set_nnp, spec.wait_killable, &report);
@@ -53,11 +46,7 @@ void put(int fd, const char* s) {
     }
     ::close(sock);
     sup::apply_signal_state(spec.signals);
-    ::execve(spec.path.c_str(), argv, envp);
-    int err = errno;
-    if (err == ENOEXEC) {
-        ::execve("/bin/sh", sh_argv, envp);
-    }
+    const int err = image.exec(envp);
     put(2, err_prefix);
     put(2, ::strerrordesc_np(err) ? ::strerrordesc_np(err) : "exec failed");
     put(2, "\n");
@@ -73,11 +62,8 @@ Result<Launched> launch(const LaunchSpec& spec) {
     sys::UniqueFd ours(sv[0]), theirs(sv[1]);
 
     // Everything the child touches is built here: after fork it may only make syscalls.
-    auto argv = pointers(spec.argv);
-    std::vector<std::string> sh_words{"/bin/sh", spec.path};
-    sh_words.insert(sh_words.end(), spec.argv.begin() + (spec.argv.empty() ? 0 : 1), spec.argv.end());
-    auto sh_argv = pointers(sh_words);
-    auto envp = pointers(spec.env);
+    const sup::ExecImage image(spec.path, spec.argv);
+    auto envp = sup::c_array(spec.env);
     const std::string err_prefix = "error: cannot run \"" + (spec.argv.empty() ? spec.path : spec.argv[0]) + "\": ";
     sock_fprog prog{};
     if (spec.filter) prog = spec.filter->fprog();
@@ -85,8 +71,7 @@ Result<Launched> launch(const LaunchSpec& spec) {
     const pid_t pid = ::fork();
     if (pid < 0) return Error::from_errno("fork", errno);
     if (pid == 0)
-        child(spec, theirs.get(), spec.filter ? &prog : nullptr, argv.data(), sh_argv.data(),
-              envp.data(), err_prefix.c_str());
+        child(spec, theirs.get(), spec.filter ? &prog : nullptr, image, envp.data(), err_prefix.c_str());
     theirs.reset();
 
     Launched out;

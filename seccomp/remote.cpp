@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -45,6 +46,19 @@ std::optional<std::string> read_string(pid_t tid, uint64_t addr, size_t max) {
         addr += static_cast<uint64_t>(n);
     }
     return std::nullopt;
+}
+
+bool read_string_into(pid_t tid, uint64_t addr, char* buf, size_t cap) noexcept {
+    if (addr == 0 || cap == 0 || cap > kPage) return false;
+    // Split at the page boundary: the next page may be unmapped while the string ends before
+    // it, and a transfer stops at the first iovec element it cannot read ("partial transfers
+    // apply at the granularity of iovec elements", process_vm_readv(2)).
+    const size_t first = std::min(cap, kPage - static_cast<size_t>(addr % kPage));
+    iovec local{buf, cap};
+    iovec remote[2] = {{reinterpret_cast<void*>(static_cast<uintptr_t>(addr)), first},
+                       {reinterpret_cast<void*>(static_cast<uintptr_t>(addr + first)), cap - first}};
+    const ssize_t n = ::process_vm_readv(tid, &local, 1, remote, first < cap ? 2 : 1, 0);
+    return n > 0 && std::memchr(buf, '\0', static_cast<size_t>(n)) != nullptr;
 }
 
 std::optional<std::vector<std::string>> read_argv(pid_t tid, uint64_t addr, int ptr_size,

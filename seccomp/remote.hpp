@@ -27,6 +27,10 @@ struct FileId {
 /// it cannot be read or has no NUL within `max`.
 std::optional<std::string> read_string(pid_t tid, uint64_t addr, size_t max = kMaxPath);
 
+/// The NUL-terminated string at `addr` copied into `buf` (cap ≤ 4096) with one
+/// process_vm_readv and no allocation; false when unreadable or without a NUL within `cap`.
+bool read_string_into(pid_t tid, uint64_t addr, char* buf, size_t cap) noexcept;
+
 /// The NULL-terminated pointer array at `addr` (pointers `ptr_size` bytes wide) and the
 /// strings it points to; nullopt when unreadable or larger than the bounds.
 std::optional<std::vector<std::string>> read_argv(pid_t tid, uint64_t addr, int ptr_size,

@@ -1,5 +1,7 @@
-// run_seccomp_shim: the supervisor's one single-threaded poll loop over the listener, the
-// signalfd, inotify on ROOT, the pidfds of waiting and locked processes, and timers.
+// run_seccomp_shim: the supervisor's poll loop over the listener, the signalfd, inotify on
+// ROOT, the pidfds of waiting and locked processes, and timers. Receiver threads
+// (receivers.hpp) answer the execs no rule can match and hand the rest to this loop, which
+// alone inspects them and keeps the locks: the bookkeeping stays single-threaded.
 //
 // The supervisor must outlive every process carrying the filter: once the listener closes,
 // every exec in the tree fails with ENOSYS. So nothing here exits the loop early: an internal
@@ -12,9 +14,13 @@
 #include "broker.hpp"
 #include "launch.hpp"
 #include "notify.hpp"
+#include "receivers.hpp"
 #include "request.hpp"
+#include "screen.hpp"
+#include "shim_process.hpp"
 
 #include "lokt/audit.hpp"
+#include "lokt/log.hpp"
 #include "lokt/supervisor/event_poll.hpp"
 #include "lokt/supervisor/exit_status.hpp"
 #include "lokt/supervisor/signals.hpp"
@@ -31,57 +37,24 @@
 #include <exception>
 #include <optional>
 
-extern char** environ;
-
 namespace lokt {
 namespace {
 
 using seccomp::Steady;
+using seccomp::detach_stdio;
+using seccomp::single_threaded;
+using seccomp::wait_plain;
 
 // After CMD exits, the rest of the tree gets this long to go away before the supervisor
 // moves to the background to keep serving it.
 constexpr auto kLinger = std::chrono::milliseconds(50);
-
-std::vector<std::string> child_environment(const SeccompShimOptions& opt) {
-    const std::vector<std::pair<std::string, std::string>> set = {
-        // The preload, if also present, must not lock a second time what we lock.
-        {"LOKT_SHIM", "off"},
-        {"LOKT_BIN", opt.lokt_bin},
-        {"LOKT_ROOT", opt.root.path},
-        {"LOKT_RULES", opt.rules_path},
-    };
-    std::vector<std::string> env;
-    for (char** e = environ; e && *e; ++e) {
-        bool replaced = false;
-        for (const auto& [k, v] : set)
-            if (std::strncmp(*e, k.c_str(), k.size()) == 0 && (*e)[k.size()] == '=') replaced = true;
-        if (!replaced) env.emplace_back(*e);
-    }
-    for (const auto& [k, v] : set)
-        if (!v.empty()) env.push_back(k + "=" + v);
-    return env;
-}
-
-// fork() without exec is safe only in a single-threaded process (a lock held by another
-// thread would stay locked forever in the copy); docs/coding-guidelines.md.
-bool single_threaded() {
-    auto threads = sys::thread_count();
-    return threads && *threads == 1;
-}
-
-void detach_stdio() {
-    int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (fd < 0) return;
-    for (int i = 0; i < 3; ++i) ::dup2(fd, i);
-    if (fd > 2) ::close(fd);
-}
 
 class Supervisor {
 public:
     Supervisor(const SeccompShimOptions& opt, seccomp::Listener& listener, Store& store,
                const rules::RuleSet& rs, pid_t child, int sigfd, int inotify_fd, pid_t anchor_pgid)
         : opt_(opt), listener_(listener), store_(store),
-          inspector_(rs, seccomp::file_id(opt.lokt_bin)),
+          rs_(rs), inspector_(rs, seccomp::file_id(opt.lokt_bin)), receivers_(listener, rs),
           broker_(store, rs, broker_config(opt, anchor_pgid), listener), child_(child), sigfd_(sigfd),
           inotify_fd_(inotify_fd) {}
 
@@ -99,6 +72,10 @@ private:
     }
     void on_signals();
     void on_notification();
+    void on_handed_over();
+    void handle(const seccomp_notif& note);
+    void start_receivers();
+    void stop_receivers();
     void on_inotify();
     void degrade(const char* where, const std::exception* e);
     bool finished() const { return !listener_open_ && (degraded_ || broker_.idle()); }
@@ -106,7 +83,9 @@ private:
     const SeccompShimOptions& opt_;
     seccomp::Listener& listener_;
     Store& store_;
+    const rules::RuleSet& rs_;
     seccomp::Inspector inspector_;
+    seccomp::Receivers receivers_;
     seccomp::Broker broker_;
     pid_t child_;
     int sigfd_;
@@ -160,7 +139,34 @@ void Supervisor::on_notification() {
         return;
     }
     if (!*n) return;
-    const seccomp_notif& note = **n;
+    if (seccomp::screen(**n, rs_) == seccomp::Screen::pass) {
+        listener_.allow((*n)->id);
+        return;
+    }
+    handle(**n);
+}
+
+void Supervisor::on_handed_over() {
+    for (const auto& note : receivers_.take()) handle(note);
+    if (receivers_.failed()) {
+        // This loop receives again itself; a second failure degrades it.
+        stop_receivers();
+        LOKT_LOG(warn, "seccomp receivers failed; the supervisor's loop receives itself");
+    }
+}
+
+void Supervisor::start_receivers() {
+    // Without threads this loop receives every notification itself, as it did before.
+    if (auto r = receivers_.start(seccomp::receiver_count()); !r)
+        LOKT_LOG(warn, r.error().message, "; the supervisor's loop receives itself");
+}
+
+void Supervisor::stop_receivers() {
+    receivers_.stop();
+    for (const auto& note : receivers_.take()) handle(note);
+}
+
+void Supervisor::handle(const seccomp_notif& note) {
     if (degraded_) {
         listener_.allow(note.id);
         return;
@@ -206,11 +212,15 @@ void Supervisor::on_inotify() {
 
 int Supervisor::run() {
     std::vector<pollfd> fds;
+    start_receivers();
     for (;;) {
         fds.clear();
         fds.push_back({sigfd_, POLLIN, 0});
-        fds.push_back({listener_open_ ? listener_.fd() : -1, POLLIN, 0});
+        // While receivers serve the listener, only its hang-up matters here.
+        const short listen_for = receivers_.running() ? 0 : POLLIN;
+        fds.push_back({listener_open_ ? listener_.fd() : -1, listen_for, 0});
         fds.push_back({inotify_fd_, POLLIN, 0});
+        fds.push_back({receivers_.running() ? receivers_.wake_fd() : -1, POLLIN, 0});
         const size_t fixed = fds.size();
         if (!degraded_) broker_.fill_pollfds(fds);
 
@@ -225,8 +235,12 @@ int Supervisor::run() {
             // The pidfds first: fill_pollfds' order holds only until the broker changes.
             if (!degraded_) broker_.on_polled(fds.data() + fixed, fds.size() - fixed);
             if (fds[0].revents & POLLIN) on_signals();
+            if (fds[3].revents & POLLIN) on_handed_over();
             if (fds[1].revents & POLLIN) on_notification();
-            else if (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL)) listener_open_ = false;
+            else if (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+                listener_open_ = false;
+                stop_receivers();  // nothing uses the filter: they would wait in RECV forever
+            }
             if (fds[2].revents & POLLIN) on_inotify();
             if (!degraded_) broker_.tick();
         } catch (const std::exception& e) {
@@ -240,6 +254,7 @@ int Supervisor::run() {
             const Steady at = std::chrono::steady_clock::now();
             if (!linger_until_) linger_until_ = at + kLinger;
             if (at >= *linger_until_) {
+                stop_receivers();
                 if (!single_threaded()) {
                     // Cannot fork safely: keep serving the tree here; the caller waits longer.
                     stay_in_front_ = true;
@@ -258,33 +273,12 @@ int Supervisor::run() {
                 linger_until_.reset();
                 detach_stdio();
                 broker_.rehome_tickets();
+                if (listener_open_) start_receivers();
             }
         }
     }
     if (background_) ::_exit(0);
     return status_;
-}
-
-// Without a filter: wait for CMD, passing signals on.
-int wait_plain(pid_t child, int sigfd) {
-    sup::PollHealth health;
-    for (;;) {
-        pollfd p{sigfd, POLLIN, 0};
-        // Whatever poll says, the reads below are non-blocking: a failing poll costs a
-        // bounded pause per turn (reported once), never a spin.
-        sup::poll_events(&p, 1, Deadline::forever(), health, "lokt shim");
-        for (const auto& si : sup::read_signals(sigfd)) {
-            const int sig = static_cast<int>(si.ssi_signo);
-            if (sig != SIGCHLD) {
-                if (si.ssi_code != SI_KERNEL) ::kill(child, sig);
-                continue;
-            }
-        }
-        int st = 0;
-        pid_t w = ::waitpid(child, &st, WNOHANG);
-        if (w == child) return sup::exit_code(sup::exit_from_wait_status(st));
-        if (w < 0 && errno == ECHILD) return 1;
-    }
 }
 
 } // namespace
@@ -299,7 +293,7 @@ int run_seccomp_shim(const SeccompShimOptions& opt, const std::vector<std::strin
     auto resolved = sup::resolve_command(cmd[0], std::getenv("PATH"));
     spec.path = resolved ? *resolved : cmd[0];  // the child reports the exec error itself
     spec.argv = cmd;
-    spec.env = child_environment(opt);
+    spec.env = seccomp::child_environment(opt);
     spec.wait_killable = opt.wait_killable;
     spec.set_nnp = ::geteuid() != 0;
 

@@ -1,5 +1,7 @@
 #include "lokt/supervisor/spawn.hpp"
 
+#include "lokt/supervisor/exec_image.hpp"
+
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -22,13 +24,6 @@ namespace {
     ::_exit(127);
 }
 
-std::vector<char*> c_array(const std::vector<std::string>& v) {
-    std::vector<char*> out;
-    out.reserve(v.size() + 1);
-    for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
-    out.push_back(nullptr);
-    return out;
-}
 
 } // namespace
 
@@ -80,12 +75,9 @@ std::vector<std::string> environment_with(const std::string& key, const std::str
 
 Result<GatedChild> spawn_gated(const SpawnSpec& spec) {
     // Everything the child touches is prepared here: after fork it only makes syscalls.
-    std::vector<char*> argv = c_array(spec.argv);
+    const ExecImage image(spec.path, spec.argv);
     std::vector<char*> envp = c_array(spec.env);
     std::vector<char*> alt_envp = c_array(spec.alt_env);
-    std::vector<std::string> sh_args{"/bin/sh", spec.path};
-    for (size_t i = 1; i < spec.argv.size(); ++i) sh_args.push_back(spec.argv[i]);
-    std::vector<char*> sh_argv = c_array(sh_args);
 
     auto gate = sys::pipe();
     if (!gate) return gate.error();
@@ -121,12 +113,7 @@ Result<GatedChild> spawn_gated(const SpawnSpec& spec) {
         // SIGTTOU is blocked here, so a tcsetpgrp from what is still a background group works.
         if (spec.tty_fd >= 0) ::tcsetpgrp(spec.tty_fd, ::getpid());
         apply_signal_state(spec.signals);
-        ::execve(spec.path.c_str(), argv.data(), env);
-        if (errno == ENOEXEC) {
-            ::execve(sh_argv[0], sh_argv.data(), env);
-            errno = ENOEXEC;
-        }
-        child_fail(rfd, errno);
+        child_fail(rfd, image.exec(env));
     }
     int fork_errno = errno;
     ::pthread_sigmask(SIG_SETMASK, &old, nullptr);

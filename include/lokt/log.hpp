@@ -1,7 +1,8 @@
 #pragma once
 // Diagnostics: what lokt decides and why, for `-v/--verbose` and LOKT_LOG. Off by default, so
 // a normal run pays one branch per call site. Backed by spdlog with synchronous sinks only
-// (no thread is ever created: lokt forks without exec). Never used by the preload library.
+// (spdlog starts no thread: lokt forks without exec). Never used by the preload library, nor
+// by the seccomp receiver threads (only the thread that forks may log).
 
 #include "lokt/result.hpp"
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -32,6 +33,9 @@ struct RealCall {
     std::string path;  // or "fd N"
     Strings argv;
     Strings envp;      // empty for execv/execvp (they use environ)
+    const void* argv_at = nullptr;  // the arrays themselves, to tell a copy from the caller's
+    const void* envp_at = nullptr;
+    int errno_at = 0;               // errno as the real function found it
 };
 
 std::vector<RealCall> g_calls;
@@ -44,15 +48,20 @@ Strings strings(char* const* v) {
     return out;
 }
 
-[[noreturn]] void exec_done(RealCall c) {
+[[noreturn]] void exec_done(RealCall c, const void* a = nullptr, const void* e = nullptr) {
+    c.errno_at = errno;
+    c.argv_at = a;
+    c.envp_at = e;
     g_calls.push_back(std::move(c));
     siglongjmp(g_exec_done, 1);
 }
 
-int fake_execve(const char* p, char* const a[], char* const e[]) { exec_done({"execve", p, strings(a), strings(e)}); }
-int fake_execv(const char* p, char* const a[]) { exec_done({"execv", p, strings(a), {}}); }
-int fake_execvp(const char* p, char* const a[]) { exec_done({"execvp", p, strings(a), {}}); }
-int fake_execvpe(const char* p, char* const a[], char* const e[]) { exec_done({"execvpe", p, strings(a), strings(e)}); }
+int fake_execve(const char* p, char* const a[], char* const e[]) { exec_done({"execve", p, strings(a), strings(e)}, a, e); }
+int fake_execv(const char* p, char* const a[]) { exec_done({"execv", p, strings(a), {}}, a); }
+int fake_execvp(const char* p, char* const a[]) { exec_done({"execvp", p, strings(a), {}}, a); }
+int fake_execvpe(const char* p, char* const a[], char* const e[]) {
+    exec_done({"execvpe", p, strings(a), strings(e)}, a, e);
+}
 int fake_fexecve(int fd, char* const a[], char* const e[]) {
     exec_done({"fexecve", "fd " + std::to_string(fd), strings(a), strings(e)});
 }
@@ -67,7 +76,7 @@ int fake_spawn(pid_t* pid, const char* p, const posix_spawn_file_actions_t*, con
 }
 int fake_spawnp(pid_t* pid, const char* p, const posix_spawn_file_actions_t*, const posix_spawnattr_t*,
                 char* const a[], char* const e[]) {
-    g_calls.push_back({"posix_spawnp", p, strings(a), strings(e)});
+    g_calls.push_back({"posix_spawnp", p, strings(a), strings(e), a, e, errno});
     *pid = 4242;
     return 0;
 }
@@ -189,14 +198,28 @@ TEST_CASE("a command no rule matches reaches the same entry point unchanged", "[
     auto a = cargv(argv);
     Strings env = full_env();
     auto e = cargv(env);
+    errno = EXDEV;
     exec_through([&] { execvpe("true", a.data(), e.data()); });
+    errno = EXDEV;
     exec_through([&] { execv("/bin/true", a.data()); });
     pid_t pid = 0;
+    errno = EXDEV;
     REQUIRE(posix_spawnp(&pid, "true", nullptr, nullptr, a.data(), e.data()) == 0);
-    REQUIRE(g_calls.size() == 3);
+    errno = EXDEV;
+    exec_through([&] { execve("/bin/true", a.data(), e.data()); });
+    REQUIRE(g_calls.size() == 4);
     CHECK((g_calls[0].fn == "execvpe" && g_calls[0].path == "true" && g_calls[0].argv == argv && g_calls[0].envp == env));
     CHECK((g_calls[1].fn == "execv" && g_calls[1].path == "/bin/true" && g_calls[1].argv == argv));
     CHECK((g_calls[2].fn == "posix_spawnp" && g_calls[2].path == "true" && g_calls[2].envp == env));
+    CHECK(g_calls[3].fn == "execve");
+    // Issue 13: nothing but the rule match and the real call. A copied argv or environment
+    // (even an identical one) shows as a different array; errno arrives as the caller left it.
+    for (const auto& c : g_calls) {
+        INFO(c.fn);
+        CHECK(c.argv_at == a.data());
+        CHECK(c.errno_at == EXDEV);
+        if (c.fn != "execv") CHECK(c.envp_at == e.data());
+    }
 }
 
 TEST_CASE("an environment that lost the shim's variables gets them back", "[shim][preload]") {

@@ -1,0 +1,82 @@
+#include "shim_process.hpp"
+
+#include "lokt/supervisor/event_poll.hpp"
+#include "lokt/supervisor/exit_status.hpp"
+#include "lokt/supervisor/signals.hpp"
+#include "lokt/sys.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+extern char** environ;
+
+namespace lokt::seccomp {
+
+std::vector<std::string> child_environment(const SeccompShimOptions& opt) {
+    const std::vector<std::pair<std::string, std::string>> set = {
+        // The preload, if also present, must not lock a second time what we lock.
+        {"LOKT_SHIM", "off"},
+        {"LOKT_BIN", opt.lokt_bin},
+        {"LOKT_ROOT", opt.root.path},
+        {"LOKT_RULES", opt.rules_path},
+    };
+    std::vector<std::string> env;
+    for (char** e = environ; e && *e; ++e) {
+        bool replaced = false;
+        for (const auto& [k, v] : set)
+            if (std::strncmp(*e, k.c_str(), k.size()) == 0 && (*e)[k.size()] == '=') replaced = true;
+        if (!replaced) env.emplace_back(*e);
+    }
+    for (const auto& [k, v] : set)
+        if (!v.empty()) env.push_back(k + "=" + v);
+    return env;
+}
+
+// fork() without exec is safe only in a single-threaded process (a lock held by another
+// thread would stay locked forever in the copy); docs/coding-guidelines.md. A joined thread
+// can still be listed for a moment (its tid is cleared before the kernel reaps it).
+bool single_threaded() {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (;;) {
+        auto threads = sys::thread_count();
+        if (threads && *threads == 1) return true;
+        if (!threads || std::chrono::steady_clock::now() >= until) return false;
+        ::sched_yield();
+    }
+}
+
+void detach_stdio() {
+    int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return;
+    for (int i = 0; i < 3; ++i) ::dup2(fd, i);
+    if (fd > 2) ::close(fd);
+}
+
+int wait_plain(pid_t child, int sigfd) {
+    sup::PollHealth health;
+    for (;;) {
+        pollfd p{sigfd, POLLIN, 0};
+        // Whatever poll says, the reads below are non-blocking: a failing poll costs a
+        // bounded pause per turn (reported once), never a spin.
+        sup::poll_events(&p, 1, Deadline::forever(), health, "lokt shim");
+        for (const auto& si : sup::read_signals(sigfd)) {
+            const int sig = static_cast<int>(si.ssi_signo);
+            if (sig != SIGCHLD) {
+                if (si.ssi_code != SI_KERNEL) ::kill(child, sig);
+                continue;
+            }
+        }
+        int st = 0;
+        pid_t w = ::waitpid(child, &st, WNOHANG);
+        if (w == child) return sup::exit_code(sup::exit_from_wait_status(st));
+        if (w < 0 && errno == ECHILD) return 1;
+    }
+}
+
+} // namespace lokt::seccomp
