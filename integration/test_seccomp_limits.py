@@ -48,6 +48,12 @@ def test_locks_of_a_killed_supervisor_end_with_their_tool(sc):
         assert rec and rec["pid"] == tool  # still held: the tool is alive
         touch(sc.path("done"))
         os.waitpid(tool, 0)
+        # The anchor process that carried the lock's process group was re-parented to us too;
+        # it ends once the pipe from its dead supervisor is closed, and as an unreaped zombie
+        # it would keep that group (and so the lock) alive.
+        anchor = rec.get("pgid")
+        if anchor and anchor != tool:
+            os.waitpid(anchor, 0)
     finally:
         _subreaper(False)
     # Dead-PID detection frees it for the next taker.
