@@ -112,7 +112,8 @@ TEST_CASE("etcd locks: a waiter times out and leaves the queue", "[etcd-server]"
     REQUIRE(locks.try_acquire("n", who("a"), *s1)->status == AcquireStatus::acquired);
     auto s2 = session(*c);
     int64_t queued = 0;
-    auto w = locks.acquire("n", who("b"), *s2, Deadline::after(std::chrono::milliseconds(700)),
+    // Long enough for the waiter to queue itself (a round trip or two) on a loaded machine.
+    auto w = locks.acquire("n", who("b"), *s2, Deadline::after(std::chrono::milliseconds(2000)),
                            [&](int64_t rev) { queued = rev; });
     REQUIRE(w.ok());
     CHECK(w->status == AcquireStatus::timeout);
