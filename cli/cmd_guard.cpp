@@ -1,4 +1,4 @@
-// lokt guard NAME... [--ttl D] [--wait [--timeout D]] [--kill-after D] [--on-exit term|wait]
+// lokt guard NAME... [--shared | --slots N] [--ttl D] [--wait [--timeout D]] [--kill-after D] [--on-exit term|wait]
 //                    [--on-lost warn|term] [--on-timeout fail|run] [--on-frozen wait|fail]
 //                    [--exec PATH] [--kind guard|shim] -- CMD [ARG...]
 
@@ -68,6 +68,10 @@ int cmd_guard(const Command& cmd, const Args& args) {
 
     auto timing = parse_timing(args);
     if (!timing) return usage_error(cmd, timing.error().message);
+    auto mode = parse_mode(args);
+    if (!mode) return usage_error(cmd, mode.error().message);
+    // One LOKT_SLOT per command: a pool is guarded one NAME at a time.
+    if (mode->mode == LockMode::slots && names.size() > 1) return usage_error(cmd, "--slots takes one NAME");
     GuardOptions opt;
     opt.argv = args.rest;
     opt.ttl = timing->ttl;
@@ -116,12 +120,16 @@ int cmd_guard(const Command& cmd, const Args& args) {
     auto inherited = sup::parse_held(held_env ? held_env : "");
     std::vector<std::string> wanted;
     for (const auto& n : names) {
-        auto r = store->read(n);
-        if (r && r->record) {
-            auto it = inherited.find(n);
-            if (it != inherited.end() && r->record->lock_id == it->second) continue;
-            if (held_by_ancestor(*r->record, store->local_view())) continue;
+        auto it = inherited.find(n);
+        if (it != inherited.end()) {
+            // Ours above us in the same mode (a shared guard inside an exclusive one still asks).
+            auto h = store->holder(n, it->second);
+            if (h && *h && sharing_of(**h).mode == mode->mode) continue;
         }
+        auto r = store->read(n);
+        if (r && r->record && !is_group(*r->record) && mode->mode == LockMode::exclusive &&
+            held_by_ancestor(*r->record, store->local_view()))
+            continue;
         wanted.push_back(n);
     }
     if (wanted.empty()) return exec_directly(opt.path, opt.argv);
@@ -129,6 +137,8 @@ int cmd_guard(const Command& cmd, const Args& args) {
     sup::KeeperConfig cfg;
     cfg.names = wanted;
     cfg.kind = kind;
+    cfg.mode = mode->mode;
+    cfg.slots = mode->slots;
     cfg.ttl = timing->ttl;
     cfg.wait = timing->wait;
     cfg.timeout = timing->timeout;

@@ -1,4 +1,5 @@
-// `lokt lock NAME [--ttl D] [--wait [--timeout D]] [-q] [--json]`: take a lease and exit.
+// `lokt lock NAME [--shared | --slots N] [--ttl D] [--wait [--timeout D]] [-q] [--json]`:
+// take a lease and exit.
 
 #include "cli.hpp"
 #include "output.hpp"
@@ -26,8 +27,9 @@ void print_acquired(const Acquired& a, bool json) {
         print_json(j);
         return;
     }
-    std::string details;
-    if (a.record.ttl_sec > 0) details = "ttl " + short_duration(std::chrono::seconds(a.record.ttl_sec));
+    std::string details = mode_suffix(a.record);
+    if (a.record.ttl_sec > 0)
+        details += (details.empty() ? "ttl " : ", ttl ") + short_duration(std::chrono::seconds(a.record.ttl_sec));
     if (a.refreshed) details += details.empty() ? "refreshed" : ", refreshed";
     std::printf("acquired lock \"%s\"%s\n", a.record.name.c_str(),
                 details.empty() ? "" : (" (" + details + ")").c_str());
@@ -69,6 +71,8 @@ int cmd_lock(const Command& cmd, const Args& args) {
     if (auto bad = check_single_name(cmd, args)) return *bad;
     auto timing = parse_timing(args);
     if (!timing) return usage_error(cmd, timing.error().message);
+    auto mode = parse_mode(args);
+    if (!mode) return usage_error(cmd, mode.error().message);
     const std::string& name = args.positional[0];
     const bool json = args.has("json");
 
@@ -78,6 +82,8 @@ int cmd_lock(const Command& cmd, const Args& args) {
     AcquireRequest req;
     req.name = name;
     req.kind = LockKind::lease;
+    req.mode = mode->mode;
+    req.slots = mode->slots;
     req.ttl = timing->ttl;
     req.who = store->self();
 

@@ -16,8 +16,9 @@ namespace {
 
 std::string state_of(const LockEntry& e, TimePoint at, const LocalView& host) {
     if (e.frozen) return "FROZEN";
-    if (e.record.expired(at)) return "expired";
-    return holder_state_text(e.record, host);
+    const std::string mode = mode_suffix(e.record);  // one line per shared or slot holder
+    const std::string state = e.record.expired(at) ? "expired" : holder_state_text(e.record, host);
+    return mode.empty() ? state : state + " (" + mode + ")";
 }
 
 std::string expiry_text(const LockRecord& r, TimePoint at) {
@@ -71,6 +72,20 @@ void print_details(const LockRecord& r, TimePoint at, const LocalView& host) {
     }
 }
 
+// A shared or slot lock: every holder's details, one block each.
+void print_holders(const Store& store, const std::string& name, TimePoint at, const LocalView& host) {
+    auto holders = store.holders(name);
+    if (!holders) {
+        std::printf("lock \"%s\": %s\n", name.c_str(), printable(holders.error().message).c_str());
+        return;
+    }
+    for (size_t i = 0; i < holders->size(); ++i) {
+        if (i) std::printf("\n");
+        print_details((*holders)[i], at, host);
+        std::printf("mode:      %s\n", mode_suffix((*holders)[i]).c_str());
+    }
+}
+
 // Lock files the store could not decode (garbage, truncated, a newer version) are not entries,
 // but a human listing should still show that something sits there.
 void print_unreadable(const Store& store, const std::vector<LockEntry>& entries) {
@@ -116,6 +131,11 @@ int show_one(const Store& store, const std::string& name, bool json) {
     if (json) {
         if (read->record) {
             OrderedJson j = status_json(*read->record, false, at, host);
+            if (is_group(*read->record)) {
+                j["holders"] = OrderedJson::array();
+                if (auto hs = store.holders(name))
+                    for (const auto& h : *hs) j["holders"].push_back(status_json(h, false, at, host));
+            }
             if (freeze && freeze->expires_at) j["frozen_until"] = format_rfc3339(*freeze->expires_at);
             print_json(j);
         } else {
@@ -123,7 +143,9 @@ int show_one(const Store& store, const std::string& name, bool json) {
         }
         return to_int(ExitCode::ok);
     }
-    if (read->record)
+    if (read->record && is_group(*read->record)) {
+        print_holders(store, name, at, host);
+    } else if (read->record)
         print_details(*read->record, at, host);
     else
         std::printf("lock \"%s\" is not held\n", name.c_str());

@@ -72,6 +72,36 @@ Verdict judge_lock(const std::string& name, const LockRecord& r, TimePoint at, c
     return v;
 }
 
+// A shared or slot lock: judged by its holders, not by the one its lock file mirrors.
+Verdict judge_group(const std::string& name, const LockRecord& group, const std::vector<LockRecord>& holders,
+                    TimePoint at, const Identity& self, const LocalView& here) {
+    std::vector<const LockRecord*> live;
+    for (const auto& h : holders)
+        if (!h.expired(at) && !provably_gone(h, here)) live.push_back(&h);
+    if (live.empty()) return judge_lock(name, group, at, self, here);
+    Verdict v;
+    v.reason = "held";
+    v.code = ExitCode::held;
+    const Sharing s = sharing_of(group);
+    const std::string n = std::to_string(live.size());
+    if (s.mode == LockMode::slots)
+        v.lines.push_back("lock \"" + name + "\" is a pool of " + describe_mode(s.mode, s.slots) + ", " + n +
+                          " in use:");
+    else
+        v.lines.push_back("lock \"" + name + "\" is held shared by " + n + (live.size() == 1 ? " holder:" : " holders:"));
+    for (const LockRecord* h : live)
+        v.lines.push_back(holder_line(*h, at, here) + (h->owner == self.owner ? " (that is you)" : "") +
+                          (sharing_of(*h).slot >= 0 ? ", slot " + std::to_string(sharing_of(*h).slot) : ""));
+    v.lines.push_back("an exclusive lock/guard waits until every holder is gone");
+    if (s.mode == LockMode::shared)
+        v.lines.push_back("--shared joins them now, unless an exclusive request is already waiting");
+    else if (live.size() < static_cast<size_t>(s.slots))
+        v.lines.push_back("--slots " + std::to_string(s.slots) + " takes a free slot now");
+    else
+        v.lines.push_back("--slots " + std::to_string(s.slots) + " waits for a slot with --wait");
+    return v;
+}
+
 } // namespace
 
 int cmd_why(const Command& cmd, const Args& args) {
@@ -94,7 +124,11 @@ int cmd_why(const Command& cmd, const Args& args) {
     Verdict v;
     switch (read.status) {
     case DecodeStatus::ok:
-        if (read.record) {
+        if (read.record && is_group(*read.record)) {
+            auto holders = store->holders(name);
+            if (!holders) return fail(holders.error());
+            v = judge_group(name, *read.record, *holders, at, self, store->local_view());
+        } else if (read.record) {
             v = judge_lock(name, *read.record, at, self, store->local_view());
         } else {
             v.reason = "free";
@@ -144,6 +178,12 @@ int cmd_why(const Command& cmd, const Args& args) {
         if (read.record) {
             j["holder"] = status_json(*read.record, false, at, store->local_view());
             j["stale"] = read.record->expired(at) || provably_gone(*read.record, store->local_view());
+            if (is_group(*read.record)) {
+                j["stale"] = v.reason == "stale";  // a group is stale only when all its holders are
+                j["holders"] = OrderedJson::array();
+                if (auto hs = store->holders(name))
+                    for (const auto& h : *hs) j["holders"].push_back(status_json(h, false, at, store->local_view()));
+            }
         }
         if (freeze) j["freeze"] = status_json(*freeze, true, at, store->local_view());
         if (read.status != DecodeStatus::ok) {

@@ -16,12 +16,16 @@ namespace lokt::cli {
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
-        {"guard", "guard NAME... [--ttl D] [--wait [--timeout D]] [--kill-after D] [--on-exit term|wait] "
+        {"guard", "guard NAME... [--shared | --slots N] [--ttl D] [--wait [--timeout D]] [--kill-after D] [--on-exit term|wait] "
                   "[--on-lost warn|term] [--on-timeout fail|run] [--on-frozen wait|fail] -- CMD [ARG...]",
          "run a command while holding a lock; release when its whole process tree is gone",
          "Acquires NAME, runs CMD, and releases the lock once CMD and every process it started\n"
          "are gone (also when CMD fails, is signalled, or lokt itself is killed). Several\n"
          "NAMEs are taken in sorted order and all released at the end.\n\n"
+         "  --shared         hold NAME together with other --shared holders (never with an\n"
+         "                   exclusive one; a queued exclusive waiter goes first)\n"
+         "  --slots N        one of N slots of NAME (one NAME; all callers must agree on N);\n"
+         "                   CMD sees its slot, 0..N-1, as LOKT_SLOT\n"
          "  --ttl D          lock expires after D unless renewed; renewed every D/2 while CMD runs\n"
          "                   (1s to 87600h)\n"
          "  --wait           wait for the lock instead of exiting 2 (freezes are waited through)\n"
@@ -49,19 +53,23 @@ const std::vector<Command>& commands() {
          "usage. Durations: 300ms, 5s, 10m, 1h30m.",
          {{"ttl", true}, {"wait", false}, {"timeout", true}, {"kill-after", true},
           {"on-exit", true}, {"on-lost", true}, {"on-timeout", true}, {"on-frozen", true}, {"exec", true},
-          {"kind", true}, {"quiet", false}},
+          {"kind", true}, {"quiet", false}, {"shared", false}, {"slots", true}},
          true, cmd_guard},
-        {"lock", "lock NAME [--ttl D] [--wait [--timeout D]] [--json]",
+        {"lock", "lock NAME [--shared | --slots N] [--ttl D] [--wait [--timeout D]] [--json]",
          "acquire a lock (a lease that outlives this command) and exit",
          "Takes NAME as a lease: it stays held after this command exits, until lokt unlock,\n"
          "its TTL, or a break. Locking again as the same owner refreshes the TTL.\n\n"
+         "  --shared      a shared lease: any number of shared holders, never an exclusive one\n"
+         "  --slots N     one of N slots of NAME (all callers must agree on N)\n"
          "  --ttl D       the lease expires after D (e.g. 5s, 10m, 1h30m; 1s to 87600h)\n"
          "  --wait        wait for the lock instead of exiting 2\n"
          "  --timeout D   give up waiting after D (default 10m, at most 87600h; needs --wait)\n"
          "  -q, --quiet   say nothing while waiting (see lokt guard --help)\n"
          "  --json        print the lock (or the holder on denial) as JSON on stdout\n\n"
          "Exit: 0 acquired, 2 held by another owner or frozen, 1 error, 64 bad usage.",
-         {{"ttl", true}, {"wait", false}, {"timeout", true}, {"json", false}, {"quiet", false}}, false, cmd_lock},
+         {{"ttl", true}, {"wait", false}, {"timeout", true}, {"json", false}, {"quiet", false},
+          {"shared", false}, {"slots", true}},
+         false, cmd_lock},
         {"unlock", "unlock [NAME] [--force | --break-stale] [--all] [--owner NAME] [--json]",
          "release a lock you own, or break a stale/any lock",
          "  (no flag)       release NAME if you own it (3 not found, 4 someone else's,\n"

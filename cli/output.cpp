@@ -233,6 +233,12 @@ void append_status_json(std::string& out, const LockRecord& r, bool freeze, Time
     if (freeze) w.boolean("freeze", true);
     w.str("lock_id", r.lock_id);
     if (r.kind) w.str("kind", to_string(*r.kind));
+    // Shared and slot holders: the mode, and N and the slot for a pool (absent when exclusive).
+    if (const Sharing sh = sharing_of(r); sh.mode != LockMode::exclusive) {
+        w.str("mode", to_string(sh.mode));
+        if (sh.mode == LockMode::slots) w.num("slots", sh.slots);
+        if (sh.slot >= 0) w.num("slot", sh.slot);
+    }
     w.close();
 }
 

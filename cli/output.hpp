@@ -61,6 +61,16 @@ Result<std::optional<Nanos>> duration_flag(const Args& args, const std::string& 
 /// Callers turn an Error into usage_error().
 Result<TimingFlags> parse_timing(const Args& args);
 
+/// --shared / --slots N (lock, guard).
+struct ModeFlags {
+    LockMode mode = LockMode::exclusive;
+    int slots = 0;
+};
+/// Parses --shared and --slots N; an Error for a bad N or both flags at once (a usage error).
+Result<ModeFlags> parse_mode(const Args& args);
+/// "shared" / "slot 2 of 3" for a shared or slot holder; empty for an exclusive one.
+std::string mode_suffix(const LockRecord& holder);
+
 /// Checks the positional count and the lock name; returns the exit code of the usage error
 /// printed, or nullopt when `args` has exactly one valid NAME.
 std::optional<int> check_single_name(const Command& cmd, const Args& args);

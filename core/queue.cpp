@@ -41,11 +41,11 @@ Result<void> create_ticket(const std::string& root, const std::string& dir, cons
     return {};
 }
 
-std::string ticket_name(uint64_t stamp, const std::string& host) {
+std::string ticket_name(uint64_t stamp, const std::string& host, bool shared) {
     pid_t pid = ::getpid();
     char buf[32];
     std::snprintf(buf, sizeof buf, "%020llu", static_cast<unsigned long long>(stamp));
-    return std::string(buf) + "-" + std::to_string(pid) + "-" +
+    return std::string(buf) + (shared ? "s-" : "-") + std::to_string(pid) + "-" +
            std::to_string(process_start_time(pid).value_or(0)) + "-" + host;
 }
 
@@ -61,6 +61,11 @@ std::optional<TicketInfo> parse_ticket(std::string_view file) {
         part = file.substr(0, dash);
         file.remove_prefix(dash + 1);
     }
+    // The stamp decides the order; a marker after it cannot change that (equal stamps aside).
+    if (parts[0].size() == 21 && parts[0].back() == 's') {
+        t.shared = true;
+        parts[0].remove_suffix(1);
+    }
     if (parts[0].size() != 20 || !parse_num(parts[0], t.stamp) || !parse_num(parts[1], t.pid) ||
         !parse_num(parts[2], t.start) || file.empty())
         return std::nullopt;
@@ -68,9 +73,10 @@ std::optional<TicketInfo> parse_ticket(std::string_view file) {
     return t;
 }
 
-Result<Ticket> Ticket::enter(const Root& root, const std::string& name, const std::string& host) {
+Result<Ticket> Ticket::enter(const Root& root, const std::string& name, const std::string& host,
+                            bool shared) {
     std::string dir = queue_dir(root, name);
-    auto self = parse_ticket(ticket_name(boottime_ns(), host));
+    auto self = parse_ticket(ticket_name(boottime_ns(), host, shared));
     if (!self) return Error{"bad ticket name for host " + host};
     LOKT_TRY(create_ticket(root.path, dir, self->file));
     return Ticket(root.path, std::move(dir), std::move(*self));
@@ -93,15 +99,18 @@ Result<QueueView> Ticket::look() const {
               [](const TicketInfo& a, const TicketInfo& b) { return a.file < b.file; });
     // Tickets of killed waiters are removed so the queue cannot stall on them.
     QueueView v;
+    const TicketInfo* oldest = nullptr;
     for (auto it = ahead.rbegin(); it != ahead.rend(); ++it) {
         if (!process_alive(it->pid, it->start)) {
             (void)sys::unlink(path_of(*it));
             continue;
         }
-        if (!v.pred) v.pred = *it;
+        // Writer preference: shared waiters go in together, but never past an exclusive one.
+        if (!v.pred && (!self_.shared || !it->shared)) v.pred = *it;
+        oldest = &*it;
         ++v.ahead;
     }
-    v.pred_is_head = v.ahead == 1;
+    v.pred_is_head = v.pred && oldest && v.pred->file == oldest->file;
     return v;
 }
 
@@ -121,12 +130,24 @@ void Ticket::leave() {
 
 Result<void> Ticket::rehome() {
     if (dir_.empty()) return {};
-    auto moved = parse_ticket(ticket_name(self_.stamp, self_.host));
+    auto moved = parse_ticket(ticket_name(self_.stamp, self_.host, self_.shared));
     if (!moved) return Error{"bad ticket name for host " + self_.host};
     LOKT_TRY(create_ticket(root_, dir_, moved->file));
     (void)sys::unlink(path_of(self_));
     self_ = std::move(*moved);
     return {};
+}
+
+bool exclusive_waiter_queued(const Root& root, const std::string& name, const std::string& host) {
+    auto d = rootfs::Dir::open(root.path, queue_dir(root, name), false);
+    if (!d) return false;  // no queue yet: nobody waits
+    auto names = d->list();
+    if (!names) return false;
+    for (const auto& n : *names) {
+        auto t = parse_ticket(n);
+        if (t && !t->shared && t->host == host && process_alive(t->pid, t->start)) return true;
+    }
+    return false;
 }
 
 Nanos head_grace() {

@@ -106,6 +106,8 @@ std::string describe(const RuleSet& rs, const Rule& rule) {
         s += std::string(" wait=") + rs.str(rule.wait_offset);
     if (rule.on_frozen == OnFrozen::wait) s += " on-frozen=wait";
     if (rule.on_timeout == OnTimeout::run) s += " on-timeout=run";
+    if (rule.mode == RuleMode::shared) s += " shared";
+    if (rule.mode == RuleMode::slots) s += std::string(" slots=") + rs.str(rule.slots_offset);
     s += " :";
     for (uint32_t k = 0; k < rule.token_count; ++k) s += " " + token_text(rs, rule.first_token + k);
     return s;
@@ -199,6 +201,8 @@ std::vector<std::string> guard_argv(const RuleSet& rs, const Decision& decision,
         if (decision.on_frozen == OnFrozen::fail) out.insert(out.end(), {"--on-frozen", "fail"});
     }
     if (decision.on_timeout == OnTimeout::run) out.insert(out.end(), {"--on-timeout", "run"});
+    if (decision.mode == RuleMode::shared) out.push_back("--shared");
+    if (decision.mode == RuleMode::slots) out.insert(out.end(), {"--slots", rs.str(decision.slots_offset)});
     out.insert(out.end(), {"--kind", "shim"});
     for (uint32_t k = 0; k < decision.name_count; ++k) out.push_back(rs.str(decision.name_offsets[k]));
     out.insert(out.end(), {"--exec", resolved, "--"});

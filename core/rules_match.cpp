@@ -183,9 +183,19 @@ bool decide(const RuleSet& rs, const char* path, const char* const* args, size_t
     out->on_timeout = OnTimeout::run;
     out->wait_ns = -1;
     out->wait_offset = 0;
+    out->mode = RuleMode::exclusive;
+    out->slots_offset = 0;
+    bool mode_mixed = false;
     for (uint32_t r = 0; r < rs.rule_count; ++r) {
         const Rule& rule = rs.rules[r];
         if (!rule_matches(rs, rule, path, args, nargs)) continue;
+        if (out->rule_count == 0) {
+            out->mode = rule.mode;
+            out->slots_offset = rule.slots_offset;
+        } else if (rule.mode != out->mode || (rule.mode == RuleMode::slots &&
+                                              std::strcmp(rs.str(rule.slots_offset), rs.str(out->slots_offset)) != 0)) {
+            mode_mixed = true;
+        }
         if (out->rule_count < kMaxMatches) out->rule_indexes[out->rule_count++] = r;
         else out->truncated = true;
         if (out->wait_ns < 0 || rule.wait_ns < out->wait_ns) {
@@ -208,6 +218,11 @@ bool decide(const RuleSet& rs, const char* path, const char* const* args, size_t
         for (uint32_t k = out->name_count; k > pos; --k) out->name_offsets[k] = out->name_offsets[k - 1];
         out->name_offsets[pos] = rule.name_offset;
         ++out->name_count;
+    }
+    // One guard holds all names in one mode: rules that disagree get the strictest.
+    if (mode_mixed || (out->mode == RuleMode::slots && out->name_count > 1)) {
+        out->mode = RuleMode::exclusive;
+        out->slots_offset = 0;
     }
     return out->rule_count > 0;
 }

@@ -2,6 +2,7 @@
 // matcher: liblokt_preload.so parses the file once in its constructor, without heap or stdio.
 
 #include "lokt/rules_match.hpp"
+#include "lokt/slot_count.hpp"
 
 #include <cstring>
 
@@ -224,6 +225,9 @@ bool parse(const char* data, size_t len, RuleSet* out, ParseError* err) noexcept
         r.wait_ns = 600LL * 1000000000LL;
         r.on_frozen = OnFrozen::fail;
         r.on_timeout = OnTimeout::fail;
+        r.mode = RuleMode::exclusive;
+        r.slots_offset = 0;
+        r.slots = 0;
         for (size_t k = 1; k < nw; ++k) {
             const char* o = text + woffs[k];
             const size_t ol = wlens[k];
@@ -243,10 +247,28 @@ bool parse(const char* data, size_t len, RuleSet* out, ParseError* err) noexcept
                 r.on_timeout = OnTimeout::fail;
             } else if (equals(o, ol, "on-timeout=run")) {
                 r.on_timeout = OnTimeout::run;
+            } else if ((equals(o, ol, "shared") || starts_with(o, ol, "slots=")) && r.mode != RuleMode::exclusive) {
+                msg << "more than one of shared and slots=N at ";
+                msg.quoted(o, ol);
+                return error(line);
+            } else if (equals(o, ol, "shared")) {
+                r.mode = RuleMode::shared;
+            } else if (starts_with(o, ol, "slots=")) {
+                int n = 0;
+                if (!parse_slot_count(o + 6, ol - 6, &n)) {
+                    msg << "bad slot count in ";
+                    msg.quoted(o, ol);
+                    msg << " (a whole number from 1 to ";
+                    msg.number(kMaxSlots) << ")";
+                    return error(line);
+                }
+                r.mode = RuleMode::slots;
+                r.slots = n;
+                r.slots_offset = woffs[k] + 6;
             } else {
                 msg << "unknown option ";
                 msg.quoted(o, ol);
-                msg << " (expected wait=DUR, on-frozen=fail|wait, on-timeout=fail|run)";
+                msg << " (expected wait=DUR, on-frozen=fail|wait, on-timeout=fail|run, shared, slots=N)";
                 return error(line);
             }
         }

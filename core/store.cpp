@@ -32,27 +32,6 @@ Verdict judge(const LockRecord& cur, const AcquireRequest& req, const LocalView&
     return Verdict::held;
 }
 
-LockRecord new_record(const AcquireRequest& req, TimePoint at) {
-    LockRecord r;
-    r.version = 1;
-    r.name = req.name;
-    r.lock_id = req.lock_id.empty() ? random_lock_id() : req.lock_id;
-    r.owner = req.who.owner;
-    r.host = req.who.host;
-    r.pid = req.who.pid;
-    r.pid_start_ns = req.who.pid_start;
-    r.agent_id = req.who.agent_id;
-    r.acquired_ts = at;
-    detail::set_ttl(r, req.ttl, at);
-    r.kind = req.kind;
-    r.pgid = req.pgid;
-    r.command = req.command;
-    // What makes pid and pgid meaningful (liveness.hpp): judges elsewhere fall back to proofs.
-    r.boot_id = req.who.boot_id;
-    r.pid_ns = req.who.pid_ns;
-    return r;
-}
-
 } // namespace
 
 Store::Store(Root root, AuditLog audit, Identity self)
@@ -61,13 +40,14 @@ Store::Store(Root root, AuditLog audit, Identity self)
 
 Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
     LOKT_TRY(validate_name(req.name));
+    if (req.mode != LockMode::exclusive) return try_acquire_shared(req);
     const std::string& name = req.name;
     auto frozen = detail::active_freeze(root_, audit_, req.who, name);
     if (!frozen) return frozen.error();
     if (*frozen) return AcquireOutcome{Frozen{**frozen}};
 
     // The complete file exists before it gets its real name: nobody sees a partial lock.
-    LockRecord mine = new_record(req, now());
+    LockRecord mine = detail::new_record(req, now());
     auto tmp = detail::TempFile::write(root_, root_.locks_dir(), encode_lock(mine));
     if (!tmp) return tmp.error();
     const std::string path = root_.lock_path(name);
@@ -115,6 +95,13 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
             break;
         }
         const LockRecord& old = cur->record();
+        if (is_group(old)) {
+            // Shared holders: judged one by one, never by the holder the record mirrors.
+            auto group = settle_group(name, old);
+            if (!group) return group.error();
+            if (*group) return AcquireOutcome{Held{**group}};
+            continue;  // the last holder was gone: the lock file is too
+        }
         switch (judge(old, req, view_, now())) {
         case Verdict::held:
             return AcquireOutcome{Held{old}};
@@ -168,6 +155,7 @@ Result<std::optional<LockRecord>> Store::renew(const std::string& name, const st
     if (!locked) return locked.error();
     const std::string& path = locked->path;
     auto* cur = &locked->state;
+    if (cur->ok() && is_group(cur->record())) return renew_holder(cur->record(), lock_id, ttl);
     if (!cur->ok() || cur->record().lock_id != lock_id) return std::optional<LockRecord>{};
     LockRecord renewed = cur->record();
     detail::set_ttl(renewed, ttl, now());
@@ -193,6 +181,7 @@ Result<bool> Store::update(const LockRecord& updated, SyncWait wait) {
     if (!locked) return locked.error();
     const std::string& path = locked->path;
     auto* cur = &locked->state;
+    if (cur->ok() && is_group(cur->record())) return update_holder(cur->record(), updated);
     if (!cur->ok() || cur->record().lock_id != updated.lock_id) return false;
     LockRecord r = updated;
     r.version = 1;  // we only ever write version 1 (the original refuses higher ones)

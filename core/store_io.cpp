@@ -194,6 +194,31 @@ bool is_temp_name(std::string_view file) {
     return file.starts_with(".lokt-") && file.ends_with(".tmp");
 }
 
+std::string holders_dir(const Root& root, const std::string& name) {
+    return root.path + "/holders/" + name;
+}
+
+LockRecord new_record(const AcquireRequest& req, TimePoint at) {
+    LockRecord r;
+    r.version = 1;
+    r.name = req.name;
+    r.lock_id = req.lock_id.empty() ? random_lock_id() : req.lock_id;
+    r.owner = req.who.owner;
+    r.host = req.who.host;
+    r.pid = req.who.pid;
+    r.pid_start_ns = req.who.pid_start;
+    r.agent_id = req.who.agent_id;
+    r.acquired_ts = at;
+    detail::set_ttl(r, req.ttl, at);
+    r.kind = req.kind;
+    r.pgid = req.pgid;
+    r.command = req.command;
+    // What makes pid and pgid meaningful (liveness.hpp): judges elsewhere fall back to proofs.
+    r.boot_id = req.who.boot_id;
+    r.pid_ns = req.who.pid_ns;
+    return r;
+}
+
 void set_ttl(LockRecord& r, Nanos ttl, TimePoint at) {
     if (ttl.count() <= 0) {
         r.ttl_sec = 0;

@@ -109,6 +109,11 @@ private:
 /// True for names of our temp files (".lokt-*.tmp").
 bool is_temp_name(std::string_view file);
 
+/// ROOT/holders/NAME: one file per shared or slot holder of NAME.
+std::string holders_dir(const Root& root, const std::string& name);
+/// The complete record a request creates at `at` (lock id random unless the request fixes it).
+LockRecord new_record(const AcquireRequest& req, TimePoint at);
+
 /// Sets ttl_sec / expires_at of `r` for a TTL starting at `at` (0: no TTL). ttl_sec is
 /// rounded up so a sub-second TTL still reads as a TTL to the original tool.
 void set_ttl(LockRecord& r, Nanos ttl, TimePoint at);

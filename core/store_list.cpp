@@ -4,6 +4,7 @@
 
 #include "lokt/held_file.hpp"
 #include "lokt/name.hpp"
+#include "store_group.hpp"
 #include "store_io.hpp"
 
 #include <fcntl.h>
@@ -75,6 +76,13 @@ Result<std::vector<LockEntry>> Store::list(bool prune_expired) {
             Decoded d = decode_lock(*bytes);
             if (d.status != DecodeStatus::ok) continue;  // corrupt or newer: not fatal here
             std::string name = file.substr(0, file.size() - 5);
+            if (!frozen && is_group(d.record)) {
+                // A shared or slot lock is listed as its holders, one entry each.
+                auto holders = detail::read_holders(root_, name);
+                if (!holders) return holders.error();
+                for (auto& h : *holders) entries.push_back(LockEntry{std::move(h), false});
+                continue;
+            }
             if (prune_expired && d.record.expired(at) && validate_name(name)) {
                 expired.emplace_back(std::move(name), frozen);
                 continue;

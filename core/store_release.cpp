@@ -29,6 +29,7 @@ Result<ReleaseOutcome> Store::release_id(const std::string& name, const std::str
     if (!cur->exists) return outcome(ReleaseStatus::not_found);
     if (!cur->ok()) return outcome(ReleaseStatus::not_owner);
     const LockRecord& rec = cur->record();
+    if (is_group(rec)) return release_holder(rec, lock_id, reason);
     if (rec.lock_id != lock_id) return outcome(ReleaseStatus::not_owner, rec);
     auto ev = detail::make_event("release", self_, name, &rec, true);
     if (!reason.empty()) ev.extra = {{"reason", reason}};
@@ -58,6 +59,7 @@ Result<ReleaseOutcome> Store::release_owned(const std::string& name,
         break;
     }
     const LockRecord& rec = cur->record();
+    if (is_group(rec)) return release_owned_holder(rec, want);
     if (rec.owner != want) return outcome(ReleaseStatus::not_owner, rec);
     // A running guard's lock protects a live process tree: only --force may take it away.
     if (is_tree_lock(rec) && !provably_gone(rec, view_))
@@ -90,6 +92,7 @@ Result<ReleaseOutcome> Store::force_break(const std::string& name) {
     if (cur->ok()) {
         rec = cur->record();
         remove_held(view_.held_dir, rec->lock_id);
+        if (is_group(*rec)) clear_holders(name);
         ev = detail::make_event("force-break", self_, name, &*rec, true);
     } else {
         ev = detail::make_event("force-break", self_, name, nullptr, false);
@@ -121,6 +124,13 @@ Result<ReleaseOutcome> Store::break_stale(const std::string& name) {
         break;
     }
     const LockRecord& rec = cur->record();
+    if (is_group(rec)) {
+        // Stale holders go one by one (audited auto-prune); the group only with the last.
+        auto group = settle_group(name, rec);
+        if (!group) return group.error();
+        if (*group) return outcome(ReleaseStatus::not_stale, **group);
+        return outcome(ReleaseStatus::released, rec);
+    }
     const char* reason = nullptr;
     if (rec.expired(now())) reason = "expired";
     else if (provably_gone(rec, view_)) reason = "dead";

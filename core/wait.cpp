@@ -141,7 +141,8 @@ Result<WaitResult> Waiter::run() {
         }
     }
     // Without a ticket (queue directory not writable) we still wait, just not in order.
-    if (auto t = detail::Ticket::enter(store_.root(), req_.name, store_.self().host)) ticket_.emplace(std::move(*t));
+    const bool shared = req_.mode != LockMode::exclusive;
+    if (auto t = detail::Ticket::enter(store_.root(), req_.name, store_.self().host, shared)) ticket_.emplace(std::move(*t));
     for (;;) {
         std::optional<Result<WaitResult>> done;
         if (ticket_) {
@@ -187,7 +188,9 @@ std::optional<Result<WaitResult>> Waiter::at_head() {
         backoff_.reset();
         watcher_.watch_lock_dirs();  // before trying, so a release right after is not missed
     }
-    auto out = store_.try_acquire(req_);
+    AcquireRequest req = req_;
+    req.queued = ticket_.has_value();  // our place in the queue already puts us behind writers
+    auto out = store_.try_acquire(req);
     if (!out) return Result<WaitResult>(out.error());
     if (std::holds_alternative<Acquired>(*out)) return Result<WaitResult>(WaitResult{WaitEnd::acquired, *out});
     last_ = *out;
@@ -205,6 +208,8 @@ std::optional<Result<WaitResult>> Waiter::at_head() {
             // notify us when the group empties, so look again now and then.
             if (!pidfd.valid()) poll_every = backoff_.next();
         }
+        // A group's other holders can die unseen (only the one it mirrors is watched).
+        if (is_group(h->holder)) poll_every = backoff_.next();
     } else if (const auto* f = std::get_if<Frozen>(&*out)) {
         expiry = f->freeze.expires_at;
     }

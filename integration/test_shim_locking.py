@@ -241,3 +241,22 @@ def test_ctrl_c_in_a_terminal_reaches_the_tool_once(shim, tmp_path):
     assert b"count=1" in out
     assert b"status=0" in out
     assert shim.lokt.read_lock("sig") is None
+
+
+def test_shared_and_slots_rule_options(shim):
+    """A `shared` rule joins other shared holders (an exclusive one keeps it out); a `slots=N`
+    rule takes a free slot of the pool."""
+    shim.rules("fixture wait=0 shared : fake-git pull *\npool wait=0 slots=2 : fake-git fetch *\n")
+    assert shim.lokt.run("lock", "fixture", "--shared", owner="other").returncode == 0
+    r = shim.run("bash", "-c", "fake-git pull")
+    assert r.returncode == 0, r.stderr
+    assert shim.lokt.run("unlock", "fixture", owner="other").returncode == 0
+    assert shim.lokt.run("lock", "fixture", owner="other").returncode == 0
+    r = shim.run("bash", "-c", "fake-git pull")
+    assert r.returncode == 2
+    assert 'lock "fixture" held by other@' in r.stderr
+    assert shim.lokt.run("lock", "pool", "--slots", "2", owner="other").returncode == 0  # slot 0
+    r = shim.run("bash", "-c", "fake-git fetch")
+    assert r.returncode == 0, r.stderr
+    acquired = [e for e in shim.lokt.events("pool", "acquire") if e["owner"] != "other"]
+    assert len(acquired) == 1 and acquired[0]["extra"]["slot"] == 1

@@ -47,7 +47,7 @@ def test_check_reports_parse_errors_with_the_line(lokt):
     assert r.returncode == 1
     assert r.stdout == ""
     assert r.stderr == (f"error: {path}:2: unknown option \"wiat=5m\" "
-                        "(expected wait=DUR, on-frozen=fail|wait, on-timeout=fail|run)\n")
+                        "(expected wait=DUR, on-frozen=fail|wait, on-timeout=fail|run, shared, slots=N)\n")
 
 
 def test_check_without_a_rules_file(lokt):

@@ -8,6 +8,7 @@
 #include "lokt/wait_report.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <cerrno>
 
 namespace lokt::seccomp {
@@ -43,6 +44,11 @@ AcquireRequest Broker::request_for(const Pending& p, const std::string& name) co
     AcquireRequest r;
     r.name = name;
     r.kind = LockKind::shim;
+    // A rule's `shared` / `slots=N` (rules::decide settles disagreements as exclusive).
+    const rules::Decision& d = p.req.decision;
+    if (d.mode == rules::RuleMode::shared) r.mode = LockMode::shared;
+    if (d.mode == rules::RuleMode::slots && parse_slot_count(rs_.str(d.slots_offset), std::strlen(rs_.str(d.slots_offset)), &r.slots))
+        r.mode = LockMode::slots;
     r.ttl = cfg_.ttl;
     r.who = store_.self();
     r.who.pid = p.req.tgid;
@@ -120,7 +126,8 @@ void Broker::attempt(Pending& p) {
             if (view && skip_stalled_head(store_, name, *p.ticket, p.stall, *view)) view = p.ticket->look();
             if (view && view->pred) return report_waiting(p, name);
         }
-        const AcquireRequest req = request_for(p, name);
+        AcquireRequest req = request_for(p, name);
+        req.queued = p.ticket.has_value();  // our ticket orders a shared request behind writers
         auto r = store_.try_acquire(req);
         if (!r) {
             // A broken store must not stop the agent's tools: run the exec unlocked.
@@ -138,7 +145,8 @@ void Broker::attempt(Pending& p) {
         }
         p.last = *r;
         if (!p.ticket) {
-            if (auto t = detail::Ticket::enter(store_.root(), name, store_.self().host)) p.ticket.emplace(std::move(*t));
+            if (auto t = detail::Ticket::enter(store_.root(), name, store_.self().host, req.mode != LockMode::exclusive))
+                p.ticket.emplace(std::move(*t));
         }
         const bool frozen = std::holds_alternative<Frozen>(*r);
         if (frozen && p.req.decision.on_frozen == rules::OnFrozen::fail) return refuse(p, false);

@@ -190,8 +190,9 @@ int dispatch(const Call& c) {
     const bool wait = d.wait_ns > 0;
     const bool frozen_fails = wait && d.on_frozen == rules::OnFrozen::fail;
     const bool timeout_runs = d.on_timeout == rules::OnTimeout::run;
+    const size_t mode_words = d.mode == rules::RuleMode::shared ? 1 : d.mode == rules::RuleMode::slots ? 2 : 0;
     const size_t argc = count(c.argv);
-    const size_t words = 2 + (wait ? 3 : 0) + (frozen_fails ? 2 : 0) + (timeout_runs ? 2 : 0) + 2 +
+    const size_t words = 2 + (wait ? 3 : 0) + (frozen_fails ? 2 : 0) + (timeout_runs ? 2 : 0) + mode_words + 2 +
                          d.name_count + 3 + argc;
     size_t bytes = arg_bytes(c.argv) + arg_bytes(envp) + str_len(resolved) + 64 * (words - argc);
     for (uint32_t i = 0; i < d.name_count; ++i) bytes += str_len(rs.str(d.name_offsets[i]));
@@ -217,6 +218,11 @@ int dispatch(const Call& c) {
     if (timeout_runs) {
         g[k++] = const_cast<char*>("--on-timeout");
         g[k++] = const_cast<char*>("run");
+    }
+    if (d.mode == rules::RuleMode::shared) g[k++] = const_cast<char*>("--shared");
+    if (d.mode == rules::RuleMode::slots) {
+        g[k++] = const_cast<char*>("--slots");
+        g[k++] = const_cast<char*>(rs.str(d.slots_offset));
     }
     g[k++] = const_cast<char*>("--kind");
     g[k++] = const_cast<char*>("shim");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 extern char** environ;
@@ -24,6 +25,39 @@ namespace {
     ::_exit(127);
 }
 
+/// What opening the gate tells the child: which environment, and the slot (-1: none).
+struct GateMessage {
+    char which;
+    int32_t slot;
+};
+
+/// `env` without any LOKT_SLOT, after a leading entry for the child to fill in (the slot is
+/// only known after the fork, and the child must not allocate).
+std::vector<char*> with_slot_entry(const std::vector<std::string>& env, char* entry) {
+    const std::string prefix = std::string(kSlotEnv) + "=";
+    std::vector<char*> out{entry};
+    for (const auto& s : env)
+        if (!s.starts_with(prefix)) out.push_back(const_cast<char*>(s.c_str()));
+    out.push_back(nullptr);
+    return out;
+}
+
+/// Writes "LOKT_SLOT=<slot>" into `buf` (32 bytes) with no library call (post-fork code).
+void format_slot(char* buf, int32_t slot) {
+    const char* key = kSlotEnv;
+    size_t n = 0;
+    while (*key) buf[n++] = *key++;
+    buf[n++] = '=';
+    char digits[12];
+    size_t d = 0;
+    uint32_t v = static_cast<uint32_t>(slot);
+    do {
+        digits[d++] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v && d < sizeof digits);
+    while (d) buf[n++] = digits[--d];
+    buf[n] = '\0';
+}
 
 } // namespace
 
@@ -78,6 +112,8 @@ Result<GatedChild> spawn_gated(const SpawnSpec& spec) {
     const ExecImage image(spec.path, spec.argv);
     std::vector<char*> envp = c_array(spec.env);
     std::vector<char*> alt_envp = c_array(spec.alt_env);
+    char slot_entry[32] = {};
+    std::vector<char*> slot_envp = with_slot_entry(spec.env, slot_entry);
 
     auto gate = sys::pipe();
     if (!gate) return gate.error();
@@ -103,13 +139,19 @@ Result<GatedChild> spawn_gated(const SpawnSpec& spec) {
         if (::setpgid(0, 0) != 0) child_fail(rfd, errno);
         // Our copy of the write end would keep the gate from ever reading EOF.
         ::close(gate->write.get());
-        char which = 0;
-        ssize_t n;
-        do {
-            n = ::read(gate->read.get(), &which, 1);
-        } while (n < 0 && errno == EINTR);
-        if (n != 1) ::_exit(0);  // cancelled: never exec
-        char** env = which == 'A' ? alt_envp.data() : envp.data();
+        GateMessage msg{};
+        size_t got = 0;
+        while (got < sizeof msg) {
+            ssize_t n = ::read(gate->read.get(), reinterpret_cast<char*>(&msg) + got, sizeof msg - got);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) ::_exit(0);  // cancelled: never exec
+            got += static_cast<size_t>(n);
+        }
+        char** env = msg.which == 'A' ? alt_envp.data() : envp.data();
+        if (msg.which != 'A' && msg.slot >= 0) {
+            format_slot(slot_entry, msg.slot);
+            env = slot_envp.data();
+        }
         // SIGTTOU is blocked here, so a tcsetpgrp from what is still a background group works.
         if (spec.tty_fd >= 0) ::tcsetpgrp(spec.tty_fd, ::getpid());
         apply_signal_state(spec.signals);
@@ -123,12 +165,12 @@ Result<GatedChild> spawn_gated(const SpawnSpec& spec) {
     return GatedChild(pid, std::move(gate->write), std::move(report->read));
 }
 
-void GatedChild::open(bool alt) {
+void GatedChild::open(bool alt, int slot) {
     if (!gate_.valid()) return;
-    const char which = alt ? 'A' : 'E';
+    const GateMessage msg{alt ? 'A' : 'E', static_cast<int32_t>(slot)};
     ssize_t n;
     do {
-        n = ::write(gate_.get(), &which, 1);
+        n = ::write(gate_.get(), &msg, sizeof msg);  // < PIPE_BUF: one atomic write
     } while (n < 0 && errno == EINTR);
     gate_.reset();
 }

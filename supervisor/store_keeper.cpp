@@ -84,6 +84,8 @@ Acquisition StoreKeeper::acquire(int cancel_fd, pid_t pgid,
         AcquireRequest req;
         req.name = cfg_.names[i];
         req.kind = cfg_.kind;
+        req.mode = cfg_.mode;
+        req.slots = cfg_.slots;
         req.ttl = cfg_.ttl;
         req.who = s.self();
         req.command = cfg_.command;
@@ -122,7 +124,7 @@ Acquisition StoreKeeper::acquire(int cancel_fd, pid_t pgid,
             outcome = *r;
         }
         if (auto* a = std::get_if<Acquired>(&outcome); a && !timed_out) {
-            held_.push_back({a->record.name, a->record.lock_id});
+            held_.push_back({a->record.name, a->record.lock_id, sharing_of(a->record).slot});
             continue;
         }
         const auto* h = std::get_if<Held>(&outcome);
@@ -169,9 +171,9 @@ void StoreKeeper::check_held() {
     Store& s = store();
     std::vector<HeldLock> kept;
     for (const auto& h : held_) {
-        auto r = s.read(h.name);
+        auto r = s.holder(h.name, h.lock_id);
         // A read error says nothing about who holds it: keep it, look again on the next cue.
-        if (!r || (r->record && r->record->lock_id == h.lock_id)) {
+        if (!r || *r) {
             kept.push_back(h);
             continue;
         }
@@ -217,11 +219,11 @@ void StoreKeeper::adopt(const std::vector<HeldLock>& locks) {
     held_.clear();
     Store& s = store();
     for (const auto& h : locks) {
-        auto r = s.read(h.name);
+        auto r = s.holder(h.name, h.lock_id);
         // Only what is ours: a name never taken (or since broken) must not be renewed as lost.
-        if (!r || !r->record || r->record->lock_id != h.lock_id) continue;
+        if (!r || !*r) continue;
         held_.push_back(h);
-        LockRecord rec = *r->record;
+        LockRecord rec = **r;
         rec.pid = s.self().pid;
         rec.pid_start_ns = s.self().pid_start;
         auto u = s.update(rec);

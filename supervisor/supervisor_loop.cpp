@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <optional>
@@ -140,7 +141,11 @@ void Supervisor::start_command() {
     main_alive_ = true;
     // The front needs the group for the terminal (fg) and for a takeover teardown.
     send(encode_pgid_message(main_));
-    child_->open(locks_.held().empty());
+    const auto held = locks_.held();
+    // One slot per guard (the CLI allows --slots with a single NAME): the command's LOKT_SLOT.
+    int slot = -1;
+    for (const auto& h : held) slot = std::max(slot, h.slot);
+    child_->open(held.empty(), slot);
 }
 
 int Supervisor::run() {

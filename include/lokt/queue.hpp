@@ -1,7 +1,8 @@
 #pragma once
 // The waiters' ticket queue ROOT/queue/NAME/ (used by wait.cpp and the seccomp broker), which makes
 // waiting first come, first served. A ticket is an empty file named
-// "<CLOCK_BOOTTIME ns, 20 digits>-<pid>-<starttime>-<host>", so names sort by arrival.
+// "<CLOCK_BOOTTIME ns, 20 digits>-<pid>-<starttime>-<host>", so names sort by arrival; a
+// shared or slot waiter's stamp is followed by "s" (writer preference: see Ticket::look).
 //
 // A head that does not move (a waiter in a stopped session, a planted ticket naming some
 // long-lived process) would stall everyone behind it while the lock is free, so the waiter
@@ -29,6 +30,7 @@ struct TicketInfo {
     pid_t pid = 0;
     uint64_t start = 0;  ///< the waiter's starttime (recycled pids are told apart)
     std::string host;
+    bool shared = false;  ///< a shared or slot waiter: it may go in beside shared waiters ahead
 };
 
 /// Parses a ticket file name; nullopt for anything else.
@@ -36,7 +38,9 @@ std::optional<TicketInfo> parse_ticket(std::string_view file);
 
 /// What a waiter sees ahead of itself in the queue.
 struct QueueView {
-    std::optional<TicketInfo> pred;  ///< the nearest live ticket ahead; nullopt: we are the head
+    /// The nearest live ticket ahead that we wait for (a shared waiter waits only for exclusive
+    /// ones); nullopt: we may try.
+    std::optional<TicketInfo> pred;
     bool pred_is_head = false;       ///< pred is the head of the queue (we are second)
     size_t ahead = 0;                ///< live tickets of this host ahead of ours
 };
@@ -45,7 +49,8 @@ struct QueueView {
 class Ticket {
 public:
     /// Creates our ticket at the back of NAME's queue.
-    static Result<Ticket> enter(const Root& root, const std::string& name, const std::string& host);
+    static Result<Ticket> enter(const Root& root, const std::string& name, const std::string& host,
+                                bool shared = false);
     Ticket(Ticket&& o) noexcept : root_(std::move(o.root_)), dir_(std::move(o.dir_)), self_(std::move(o.self_)) {
         o.dir_.clear();
     }
@@ -80,6 +85,10 @@ private:
     std::string dir_;
     TicketInfo self_;
 };
+
+/// True when a live exclusive waiter of `host` is queued for NAME (a shared request without a
+/// ticket then waits: writer preference).
+bool exclusive_waiter_queued(const Root& root, const std::string& name, const std::string& host);
 
 /// How long the head of a queue may leave a free lock untaken before the waiter behind it
 /// skips it (2 s; LOKT_TEST_QUEUE_GRACE_MS overrides it for tests).

@@ -55,7 +55,8 @@ std::string explain_miss(const RuleSet& rs, const Rule& rule, const std::string&
 std::optional<std::string> resolve_program(const std::string& cmd, const char* path_env);
 
 /// The `lokt guard` argv (after the executable path) the shim uses for `decision`:
-/// guard [--wait --timeout W [--on-frozen fail]] [--on-timeout run] --kind shim NAMES...
+/// guard [--wait --timeout W [--on-frozen fail]] [--on-timeout run] [--shared | --slots N]
+/// --kind shim NAMES...
 /// --exec RESOLVED -- ARGV... (shim/preload.cpp builds the same words without allocating)
 std::vector<std::string> guard_argv(const RuleSet& rs, const Decision& decision,
                                     const std::string& resolved, const std::vector<std::string>& argv);

@@ -5,7 +5,7 @@
 // vfork child). The C++ layer for the CLI (file loading, messages, test lines) is rules.hpp.
 //
 // Format, one entry per line:
-//   NAME [wait=DUR] [on-frozen=fail|wait] [on-timeout=fail|run] : TOKENS
+//   NAME [wait=DUR] [on-frozen=fail|wait] [on-timeout=fail|run] [shared|slots=N] : TOKENS
 //   test NAME match|not-match : TOKENS
 //   # comment (also after the tokens, when '#' starts a word)
 // Token 0 matches the program's basename (its full path when the pattern has a '/');
@@ -35,6 +35,9 @@ enum class OnFrozen : uint8_t { fail, wait };
 /// What happens when the wait for the lock runs out.
 enum class OnTimeout : uint8_t { fail, run };
 
+/// How a rule's lock is held (`shared`, `slots=N`; exclusive when neither is given).
+enum class RuleMode : uint8_t { exclusive, shared, slots };
+
 /// How one pattern token matches.
 enum class TokenKind : uint8_t {
     glob,      ///< exactly one argument matching the glob (with alternatives)
@@ -58,6 +61,9 @@ struct Rule {
     int64_t wait_ns;           ///< 0: fail at once when held
     OnFrozen on_frozen;
     OnTimeout on_timeout;
+    RuleMode mode;
+    uint32_t slots_offset;     ///< mode == slots: NUL-terminated N in RuleSet::text
+    int32_t slots;             ///< mode == slots: N
 };
 
 /// One `test NAME match|not-match : TOKENS` line (tokens are literal words).
@@ -121,6 +127,10 @@ struct Decision {
     int64_t wait_ns;
     OnFrozen on_frozen;    ///< fail if any matching rule says fail
     OnTimeout on_timeout;  ///< run only if every matching rule says run
+    /// shared / slots only if every matching rule says so with the same N (and slots only
+    /// for a single name); otherwise exclusive, the strictest.
+    RuleMode mode;
+    uint32_t slots_offset;
     bool truncated;        ///< more than kMaxMatches names or rules matched
 };
 

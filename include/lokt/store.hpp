@@ -14,6 +14,7 @@
 #include "lokt/lock_file.hpp"
 #include "lokt/result.hpp"
 #include "lokt/root.hpp"
+#include "lokt/sharing.hpp"
 #include "lokt/time.hpp"
 
 #include <map>
@@ -33,6 +34,9 @@ struct AcquireRequest {
     pid_t pgid = 0;           ///< guard: the command's process group, if known yet
     std::string command;      ///< guard/shim: the command line, for humans
     std::string lock_id;      ///< guard: fixed in advance (its held file's name); empty: random
+    LockMode mode = LockMode::exclusive;  ///< shared / slots: store_shared.cpp
+    int slots = 0;            ///< mode == slots: the pool size N
+    bool queued = false;      ///< the caller's queue ticket already orders it behind exclusive waiters
 };
 
 /// The lock is ours (newly created, or a lease of the same owner refreshed).
@@ -118,8 +122,13 @@ public:
     /// `lokt unlock --break-stale`: remove only if expired or provably gone; audits stale-break.
     Result<ReleaseOutcome> break_stale(const std::string& name);
 
-    /// Reads NAME's lock file (no side effects).
+    /// Reads NAME's lock file (no side effects). While NAME is shared, that is the group record.
     Result<ReadOutcome> read(const std::string& name) const;
+    /// The record held under `lock_id` of NAME: the lock file's, or a shared or slot holder's.
+    Result<std::optional<LockRecord>> holder(const std::string& name, const std::string& lock_id) const;
+    /// The shared or slot holders of NAME, as their files say (no side effects; empty when
+    /// NAME is not shared).
+    Result<std::vector<LockRecord>> holders(const std::string& name) const;
     /// All locks and freezes, sorted by name. With prune_expired, expired locks are removed
     /// (audited auto-prune) and not listed.
     Result<std::vector<LockEntry>> list(bool prune_expired);
@@ -141,6 +150,20 @@ public:
     static constexpr Nanos kRenewAuditEvery = std::chrono::minutes(1);
 
 private:
+    // Shared and slot holders (store_shared.cpp, store_group.cpp); each runs under NAME's flock.
+    Result<AcquireOutcome> try_acquire_shared(const AcquireRequest& req);
+    /// Prunes the group's dead holders; removes the group record when none is left (nullopt)
+    /// or points it at a live holder (the record now on disk).
+    Result<std::optional<LockRecord>> settle_group(const std::string& name, const LockRecord& group);
+    Result<std::vector<LockRecord>> live_holders(const std::string& name);
+    Result<std::optional<LockRecord>> renew_holder(const LockRecord& group, const std::string& lock_id, Nanos ttl);
+    Result<bool> update_holder(const LockRecord& group, const LockRecord& updated);
+    Result<ReleaseOutcome> release_holder(const LockRecord& group, const std::string& lock_id,
+                                          const std::string& reason);
+    Result<ReleaseOutcome> release_owned_holder(const LockRecord& group, const std::string& owner);
+    /// force-break of a group: every holder file goes (audited with the lock).
+    void clear_holders(const std::string& name);
+
     /// True when a renewal of `lock_id` at `at` is to be audited (none in the last minute).
     bool renew_audit_due(const std::string& lock_id, Steady::time_point at);
 

@@ -52,6 +52,7 @@ struct GuardOptions {
 struct HeldLock {
     std::string name;
     std::string lock_id;
+    int slot = -1;  ///< a `--slots N` holder's slot (LOKT_SLOT for the command); -1: none
 };
 
 /// How taking the locks ended.

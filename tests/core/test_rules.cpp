@@ -93,7 +93,7 @@ TEST_CASE("rules: durations follow Go's syntax", "[rules]") {
 
 TEST_CASE("rules: errors name the line", "[rules]") {
     CHECK(parse_error("build : make\nbuild wiat=5m : make\n") ==
-          "line 2: unknown option \"wiat=5m\" (expected wait=DUR, on-frozen=fail|wait, on-timeout=fail|run)");
+          "line 2: unknown option \"wiat=5m\" (expected wait=DUR, on-frozen=fail|wait, on-timeout=fail|run, shared, slots=N)");
     CHECK(parse_error("\n\nbuild make *\n").rfind("line 3: missing ':'", 0) == 0);
     CHECK(parse_error("build wait=soon : make\n").rfind("line 1: bad duration in \"wait=soon\"", 0) == 0);
     CHECK(parse_error("bad/name : make\n").rfind("line 1: invalid lock name \"bad/name\"", 0) == 0);
@@ -268,6 +268,39 @@ TEST_CASE("rules: guard argv carries on-frozen=fail with a wait, and on-timeout=
     CHECK(guard_argv(*rs, d, "/bin/fake-c", {"fake-c"}) ==
           V{"lokt", "guard", "--on-timeout", "run", "--kind", "shim", "c", "--exec", "/bin/fake-c", "--",
             "fake-c"});
+}
+
+TEST_CASE("rules: shared and slots=N become guard flags; disagreement is exclusive", "[rules][shared]") {
+    auto rs = must_parse("fix wait=0 shared : pytest *\n"
+                         "keys slots=3 : call-api *\n"
+                         "fix : migrate *\n"
+                         "fix shared : both *\n"
+                         "keys slots=3 : both *\n");
+    CHECK(describe(*rs, rs->rules[0]) == "fix wait=0 shared : pytest *");
+    CHECK(describe(*rs, rs->rules[1]) == "keys slots=3 : call-api *");
+    Decision d{};
+    const char* args[] = {"x"};
+    REQUIRE(decide(*rs, "/bin/pytest", args, 1, &d));
+    CHECK(d.mode == RuleMode::shared);
+    CHECK(guard_argv(*rs, d, "/bin/pytest", {"pytest", "x"}) ==
+          V{"lokt", "guard", "--shared", "--kind", "shim", "fix", "--exec", "/bin/pytest", "--", "pytest", "x"});
+    REQUIRE(decide(*rs, "/bin/call-api", args, 1, &d));
+    CHECK(guard_argv(*rs, d, "/bin/call-api", {"call-api", "x"}) ==
+          V{"lokt", "guard", "--wait", "--timeout", "10m", "--on-frozen", "fail", "--slots", "3", "--kind", "shim",
+            "keys", "--exec", "/bin/call-api", "--", "call-api", "x"});
+    REQUIRE(decide(*rs, "/bin/migrate", args, 1, &d));
+    CHECK(d.mode == RuleMode::exclusive);
+    // Shared for one name, a pool for another: one guard, so the strictest (exclusive).
+    REQUIRE(decide(*rs, "/bin/both", args, 1, &d));
+    CHECK(d.name_count == 2);
+    CHECK(d.mode == RuleMode::exclusive);
+}
+
+TEST_CASE("rules: bad slot counts and doubled modes are errors", "[rules][shared]") {
+    CHECK(parse_error("k slots=0 : x\n").find("bad slot count") != std::string::npos);
+    CHECK(parse_error("k slots=abc : x\n").find("bad slot count") != std::string::npos);
+    CHECK(parse_error("k slots=2000 : x\n").find("bad slot count") != std::string::npos);
+    CHECK(parse_error("k shared slots=2 : x\n").find("more than one of shared and slots=N") != std::string::npos);
 }
 
 TEST_CASE("rules: explanations say which token matched what", "[rules]") {

@@ -44,8 +44,9 @@ public:
     ~GatedChild() { cancel(); }
 
     pid_t pid() const { return pid_; }
-    /// Lets it exec, with the spec's `alt_env` when `alt` (else `env`).
-    void open(bool alt);
+    /// Lets it exec, with the spec's `alt_env` when `alt` (else `env`); a `slot` >= 0 is
+    /// added to `env` as LOKT_SLOT (known only once the lock is taken, after the fork).
+    void open(bool alt, int slot = -1);
     /// The exec's errno once the child has exec'd or failed (0: exec'd). `wait` blocks until
     /// then; otherwise 0 is also returned when the answer is not there yet.
     int exec_errno(bool wait);
@@ -54,7 +55,7 @@ public:
 
 private:
     pid_t pid_ = 0;
-    sys::UniqueFd gate_;    // write end; one byte opens it, EOF cancels
+    sys::UniqueFd gate_;    // write end; a GateMessage opens it, EOF cancels
     sys::UniqueFd report_;  // read end of the exec-error pipe (non-blocking)
 };
 
@@ -65,6 +66,9 @@ Result<GatedChild> spawn_gated(const SpawnSpec& spec);
 /// has succeeded; on failure the child is reaped and the Error's sys_errno is exec's errno
 /// (ENOEXEC is retried as "/bin/sh PATH ARGS...", as glibc's execvp does).
 Result<pid_t> spawn(const SpawnSpec& spec);
+
+/// The variable that tells a guarded command its slot of a `--slots N` pool (0..N-1).
+inline constexpr const char* kSlotEnv = "LOKT_SLOT";
 
 /// The current environment with KEY set to VALUE (replaced if present).
 std::vector<std::string> environment_with(const std::string& key, const std::string& value);

@@ -20,6 +20,8 @@ namespace lokt::sup {
 struct KeeperConfig {
     std::vector<std::string> names;  ///< sorted, unique
     LockKind kind = LockKind::guard;
+    LockMode mode = LockMode::exclusive;  ///< --shared / --slots N, for every name
+    int slots = 0;                   ///< mode == slots: N
     Nanos ttl{0};
     bool wait = false;
     Nanos timeout{0};                ///< with wait
