@@ -3,7 +3,7 @@
 # The hammer as a benchmark: AGENTS processes x ROUNDS shared holds each, all on one name, with
 #   lokt guard x --shared --wait -- true      against      flock -s FILE true
 # and the same for a hold of 50 ms (where sharing, not per-run cost, decides the throughput);
-# both in the same run, alternating, so the machine's load hits both alike.
+# both in the same run, one right after the other, so the machine's load hits both alike.
 # Usage: LOKT_BIN=build/stage/bin/lokt scripts/bench_shared.sh [AGENTS] [ROUNDS]
 set -euo pipefail
 LOKT_BIN=${LOKT_BIN:-$(dirname "$0")/../build/stage/bin/lokt}
