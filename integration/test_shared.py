@@ -246,3 +246,15 @@ def test_why_explains_a_shared_lock_and_a_pool(lokt):
     r = lokt.run("why", "p", owner="c")
     assert r.stdout.splitlines()[0] == 'lock "p" is a pool of 2 slots, 1 in use:'
     assert "--slots 2 takes a free slot now" in r.stdout
+
+
+def test_nested_shared_guard_of_the_same_name_runs_directly(lokt):
+    r = lokt.run("guard", "n", "--shared", "--", lokt.bin, "guard", "n", "--shared", "--",
+                 "bash", "-c", "echo inner")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "inner\n"
+    assert len(lokt.events("n", "acquire")) == 1     # the inner guard took nothing
+    # Another mode is another request: an exclusive guard inside a shared one is refused.
+    r = lokt.run("guard", "n", "--shared", "--", lokt.bin, "guard", "n", "--", "true")
+    assert r.returncode == 2
+    assert lokt.read_lock("n") is None
