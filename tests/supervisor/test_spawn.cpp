@@ -83,6 +83,23 @@ TEST_CASE("spawn starts the command in a process group of its own", "[supervisor
     CHECK(slurp(dir + "/env") == "1\n");
 }
 
+TEST_CASE("opening the gate with a slot sets LOKT_SLOT, replacing an inherited one", "[supervisor][spawn][shared]") {
+    TempDir tmp("lokt-spawn");
+    const std::string& dir = tmp.path;
+    for (int slot : {-1, 0, 7, 1023}) {
+        SpawnSpec s = sh("env | grep -c '^LOKT_SLOT=' > " + dir + "/n; echo \"$LOKT_SLOT\" > " + dir + "/slot");
+        s.env.push_back("LOKT_SLOT=99");  // a slot of an outer guard
+        s.alt_env = s.env;
+        auto child = spawn_gated(s);
+        REQUIRE(child);
+        child->open(false, slot);
+        CHECK(child->exec_errno(true) == 0);
+        CHECK(exit_code(reap_pid(child->pid())) == 0);
+        CHECK(slurp(dir + "/n") == "1\n");
+        CHECK(slurp(dir + "/slot") == (slot < 0 ? "99" : std::to_string(slot)) + "\n");
+    }
+}
+
 TEST_CASE("an exec failure comes back as errno and the child is reaped", "[supervisor][spawn]") {
     // In a child of its own: "no child left" must not see (or reap) other tests' children.
     auto failures = run_isolated([](Expect& expect) {
