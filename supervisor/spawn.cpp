@@ -30,6 +30,20 @@ std::vector<char*> c_array(const std::vector<std::string>& v) {
     return out;
 }
 
+// In the forked child (syscalls and plain stores only): reads the gate variable's value, up
+// to '\n', into `value` (kGateValueMax + 1 bytes of zeros); no value drops the entry at `slot`.
+void read_gate_value(int fd, char* value, char** slot) {
+    size_t len = 0;
+    for (;;) {
+        char c;
+        ssize_t n = ::read(fd, &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n != 1 || c == '\n') break;
+        if (len < kGateValueMax) value[len++] = c;
+    }
+    if (len == 0) *slot = nullptr;
+}
+
 } // namespace
 
 Result<std::string> resolve_command(const std::string& name, const char* path_env) {
@@ -78,10 +92,26 @@ std::vector<std::string> environment_with(const std::string& key, const std::str
     return env;
 }
 
+std::vector<std::string> environment_without(std::vector<std::string> env, const std::string& key) {
+    const std::string prefix = key + "=";
+    std::erase_if(env, [&](const std::string& e) { return e.starts_with(prefix); });
+    return env;
+}
+
 Result<GatedChild> spawn_gated(const SpawnSpec& spec) {
     // Everything the child touches is prepared here: after fork it only makes syscalls.
     std::vector<char*> argv = c_array(spec.argv);
     std::vector<char*> envp = c_array(spec.env);
+    // The gate variable's slot: "KEY=" and room for its value, the last entry of envp. The
+    // child fills it from the gate, or drops it (a null there ends the list) when no value comes.
+    std::string gate_slot;
+    char* gate_value = nullptr;
+    if (!spec.gate_var.empty()) {
+        gate_slot = spec.gate_var + "=" + std::string(kGateValueMax + 1, '\0');
+        envp.back() = gate_slot.data();
+        envp.push_back(nullptr);
+        gate_value = gate_slot.data() + spec.gate_var.size() + 1;
+    }
     std::vector<char*> alt_envp = c_array(spec.alt_env);
     std::vector<std::string> sh_args{"/bin/sh", spec.path};
     for (size_t i = 1; i < spec.argv.size(); ++i) sh_args.push_back(spec.argv[i]);
@@ -117,6 +147,7 @@ Result<GatedChild> spawn_gated(const SpawnSpec& spec) {
             n = ::read(gate->read.get(), &which, 1);
         } while (n < 0 && errno == EINTR);
         if (n != 1) ::_exit(0);  // cancelled: never exec
+        if (which != 'A' && gate_value) read_gate_value(gate->read.get(), gate_value, &envp[envp.size() - 2]);
         char** env = which == 'A' ? alt_envp.data() : envp.data();
         // SIGTTOU is blocked here, so a tcsetpgrp from what is still a background group works.
         if (spec.tty_fd >= 0) ::tcsetpgrp(spec.tty_fd, ::getpid());
@@ -136,12 +167,14 @@ Result<GatedChild> spawn_gated(const SpawnSpec& spec) {
     return GatedChild(pid, std::move(gate->write), std::move(report->read));
 }
 
-void GatedChild::open(bool alt) {
+void GatedChild::open(bool alt, std::string_view value) {
     if (!gate_.valid()) return;
-    const char which = alt ? 'A' : 'E';
+    // One write below PIPE_BUF: the child never sees half of it.
+    std::string msg(1, alt ? 'A' : 'E');
+    if (!alt) msg.append(value.substr(0, kGateValueMax)).push_back('\n');
     ssize_t n;
     do {
-        n = ::write(gate_.get(), &which, 1);
+        n = ::write(gate_.get(), msg.data(), msg.size());
     } while (n < 0 && errno == EINTR);
     gate_.reset();
 }

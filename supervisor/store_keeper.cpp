@@ -122,7 +122,7 @@ Acquisition StoreKeeper::acquire(int cancel_fd, pid_t pgid,
             outcome = *r;
         }
         if (auto* a = std::get_if<Acquired>(&outcome); a && !timed_out) {
-            held_.push_back({a->record.name, a->record.lock_id});
+            held_.push_back({a->record.name, a->record.lock_id, a->record.fence});
             continue;
         }
         const auto* h = std::get_if<Held>(&outcome);

@@ -121,9 +121,11 @@ bool Supervisor::spawn_command() {
     SpawnSpec spec;
     spec.path = opt_.path;
     spec.argv = opt_.argv;
-    spec.env = environment_with(kHeldEnv, append_held(inherited, ours));
+    // A guard above us set its own LOKT_FENCE: ours (set at the gate) or none replaces it.
+    spec.env = environment_without(environment_with(kHeldEnv, append_held(inherited, ours)), kFenceEnv);
+    spec.gate_var = kFenceEnv;
     // on-timeout=run: the command runs holding none of the locks, so it must not claim them.
-    spec.alt_env = environment_with(kHeldEnv, append_held(inherited, {}));
+    spec.alt_env = environment_without(environment_with(kHeldEnv, append_held(inherited, {})), kFenceEnv);
     spec.signals = io_.caller;
     spec.tty_fd = io_.tty_fd;
     auto child = spawn_gated(spec);
@@ -140,7 +142,11 @@ void Supervisor::start_command() {
     main_alive_ = true;
     // The front needs the group for the terminal (fg) and for a takeover teardown.
     send(encode_pgid_message(main_));
-    child_->open(locks_.held().empty());
+    std::vector<std::pair<std::string, int64_t>> fences;
+    for (const auto& h : locks_.held()) fences.emplace_back(h.name, h.fence);
+    std::string fence = fence_env(fences);
+    if (fence.size() > kGateValueMax) fence.clear();  // thousands of names: none rather than a cut list
+    child_->open(locks_.held().empty(), fence);
 }
 
 int Supervisor::run() {

@@ -35,6 +35,9 @@ struct AcquireRequest {
     std::string lock_id;      ///< guard: fixed in advance (its held file's name); empty: random
 };
 
+/// The lock record a new holding of `req` starts with at `at` (no fence yet).
+LockRecord make_lock_record(const AcquireRequest& req, TimePoint at);
+
 /// The lock is ours (newly created, or a lease of the same owner refreshed).
 struct Acquired {
     LockRecord record;

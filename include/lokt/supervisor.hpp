@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -52,6 +53,7 @@ struct GuardOptions {
 struct HeldLock {
     std::string name;
     std::string lock_id;
+    int64_t fence = 0;  ///< the holding's fencing token (0: unknown, e.g. after a takeover)
 };
 
 /// How taking the locks ended.

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lokt::sup {
@@ -28,10 +29,17 @@ struct SpawnSpec {
     std::vector<std::string> argv;    ///< argv, argv[0] included, passed byte for byte
     std::vector<std::string> env;     ///< the complete environment, "KEY=VALUE"
     std::vector<std::string> alt_env; ///< the environment for GatedChild::open(true)
+    /// A variable of `env` (not alt_env) whose value GatedChild::open supplies once it is
+    /// known (LOKT_FENCE: the fence exists only after the gated child does); empty: none.
+    std::string gate_var;
     SignalState signals;              ///< the mask and ignored set the command gets
     int tty_fd = -1;                  ///< >= 0: make the new group the terminal's foreground
     bool parent_death_kill = true;    ///< PR_SET_PDEATHSIG=SIGKILL in the command
 };
+
+/// The longest value GatedChild::open passes for SpawnSpec::gate_var (with the gate byte
+/// and newline it stays below PIPE_BUF, so it is one atomic pipe write).
+inline constexpr size_t kGateValueMax = 3072;
 
 /// A command forked into its own process group (pgid = pid) and held before exec.
 class GatedChild {
@@ -44,8 +52,9 @@ public:
     ~GatedChild() { cancel(); }
 
     pid_t pid() const { return pid_; }
-    /// Lets it exec, with the spec's `alt_env` when `alt` (else `env`).
-    void open(bool alt);
+    /// Lets it exec, with the spec's `alt_env` when `alt` (else `env`, plus the spec's
+    /// gate_var set to `value` when that is not empty; at most kGateValueMax bytes, no '\n').
+    void open(bool alt, std::string_view value = {});
     /// The exec's errno once the child has exec'd or failed (0: exec'd). `wait` blocks until
     /// then; otherwise 0 is also returned when the answer is not there yet.
     int exec_errno(bool wait);
@@ -68,5 +77,7 @@ Result<pid_t> spawn(const SpawnSpec& spec);
 
 /// The current environment with KEY set to VALUE (replaced if present).
 std::vector<std::string> environment_with(const std::string& key, const std::string& value);
+/// `env` without any KEY=... entry.
+std::vector<std::string> environment_without(std::vector<std::string> env, const std::string& key);
 
 } // namespace lokt::sup
