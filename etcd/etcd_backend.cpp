@@ -28,6 +28,9 @@ LockRecord shown(const etcd::LockEntry& e) {
     return r;
 }
 
+/// How close to the deadline a failed request counts as the wait running out.
+constexpr Nanos kDeadlineSlack = std::chrono::milliseconds(50);
+
 int64_t ttl_seconds(Nanos ttl) {
     if (ttl.count() <= 0) return EtcdBackend::kEndlessTtlSec;
     return std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(ttl).count());
@@ -73,16 +76,15 @@ private:
     std::thread thread_;
 };
 
-/// The audit identity of this process.
+/// The audit identity of this process (a lock record of `who` for `name`, as the file store
+/// writes one), naming `lock_id`.
 LockRecord actor(const Identity& who, const std::string& name, const std::string& lock_id = {}) {
-    LockRecord r;
-    r.name = name;
+    AcquireRequest req;
+    req.name = name;
+    req.who = who;
+    LockRecord r = make_lock_record(req, now());
     r.lock_id = lock_id;
-    r.owner = who.owner;
-    r.host = who.host;
-    r.pid = who.pid;
-    r.agent_id = who.agent_id;
-    r.acquired_ts = now();
+    r.kind.reset();
     return r;
 }
 
@@ -118,9 +120,14 @@ Result<lokt::AcquireOutcome> EtcdBackend::take(const AcquireRequest& req, const 
     Result<etcd::AcquireOutcome> got = Error{""};
     bool was_cancelled = false;
     if (wait) {
+        const Deadline deadline = Deadline::after(wait->timeout);
         CancelWatch watch(wait->cancel_fd, wait->confirm_cancel, **session);
-        got = locks_.acquire(req.name, rec, **session, Deadline::after(wait->timeout));
+        got = locks_.acquire(req.name, rec, **session, deadline);
         was_cancelled = watch.cancelled();
+        // A request cut short by the deadline itself is the end of the wait, not an outage
+        // (the watch's transfer timeout is the time left, which curl counts on its own clock).
+        if (!got && deadline.remaining() <= kDeadlineSlack)
+            got = etcd::AcquireOutcome{AcquireStatus::timeout, {}, {}, {}};
     } else {
         got = locks_.try_acquire(req.name, rec, **session);
     }

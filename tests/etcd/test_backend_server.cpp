@@ -114,6 +114,7 @@ TEST_CASE("etcd backend: a waiter times out with the holder reported and no key 
     WaitOptions opt;
     opt.timeout = std::chrono::milliseconds(300);
     auto w = b->acquire_waiting(lease(*b, "q"), opt);
+    INFO((w.ok() ? std::string() : w.error().message));
     REQUIRE(w.ok());
     CHECK(w->end == WaitEnd::timed_out);
     REQUIRE(std::holds_alternative<Held>(w->outcome));
