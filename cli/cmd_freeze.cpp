@@ -1,6 +1,7 @@
 // `lokt freeze NAME --ttl D` and `lokt unfreeze NAME [--force]`: the human override.
 
 #include "cli.hpp"
+#include "backend_open.hpp"
 #include "output.hpp"
 
 #include "lokt/sys.hpp"
@@ -16,9 +17,10 @@ int cmd_freeze(const Command& cmd, const Args& args) {
     if (!*ttl) return usage_error(cmd, "freeze requires --ttl (a forgotten freeze must end by itself)");
     const std::string& name = args.positional[0];
 
-    auto store = open_store(true);
-    if (!store) return fail(store.error());
-    auto rec = store->freeze(name, **ttl);
+    auto backend = open_backend(true);
+    if (!backend) return fail(backend.error());
+    Backend& store = **backend;
+    auto rec = store.freeze(name, **ttl);
     if (!rec) return fail(rec.error());
     const std::string until = rec->expires_at ? format_rfc3339(*rec->expires_at) : "?";
     if (args.has("json")) {
@@ -37,10 +39,11 @@ int cmd_freeze(const Command& cmd, const Args& args) {
 int cmd_unfreeze(const Command& cmd, const Args& args) {
     if (auto bad = check_single_name(cmd, args)) return *bad;
     const std::string& name = args.positional[0];
-    auto store = open_store(false);
-    if (!store) return fail(store.error());
-    if (!sys::exists(store->root().freezes_dir())) return fail(ExitCode::not_found, "lock \"" + name + "\" is not frozen");
-    auto r = store->unfreeze(name, args.has("force"));
+    auto backend = open_backend(false);
+    if (!backend) return fail(backend.error());
+    Backend& store = **backend;
+    if (!store.present()) return fail(ExitCode::not_found, "lock \"" + name + "\" is not frozen");
+    auto r = store.unfreeze(name, args.has("force"));
     if (!r) return fail(r.error());
     switch (r->status) {
     case ReleaseStatus::released:

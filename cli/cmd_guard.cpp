@@ -3,6 +3,7 @@
 //                    [--exec PATH] [--kind guard|shim] -- CMD [ARG...]
 
 #include "cli.hpp"
+#include "backend_open.hpp"
 #include "output.hpp"
 
 #include "lokt/proc_stat.hpp"
@@ -111,6 +112,8 @@ int cmd_guard(const Command& cmd, const Args& args) {
                            path.error().message);
     opt.path = *path;
 
+    // Not on etcd yet: never a silent fall back to files (docs/distributed.md).
+    if (auto file = require_file_backend("guard"); !file) return fail(file.error());
     auto store = open_store(true);
     if (!store) return fail(store.error());
 

@@ -2,6 +2,7 @@
 // take a lease and exit.
 
 #include "cli.hpp"
+#include "backend_open.hpp"
 #include "output.hpp"
 
 #include "lokt/supervisor/signals.hpp"
@@ -76,8 +77,9 @@ int cmd_lock(const Command& cmd, const Args& args) {
     const std::string& name = args.positional[0];
     const bool json = args.has("json");
 
-    auto store = open_store(true);
-    if (!store) return fail(store.error());
+    auto backend = open_backend(true);
+    if (!backend) return fail(backend.error());
+    Backend& store = **backend;
 
     AcquireRequest req;
     req.name = name;
@@ -85,7 +87,7 @@ int cmd_lock(const Command& cmd, const Args& args) {
     req.mode = mode->mode;
     req.slots = mode->slots;
     req.ttl = timing->ttl;
-    req.who = store->self();
+    req.who = store.self();
 
     std::optional<AcquireOutcome> outcome;
     std::string prefix;
@@ -96,14 +98,14 @@ int cmd_lock(const Command& cmd, const Args& args) {
         reporter.attach(opt);
         CancelSignals cancel;
         opt.cancel_fd = cancel.fd();
-        auto r = acquire_waiting(*store, req, opt);
+        auto r = store.acquire_waiting(req, opt);
         if (!r) return fail(r.error());
         if (r->end == WaitEnd::cancelled) return to_int(ExitCode::signal_base) + cancel.which();
         outcome = r->outcome;
         if (r->end != WaitEnd::acquired)
             prefix = "timed out after " + short_duration(timing->timeout) + " waiting: ";
     } else {
-        auto r = store->try_acquire(req);
+        auto r = store.try_acquire(req);
         if (!r) return fail(r.error());
         outcome = *r;
     }
@@ -112,8 +114,8 @@ int cmd_lock(const Command& cmd, const Args& args) {
         print_acquired(*a, json);
         return to_int(ExitCode::ok);
     }
-    store->audit_denial(req, *outcome);
-    print_denial(name, *outcome, json, prefix, store->local_view());
+    store.audit_denial(req, *outcome);
+    print_denial(name, *outcome, json, prefix, store.local_view());
     return to_int(ExitCode::held);
 }
 

@@ -5,6 +5,7 @@
 
 #include "cli.hpp"
 #include "output.hpp"
+#include "self_path.hpp"
 
 #include "lokt/identity.hpp"
 #include "lokt/root.hpp"
@@ -28,12 +29,6 @@ std::string absolute_path(const std::string& p) {
     char buf[PATH_MAX];
     std::string cwd = ::getcwd(buf, sizeof buf) ? buf : ".";
     return cwd + "/" + p;
-}
-
-std::string self_exe() {
-    char buf[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
 void warn_line(const std::string& text) {

@@ -2,7 +2,9 @@
 // Runs CMD with liblokt_preload.so preloaded, so that every matching exec anywhere below it
 // runs under `lokt guard`. The top command itself is matched here, the same way.
 
+#include "backend_open.hpp"
 #include "cli.hpp"
+#include "self_path.hpp"
 
 #include "lokt/root.hpp"
 #include "lokt/rules.hpp"
@@ -20,19 +22,6 @@
 
 namespace lokt::cli {
 namespace {
-
-std::string self_exe() {
-    char buf[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n <= 0) return {};
-    return std::string(buf, static_cast<size_t>(n));
-}
-
-std::string dir_of(const std::string& p) {
-    auto slash = p.find_last_of('/');
-    if (slash == std::string::npos) return ".";
-    return slash == 0 ? "/" : p.substr(0, slash);
-}
 
 std::string absolute(const std::string& p) {
     if (!p.empty() && p[0] == '/') return p;
@@ -58,6 +47,8 @@ void set_env(const char* name, const std::string& value) { ::setenv(name, value.
 } // namespace
 
 int cmd_shim(const Command& cmd, const Args& args) {
+    // Not on etcd yet: never a silent fall back to files (docs/distributed.md).
+    if (auto file = require_file_backend("shim"); !file) return fail(file.error());
     if (args.has("seccomp")) return cmd_seccomp_shim(cmd, args);  // cli/cmd_seccomp.cpp
     if (!args.positional.empty())
         return usage_error(cmd, "unexpected argument \"" + args.positional[0] + "\" (put the command after \"--\")");
@@ -68,7 +59,7 @@ int cmd_shim(const Command& cmd, const Args& args) {
     if (self.empty()) return fail(Error::from_errno("readlink /proc/self/exe", errno));
     std::string lib;
     if (const char* v = std::getenv("LOKT_PRELOAD_LIB"); v && *v) lib = absolute(v);
-    else lib = dir_of(dir_of(self)) + "/lib/lokt/liblokt_preload.so";
+    else lib = installed_lib_dir() + "/liblokt_preload.so";
     if (!sys::exists(lib))
         return fail(ExitCode::error, "cannot find the preload library " + lib + " (set LOKT_PRELOAD_LIB)");
 

@@ -1,6 +1,7 @@
 // `lokt status [NAME] [--json] [--prune-expired]`: list held locks and freezes, or show one.
 
 #include "cli.hpp"
+#include "backend_open.hpp"
 #include "output.hpp"
 
 #include "lokt/name.hpp"
@@ -58,6 +59,7 @@ void print_details(const LockRecord& r, TimePoint at, const LocalView& host) {
     if (!r.command.empty()) std::printf("command:   %s\n", printable(r.command).c_str());
     std::printf("agent:     %s\n", printable(r.agent_id).c_str());
     std::printf("lock_id:   %s\n", printable(r.lock_id).c_str());
+    if (r.fence > 0) std::printf("fence:     %lld\n", static_cast<long long>(r.fence));
     std::printf("acquired:  %s (%s ago)\n", format_rfc3339(r.acquired_ts).c_str(),
                 format_duration(age_of(r.acquired_ts, at)).c_str());
     if (r.expires_at) {
@@ -73,7 +75,7 @@ void print_details(const LockRecord& r, TimePoint at, const LocalView& host) {
 }
 
 // A shared or slot lock: every holder's details, one block each.
-void print_holders(const Store& store, const std::string& name, TimePoint at, const LocalView& host) {
+void print_holders(const Backend& store, const std::string& name, TimePoint at, const LocalView& host) {
     auto holders = store.holders(name);
     if (!holders) {
         std::printf("lock \"%s\": %s\n", name.c_str(), printable(holders.error().message).c_str());
@@ -86,31 +88,18 @@ void print_holders(const Store& store, const std::string& name, TimePoint at, co
     }
 }
 
-// Lock files the store could not decode (garbage, truncated, a newer version) are not entries,
-// but a human listing should still show that something sits there.
-void print_unreadable(const Store& store, const std::vector<LockEntry>& entries) {
-    auto files = sys::list_dir(store.root().locks_dir());
-    if (!files) return;
-    std::set<std::string> listed;
-    for (const auto& e : entries)
-        if (!e.frozen) listed.insert(e.record.name);
-    for (const auto& f : *files) {
-        if (f.starts_with(".") || !f.ends_with(".json") || f.size() <= 5) continue;
-        std::string name = f.substr(0, f.size() - 5);
-        if (listed.count(name) || !validate_name(name)) continue;
-        auto read = store.read(name);
-        if (!read) {
-            // A FIFO, symlink or directory planted there: not a lock, but it blocks NAME.
-            std::printf("%s  %s\n", name.c_str(), printable(read.error().message).c_str());
-            continue;
-        }
-        if (read->status == DecodeStatus::ok) continue;
-        std::printf("%s  unreadable lock file (%s): see lokt why %s\n", name.c_str(),
-                    printable(read->detail).c_str(), name.c_str());
+// Lock files the backend could not decode (garbage, truncated, a newer version) are not
+// entries, but a human listing should still show that something sits there.
+void print_unreadable(const Backend& store, const std::vector<LockEntry>& entries) {
+    for (const auto& u : store.unreadable(entries)) {
+        if (u.is_error) std::printf("%s  %s\n", u.name.c_str(), printable(u.detail).c_str());
+        else
+            std::printf("%s  unreadable lock file (%s): see lokt why %s\n", u.name.c_str(),
+                        printable(u.detail).c_str(), u.name.c_str());
     }
 }
 
-int show_one(const Store& store, const std::string& name, bool json) {
+int show_one(const Backend& store, const std::string& name, bool json) {
     const TimePoint at = now();
     const LocalView& host = store.local_view();
     auto read = store.read(name);
@@ -125,7 +114,7 @@ int show_one(const Store& store, const std::string& name, bool json) {
         return fail(ExitCode::error, "lock file of \"" + name + "\" has a newer format (" +
                                          read->detail + "); upgrade lokt to read it");
     }
-    auto freeze = peek_freeze(store, name, at);
+    auto freeze = store.peek_freeze(name, at);
     if (!read->record && !freeze) return fail(ExitCode::not_found, "lock \"" + name + "\" not found");
 
     if (json) {
@@ -168,19 +157,20 @@ int cmd_status(const Command& cmd, const Args& args) {
     const bool json = args.has("json");
     const bool prune = args.has("prune-expired");
 
-    auto store = open_store(false);
-    if (!store) return fail(store.error());
+    auto backend = open_backend(false);
+    if (!backend) return fail(backend.error());
+    Backend& store = **backend;
 
     std::vector<LockEntry> entries;
-    if (store_present(*store) && (prune || args.positional.empty())) {
-        auto listed = store->list(prune);
+    if (store.present() && (prune || args.positional.empty())) {
+        auto listed = store.list(prune);
         if (!listed) return fail(listed.error());
         entries = std::move(*listed);
     }
     if (args.positional.size() == 1) {
-        if (!store_present(*store))
+        if (!store.present())
             return fail(ExitCode::not_found, "lock \"" + args.positional[0] + "\" not found");
-        return show_one(*store, args.positional[0], json);
+        return show_one(store, args.positional[0], json);
     }
 
     const TimePoint at = now();
@@ -190,14 +180,14 @@ int cmd_status(const Command& cmd, const Args& args) {
         out += entries.empty() ? "[" : "[\n";
         for (size_t i = 0; i < entries.size(); ++i) {
             if (i) out += ",\n";
-            append_status_json(out, entries[i].record, entries[i].frozen, at, store->local_view(), 2);
+            append_status_json(out, entries[i].record, entries[i].frozen, at, store.local_view(), 2);
         }
         out += entries.empty() ? "]\n" : "\n]\n";
         std::fwrite(out.data(), 1, out.size(), stdout);
         return to_int(ExitCode::ok);
     }
-    print_table(entries, at, store->local_view());
-    if (store_present(*store)) print_unreadable(*store, entries);
+    print_table(entries, at, store.local_view());
+    if (store.present()) print_unreadable(store, entries);
     return to_int(ExitCode::ok);
 }
 

@@ -1,6 +1,7 @@
 // `lokt unlock [NAME] [--force | --break-stale] [--all] [--owner NAME] [--json]`.
 
 #include "cli.hpp"
+#include "backend_open.hpp"
 #include "output.hpp"
 
 #include "lokt/liveness.hpp"
@@ -16,7 +17,7 @@ enum class Mode { release, force, break_stale };
 std::string who(const LockRecord& r) { return holder_text(r); }
 
 int print_done(const std::string& verb, const std::string& name, const ReleaseOutcome& o,
-               bool json, const Store& store) {
+               bool json, const Backend& store) {
     if (json) {
         OrderedJson j;
         j["status"] = verb;
@@ -36,7 +37,7 @@ int print_done(const std::string& verb, const std::string& name, const ReleaseOu
 // --force on a name with no lock lifts its freeze instead, so that
 // `lokt status --json | jq -r '.[].name' | xargs -n1 lokt unlock --force` clears everything
 // status listed (freezes included) and every call exits 0.
-int force_freeze_fallback(Store& store, const std::string& name, bool json) {
+int force_freeze_fallback(Backend& store, const std::string& name, bool json) {
     auto lifted = store.unfreeze(name, true);
     if (!lifted) return fail(lifted.error());
     if (lifted->status != ReleaseStatus::released)
@@ -53,7 +54,7 @@ int force_freeze_fallback(Store& store, const std::string& name, bool json) {
     return to_int(ExitCode::ok);
 }
 
-int refuse(const std::string& name, const ReleaseOutcome& o, const Store& store,
+int refuse(const std::string& name, const ReleaseOutcome& o, const Backend& store,
            const std::optional<std::string>& as_owner) {
     const std::string q = "lock \"" + name + "\"";
     switch (o.status) {
@@ -91,37 +92,39 @@ int unlock_one(const Command& cmd, const Args& args, Mode mode, bool json) {
     if (as_owner && mode != Mode::release)
         return usage_error(cmd, "--owner cannot be combined with --force or --break-stale");
 
-    auto store = open_store(false);
-    if (!store) return fail(store.error());
-    if (!store_present(*store)) return fail(ExitCode::not_found, "lock \"" + name + "\" not found");
+    auto backend = open_backend(false);
+    if (!backend) return fail(backend.error());
+    Backend& store = **backend;
+    if (!store.present()) return fail(ExitCode::not_found, "lock \"" + name + "\" not found");
 
     Result<ReleaseOutcome> r = Error{};
     switch (mode) {
-    case Mode::release: r = store->release_owned(name, as_owner); break;
-    case Mode::force: r = store->force_break(name); break;
-    case Mode::break_stale: r = store->break_stale(name); break;
+    case Mode::release: r = store.release_owned(name, as_owner); break;
+    case Mode::force: r = store.force_break(name); break;
+    case Mode::break_stale: r = store.break_stale(name); break;
     }
     if (!r) return fail(r.error());
     if (r->status == ReleaseStatus::released) {
         const char* verb = mode == Mode::release ? "released" : mode == Mode::force ? "broke" : "broke stale";
-        return print_done(verb, name, *r, json, *store);
+        return print_done(verb, name, *r, json, store);
     }
     if (mode == Mode::force && r->status == ReleaseStatus::not_found)
-        return force_freeze_fallback(*store, name, json);
-    return refuse(name, *r, *store, as_owner);
+        return force_freeze_fallback(store, name, json);
+    return refuse(name, *r, store, as_owner);
 }
 
 int unlock_all(const std::string& owner, bool json) {
-    auto store = open_store(false);
-    if (!store) return fail(store.error());
+    auto backend = open_backend(false);
+    if (!backend) return fail(backend.error());
+    Backend& store = **backend;
     std::vector<std::string> released;
     std::vector<std::string> kept;
-    if (store_present(*store)) {
-        auto entries = store->list(false);
+    if (store.present()) {
+        auto entries = store.list(false);
         if (!entries) return fail(entries.error());
         for (const auto& e : *entries) {
             if (e.frozen || e.record.owner != owner) continue;
-            auto r = store->release_owned(e.record.name, owner);
+            auto r = store.release_owned(e.record.name, owner);
             if (!r) return fail(r.error());
             if (r->status == ReleaseStatus::released) {
                 released.push_back(e.record.name);
@@ -164,9 +167,7 @@ int cmd_unlock(const Command& cmd, const Args& args) {
         auto owner = args.value("owner");
         if (owner && owner->empty()) return usage_error(cmd, "--owner needs a non-empty NAME");
         if (owner) return unlock_all(*owner, json);
-        auto store = open_store(false);
-        if (!store) return fail(store.error());
-        return unlock_all(store->self().owner, json);
+        return unlock_all(current_identity().owner, json);
     }
     return unlock_one(cmd, args, mode, json);
 }

@@ -2,6 +2,7 @@
 // to do about it.
 
 #include "cli.hpp"
+#include "backend_open.hpp"
 #include "output.hpp"
 
 #include "lokt/liveness.hpp"
@@ -108,28 +109,29 @@ int cmd_why(const Command& cmd, const Args& args) {
     if (auto bad = check_single_name(cmd, args)) return *bad;
     const std::string& name = args.positional[0];
     const std::string q = "lock \"" + name + "\"";
-    auto store = open_store(false);
-    if (!store) return fail(store.error());
+    auto backend = open_backend(false);
+    if (!backend) return fail(backend.error());
+    Backend& store = **backend;
     const TimePoint at = now();
-    const Identity& self = store->self();
+    const Identity& self = store.self();
 
     ReadOutcome read;
-    if (store_present(*store)) {
-        auto r = store->read(name);
+    if (store.present()) {
+        auto r = store.read(name);
         if (!r) return fail(r.error());
         read = std::move(*r);
     }
-    const auto freeze = peek_freeze(*store, name, at);
+    const auto freeze = store.peek_freeze(name, at);
 
     Verdict v;
     switch (read.status) {
     case DecodeStatus::ok:
         if (read.record && is_group(*read.record)) {
-            auto holders = store->holders(name);
+            auto holders = store.holders(name);
             if (!holders) return fail(holders.error());
-            v = judge_group(name, *read.record, *holders, at, self, store->local_view());
+            v = judge_group(name, *read.record, *holders, at, self, store.local_view());
         } else if (read.record) {
-            v = judge_lock(name, *read.record, at, self, store->local_view());
+            v = judge_lock(name, *read.record, at, self, store.local_view());
         } else {
             v.reason = "free";
             v.acquirable = true;
@@ -176,16 +178,16 @@ int cmd_why(const Command& cmd, const Args& args) {
         j["reason"] = v.reason;
         j["explanation"] = v.lines;
         if (read.record) {
-            j["holder"] = status_json(*read.record, false, at, store->local_view());
-            j["stale"] = read.record->expired(at) || provably_gone(*read.record, store->local_view());
+            j["holder"] = status_json(*read.record, false, at, store.local_view());
+            j["stale"] = read.record->expired(at) || provably_gone(*read.record, store.local_view());
             if (is_group(*read.record)) {
                 j["stale"] = v.reason == "stale";  // a group is stale only when all its holders are
                 j["holders"] = OrderedJson::array();
-                if (auto hs = store->holders(name))
-                    for (const auto& h : *hs) j["holders"].push_back(status_json(h, false, at, store->local_view()));
+                if (auto hs = store.holders(name))
+                    for (const auto& h : *hs) j["holders"].push_back(status_json(h, false, at, store.local_view()));
             }
         }
-        if (freeze) j["freeze"] = status_json(*freeze, true, at, store->local_view());
+        if (freeze) j["freeze"] = status_json(*freeze, true, at, store.local_view());
         if (read.status != DecodeStatus::ok) {
             j["detail"] = read.detail;
             j["future_version"] = read.status == DecodeStatus::future_version;

@@ -91,11 +91,13 @@ const std::vector<Command>& commands() {
          "  --json            a JSON array (one object with NAME), fields as the original lokt\n"
          "  --prune-expired   remove expired locks first (audited as auto-prune)",
          {{"json", false}, {"prune-expired", false}}, false, cmd_status},
-        {"exists", "exists NAME",
+        {"exists", "exists NAME [--fence N]",
          "exit 0 if NAME is held and not expired, 3 otherwise (prints nothing)",
          "For cache markers: lokt exists \"tests-passed-$COMMIT\" && exit 0, then\n"
-         "lokt lock \"tests-passed-$COMMIT\" --ttl 24h once the tests pass.",
-         {}, false, cmd_exists},
+         "lokt lock \"tests-passed-$COMMIT\" --ttl 24h once the tests pass.\n\n"
+         "  --fence N   exit 0 only while N is the current holder's fencing token\n"
+         "              ($LOKT_FENCE in a guarded command); 3 once the holding is over",
+         {{"fence", true}}, false, cmd_exists},
         {"freeze", "freeze NAME --ttl D [--json]",
          "block every acquisition of NAME for a while (human override)",
          "While frozen, lokt lock/guard of NAME exit 2 with \"lock NAME is frozen until T\".\n"

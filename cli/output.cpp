@@ -30,18 +30,6 @@ Result<Store> open_store(bool create) {
     return Store(*root, std::move(audit), current_identity());
 }
 
-bool store_present(const Store& store) { return sys::exists(store.root().locks_dir()); }
-
-std::optional<LockRecord> peek_freeze(const Store& store, const std::string& name, TimePoint at) {
-    auto fd = rootfs::open_file(store.root().path, store.root().freeze_path(name), O_RDONLY);
-    if (!fd) return std::nullopt;
-    auto bytes = sys::read_all(fd->get(), 1 << 20);
-    if (!bytes) return std::nullopt;
-    Decoded d = decode_lock(*bytes);
-    if (d.status != DecodeStatus::ok || d.record.expired(at)) return std::nullopt;
-    return d.record;
-}
-
 Result<std::optional<Nanos>> duration_flag(const Args& args, const std::string& flag,
                                            const DurationBounds& bounds) {
     auto text = args.value(flag);
@@ -233,6 +221,7 @@ void append_status_json(std::string& out, const LockRecord& r, bool freeze, Time
     if (freeze) w.boolean("freeze", true);
     w.str("lock_id", r.lock_id);
     if (r.kind) w.str("kind", to_string(*r.kind));
+    if (r.fence > 0) w.num("fence", r.fence);
     // Shared and slot holders: the mode, and N and the slot for a pool (absent when exclusive).
     if (const Sharing sh = sharing_of(r); sh.mode != LockMode::exclusive) {
         w.str("mode", to_string(sh.mode));

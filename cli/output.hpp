@@ -24,13 +24,6 @@ using OrderedJson = nlohmann::ordered_json;
 /// nothing is created (read-only commands on a missing root see no locks).
 Result<Store> open_store(bool create);
 
-/// True when the store's locks/ directory exists (false: nothing was ever locked there).
-bool store_present(const Store& store);
-
-/// NAME's freeze if one is in force at `at`, read without side effects (an expired freeze is
-/// left for the store to clean up).
-std::optional<LockRecord> peek_freeze(const Store& store, const std::string& name, TimePoint at);
-
 /// --ttl, --wait and --timeout as given on a command line.
 struct TimingFlags {
     Nanos ttl{0};                                ///< 0: no TTL

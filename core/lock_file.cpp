@@ -12,9 +12,9 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-constexpr std::array<const char*, 16> kKnownFields = {
+constexpr std::array<const char*, 17> kKnownFields = {
     "version", "name", "lock_id", "owner", "host", "pid", "pid_start_ns", "agent_id",
-    "acquired_ts", "ttl_sec", "expires_at", "kind", "pgid", "command", "boot_id", "pid_ns"};
+    "acquired_ts", "ttl_sec", "expires_at", "kind", "pgid", "command", "boot_id", "pid_ns", "fence"};
 
 bool is_known(const std::string& key) {
     for (const char* k : kKnownFields)
@@ -40,6 +40,7 @@ ojson to_ordered(const LockRecord& r) {
     if (!r.command.empty()) j["command"] = r.command;
     if (!r.boot_id.empty()) j["boot_id"] = r.boot_id;
     if (r.pid_ns != 0) j["pid_ns"] = r.pid_ns;
+    if (r.fence > 0) j["fence"] = r.fence;
     if (r.unknown.is_object())
         for (auto it = r.unknown.begin(); it != r.unknown.end(); ++it)
             if (!is_known(it.key())) j[it.key()] = it.value();
@@ -184,6 +185,9 @@ std::optional<LockRecord> decode_lock_fast(std::string_view bytes) {
             } else if (key == "pid_ns") {
                 if (!in.integer(v) || v < 0) return std::nullopt;
                 r.pid_ns = static_cast<uint64_t>(v);
+            } else if (key == "fence") {
+                if (!in.integer(v) || v < 0) return std::nullopt;
+                r.fence = v;
             } else {
                 return std::nullopt;  // unknown field: the full path keeps it
             }
@@ -255,6 +259,7 @@ Decoded decode_lock_strict(std::string_view bytes) {
     if (auto it = j.find("pid_ns"); it != j.end() && it->is_number_integer() && it->get<int64_t>() < 0)
         return corrupt("\"pid_ns\" is negative");
     if (!get_int("pid_ns", r.pid_ns, false)) return corrupt("\"pid_ns\" is not an integer");
+    if (!get_int("fence", r.fence, false) || r.fence < 0) return corrupt("\"fence\" is not a valid integer");
 
     std::string ts;
     if (!get_string("acquired_ts", ts, true)) return corrupt("\"acquired_ts\" missing or not a string");

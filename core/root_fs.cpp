@@ -19,7 +19,7 @@ constexpr mode_t kSharedFileMode = 0664;
 // held proof left by a dead holder is an inert file named by a lock id never used again):
 // the sticky bit keeps group members from deleting each other's.
 bool per_holder_dir(std::string_view rel) {
-    return rel == "sync" || rel == "held" || rel == "queue" || rel.starts_with("queue/");
+    return rel == "sync" || rel == "fence" || rel == "held" || rel == "queue" || rel.starts_with("queue/");
 }
 
 Error io_error(const std::string& what, const std::string& path, int err) {

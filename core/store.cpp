@@ -34,6 +34,27 @@ Verdict judge(const LockRecord& cur, const AcquireRequest& req, const LocalView&
 
 } // namespace
 
+LockRecord make_lock_record(const AcquireRequest& req, TimePoint at) {
+    LockRecord r;
+    r.version = 1;
+    r.name = req.name;
+    r.lock_id = req.lock_id.empty() ? random_lock_id() : req.lock_id;
+    r.owner = req.who.owner;
+    r.host = req.who.host;
+    r.pid = req.who.pid;
+    r.pid_start_ns = req.who.pid_start;
+    r.agent_id = req.who.agent_id;
+    r.acquired_ts = at;
+    detail::set_ttl(r, req.ttl, at);
+    r.kind = req.kind;
+    r.pgid = req.pgid;
+    r.command = req.command;
+    // What makes pid and pgid meaningful (liveness.hpp): judges elsewhere fall back to proofs.
+    r.boot_id = req.who.boot_id;
+    r.pid_ns = req.who.pid_ns;
+    return r;
+}
+
 Store::Store(Root root, AuditLog audit, Identity self)
     : root_(std::move(root)), audit_(std::move(audit)), self_(std::move(self)),
       view_{self_.host, self_.boot_id, self_.pid_ns, held_dir(root_)} {}
@@ -46,26 +67,43 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
     if (!frozen) return frozen.error();
     if (*frozen) return AcquireOutcome{Frozen{**frozen}};
 
-    // The complete file exists before it gets its real name: nobody sees a partial lock.
-    LockRecord mine = detail::new_record(req, now());
-    auto tmp = detail::TempFile::write(root_, root_.locks_dir(), encode_lock(mine));
-    if (!tmp) return tmp.error();
     const std::string path = root_.lock_path(name);
-
+    LockRecord mine = make_lock_record(req, now());
+    // Our lock with the next fence, complete in a temp file before it gets its real name
+    // (nobody sees a partial lock). The fence lock is held until the caller has put the file
+    // in place, so fences are issued in the order in which holdings begin.
+    struct Fenced {
+        detail::NameLock lock;
+        detail::TempFile tmp;
+    };
+    auto prepare = [&](int64_t floor) -> Result<Fenced> {
+        auto lk = detail::NameLock::acquire_fence(root_, name);
+        if (!lk) return lk.error();
+        auto fence = lk->next_fence(floor);
+        if (!fence) return fence.error();
+        mine.fence = *fence;
+        auto tmp = detail::TempFile::write(root_, root_.locks_dir(), encode_lock(mine));
+        if (!tmp) return tmp.error();
+        return Fenced{std::move(*lk), std::move(*tmp)};
+    };
     auto acquired = [&]() -> AcquireOutcome {
         detail::audit(audit_, detail::make_event("acquire", req.who, name, &mine, true));
         return Acquired{mine, false};
     };
 
     for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-        auto linked = tmp->link_to(path);
-        if (linked) return acquired();
-        if (linked.error().sys_errno != EEXIST) return linked.error();
-
-        // Fast path without the per-name lock: a live holder is simply reported.
+        // Fast path without the per-name lock: a live holder is simply reported, and a free
+        // name is created by link() (EEXIST: someone was faster, the original lokt included).
         auto seen = detail::read_state(root_, path);
         if (!seen) return seen.error();
-        if (!seen->exists) continue;  // released meanwhile: link again
+        if (!seen->exists) {
+            auto f = prepare(0);
+            if (!f) return f.error();
+            auto linked = f->tmp.link_to(path);
+            if (linked) return acquired();
+            if (linked.error().sys_errno != EEXIST) return linked.error();
+            continue;  // a gap in the fences, never a repeat
+        }
         if (seen->decoded.status == DecodeStatus::future_version)
             return detail::future_version_error("lock", name, *seen);
         if (detail::being_written(*seen, now())) return AcquireOutcome{detail::held_by_writer(name, *seen)};
@@ -85,7 +123,9 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
         case DecodeStatus::corrupt: {
             // The original creates the file empty and renames its content in a moment later.
             if (detail::being_written(*cur, now())) return AcquireOutcome{detail::held_by_writer(name, *cur)};
-            LOKT_TRY(tmp->rename_to(path));
+            auto f = prepare(0);
+            if (!f) return f.error();
+            LOKT_TRY(f->tmp.rename_to(path));
             auto ev = detail::make_event("corrupt-break", req.who, name, nullptr, false);
             ev.extra = {{"reason", cur->decoded.detail}};
             detail::audit(audit_, ev);
@@ -108,7 +148,9 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
         case Verdict::expired:
         case Verdict::dead: {
             bool expired = old.expired(now());
-            LOKT_TRY(tmp->rename_to(path));
+            auto f = prepare(old.fence);
+            if (!f) return f.error();
+            LOKT_TRY(f->tmp.rename_to(path));
             remove_held(view_.held_dir, old.lock_id);
             auto ev = detail::make_event("auto-prune", req.who, name, &old, false);
             ev.extra = {{"pruned_owner", old.owner},
@@ -119,7 +161,7 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
             return acquired();
         }
         case Verdict::refresh: {
-            LockRecord refreshed = old;
+            LockRecord refreshed = old;  // the same holding: it keeps its fence
             detail::set_ttl(refreshed, req.ttl, now());
             auto rtmp = detail::TempFile::write(root_, root_.locks_dir(), encode_lock(refreshed));
             if (!rtmp) return rtmp.error();
@@ -184,6 +226,7 @@ Result<bool> Store::update(const LockRecord& updated, SyncWait wait) {
     if (cur->ok() && is_group(cur->record())) return update_holder(cur->record(), updated);
     if (!cur->ok() || cur->record().lock_id != updated.lock_id) return false;
     LockRecord r = updated;
+    r.fence = cur->record().fence;  // the holding's token, whatever the caller's copy says
     r.version = 1;  // we only ever write version 1 (the original refuses higher ones)
     auto tmp = detail::TempFile::write(root_, root_.locks_dir(), encode_lock(r));
     if (!tmp) return tmp.error();

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <thread>
 
 namespace lokt::detail {
@@ -64,6 +65,8 @@ Error sync_busy(const std::string& path, int fd, SyncWait wait) {
 
 std::string sync_dir(const Root& root) { return root.path + "/sync"; }
 
+std::string fence_dir(const Root& root) { return root.path + "/fence"; }
+
 std::string queue_dir(const Root& root, const std::string& name) {
     return root.path + "/queue/" + name;
 }
@@ -73,18 +76,49 @@ Result<NameLock> NameLock::acquire(const Root& root, const std::string& name, Sy
     // Read-only is enough for flock, and works on a sync file another user created.
     auto fd = rootfs::open_file(root.path, path, O_RDONLY | O_CREAT, /*create_dirs=*/true);
     if (!fd) return fd.error();
+    return take(std::move(*fd), path, wait);
+}
+
+Result<NameLock> NameLock::acquire_fence(const Root& root, const std::string& name) {
+    const std::string path = fence_dir(root) + "/" + name;
+    // Read-write: the counter is the file's content (a shared root makes it group-writable).
+    auto fd = rootfs::open_file(root.path, path, O_RDWR | O_CREAT, /*create_dirs=*/true);
+    if (!fd) return fd.error();
+    return take(std::move(*fd), path, SyncWait::bounded);
+}
+
+Result<NameLock> NameLock::take(sys::UniqueFd fd, const std::string& path, SyncWait wait) {
     // Never a blocking flock: a stopped or hung holder must not stall us (or an event loop).
     const auto deadline = std::chrono::steady_clock::now() + kSyncWaitBound;
     auto pause = std::chrono::milliseconds(1);
     for (;;) {
-        auto locked = sys::flock(fd->get(), LOCK_EX | LOCK_NB);
-        if (locked) return NameLock(std::move(*fd));
+        auto locked = sys::flock(fd.get(), LOCK_EX | LOCK_NB);
+        if (locked) return NameLock(std::move(fd), path);
         if (locked.error().sys_errno != EWOULDBLOCK) return Error::from_errno("flock " + path, locked.error().sys_errno);
         if (wait == SyncWait::none || std::chrono::steady_clock::now() >= deadline)
-            return sync_busy(path, fd->get(), wait);
+            return sync_busy(path, fd.get(), wait);
         std::this_thread::sleep_for(pause);
         pause = std::min(pause * 2, std::chrono::milliseconds(50));
     }
+}
+
+Result<int64_t> NameLock::next_fence(int64_t floor) {
+    // The counter is the fence file's content: the last fence issued, in decimal. The file is
+    // never replaced (that would split the flock), so it is rewritten in place; as it only
+    // grows, the new digits always cover the old ones. Anything unreadable counts as 0, and
+    // `floor` still keeps the token above the lock it replaces.
+    char buf[32] = {};
+    auto n = sys::pread(fd_.get(), buf, sizeof buf - 1, 0);
+    if (!n) return Error{"cannot read the fence counter " + path_ + ": " + n.error().message, n.error().sys_errno};
+    int64_t last = 0;
+    if (std::from_chars(buf, buf + *n, last).ec != std::errc() || last < 0) last = 0;
+    const int64_t base = std::max(last, floor);
+    if (base == std::numeric_limits<int64_t>::max())
+        return Error{"fence counter " + path_ + " is exhausted", EOVERFLOW};
+    const int64_t next = base + 1;
+    if (auto w = sys::pwrite_all(fd_.get(), std::to_string(next) + "\n", 0); !w)
+        return Error{"cannot record the fence in " + path_ + ": " + w.error().message, w.error().sys_errno};
+    return next;
 }
 
 Result<FileState> read_state(const Root& root, const std::string& path, Foreign foreign) {
@@ -196,27 +230,6 @@ bool is_temp_name(std::string_view file) {
 
 std::string holders_dir(const Root& root, const std::string& name) {
     return root.path + "/holders/" + name;
-}
-
-LockRecord new_record(const AcquireRequest& req, TimePoint at) {
-    LockRecord r;
-    r.version = 1;
-    r.name = req.name;
-    r.lock_id = req.lock_id.empty() ? random_lock_id() : req.lock_id;
-    r.owner = req.who.owner;
-    r.host = req.who.host;
-    r.pid = req.who.pid;
-    r.pid_start_ns = req.who.pid_start;
-    r.agent_id = req.who.agent_id;
-    r.acquired_ts = at;
-    detail::set_ttl(r, req.ttl, at);
-    r.kind = req.kind;
-    r.pgid = req.pgid;
-    r.command = req.command;
-    // What makes pid and pgid meaningful (liveness.hpp): judges elsewhere fall back to proofs.
-    r.boot_id = req.who.boot_id;
-    r.pid_ns = req.who.pid_ns;
-    return r;
 }
 
 void set_ttl(LockRecord& r, Nanos ttl, TimePoint at) {

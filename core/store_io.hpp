@@ -19,6 +19,9 @@ namespace lokt::detail {
 
 /// ROOT/sync: one never-deleted sidecar per name, the target of the per-name flock.
 std::string sync_dir(const Root& root);
+/// ROOT/fence: one never-deleted file per name, holding its fence counter and locked (flock)
+/// while a fence is issued and the lock that carries it is put in place.
+std::string fence_dir(const Root& root);
 /// ROOT/queue/NAME: the waiters' tickets for NAME.
 std::string queue_dir(const Root& root, const std::string& name);
 
@@ -34,10 +37,19 @@ public:
     /// /proc/locks tells, the pid holding it.
     static Result<NameLock> acquire(const Root& root, const std::string& name,
                                     SyncWait wait = SyncWait::bounded);
+    /// The same on ROOT/fence/NAME (opened for writing): the lock under which NAME's fences
+    /// are issued. Taken alone to create a lock, inside the sync lock to replace one.
+    static Result<NameLock> acquire_fence(const Root& root, const std::string& name);
+
+    /// On a fence lock: issues NAME's next fencing token, one more than the greater of
+    /// `floor` (the fence of the lock being replaced) and the counter, which is updated first.
+    Result<int64_t> next_fence(int64_t floor);
 
 private:
-    explicit NameLock(sys::UniqueFd fd) : fd_(std::move(fd)) {}
+    NameLock(sys::UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+    static Result<NameLock> take(sys::UniqueFd fd, const std::string& path, SyncWait wait);
     sys::UniqueFd fd_;
+    std::string path_;
 };
 
 /// What one read of a lock or freeze file found.
@@ -111,8 +123,6 @@ bool is_temp_name(std::string_view file);
 
 /// ROOT/holders/NAME: one file per shared or slot holder of NAME.
 std::string holders_dir(const Root& root, const std::string& name);
-/// The complete record a request creates at `at` (lock id random unless the request fixes it).
-LockRecord new_record(const AcquireRequest& req, TimePoint at);
 
 /// Sets ttl_sec / expires_at of `r` for a TTL starting at `at` (0: no TTL). ttl_sec is
 /// rounded up so a sub-second TTL still reads as a TTL to the original tool.

@@ -92,7 +92,7 @@ Result<AcquireOutcome> Store::try_acquire_shared(const AcquireRequest& req) {
         }
         if (!group) clear_holders(name);  // files of no group (a crash, a force-break) are void
 
-        LockRecord mine = detail::new_record(req, now());
+        LockRecord mine = make_lock_record(req, now());
         Sharing ms = want;
         if (want.mode == LockMode::slots) ms.slot = free_slot(live);
         set_sharing(mine, ms);

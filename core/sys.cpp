@@ -265,6 +265,18 @@ Result<size_t> pread(int fd, void* buf, size_t len, off_t offset) {
     return static_cast<size_t>(n);
 }
 
+Result<void> pwrite_all(int fd, std::string_view data, off_t offset) {
+    while (!data.empty()) {
+        if (int e = injected_failure(data.size())) return Error::from_errno("pwrite", e);
+        ssize_t n = retry_eintr([&] { return ::pwrite(fd, data.data(), data.size(), offset); });
+        if (n < 0) return Error::from_errno("pwrite", errno);
+        if (n == 0) return Error::from_errno("pwrite", ENOSPC);
+        data.remove_prefix(static_cast<size_t>(n));
+        offset += n;
+    }
+    return {};
+}
+
 Result<off_t> lseek(int fd, off_t offset, int whence) {
     off_t r = ::lseek(fd, offset, whence);
     if (r < 0) return Error::from_errno("lseek", errno);

@@ -47,17 +47,54 @@ Result<std::optional<LockEntry>> Locks::break_lock(const std::string& name, Brea
         if (!ttl) return ttl.error();
         if (ttl->ttl > 0) return std::optional<LockEntry>();
     }
+    auto removed = remove(victim, mode == BreakMode::force ? "force-break" : "stale-break", actor);
+    if (!removed) return removed.error();
+    if (!*removed) return std::optional<LockEntry>();  // it went by itself meanwhile
+    return std::optional<LockEntry>(victim);
+}
+
+Result<bool> Locks::remove(const LockEntry& victim, const std::string& event, const LockRecord& actor) {
     TxnRequest t;
     t.compare = {Compare{CompareResult::equal, CompareTarget::create, victim.key, victim.fence, ""}};
-    LockRecord who = actor;
-    t.success = {DeleteRangeRequest{victim.key, ""},
-                 audit_put(mode == BreakMode::force ? "force-break" : "stale-break", name, who, victim.fence)};
+    t.success = {DeleteRangeRequest{victim.key, ""}, audit_put(event, victim.name, actor, victim.fence)};
     auto r = client_.txn(t);
     if (!r) return r.error();
-    if (!r->succeeded) return std::optional<LockEntry>();  // it went by itself meanwhile
+    if (!r->succeeded) return false;
     // Revoking ends the holder's session too, so its keepalive sees TTL 0 and reports loss.
     if (victim.lease != 0) LOKT_TRY(client_.lease_revoke(victim.lease));
-    return std::optional<LockEntry>(victim);
+    return true;
+}
+
+Result<bool> Locks::reattach(const Held& held, const LockRecord& record, int64_t lease) {
+    // A put keeps the key's create revision; only its lease and value change.
+    TxnRequest t;
+    t.compare = {Compare{CompareResult::equal, CompareTarget::create, held.key, held.fence, ""}};
+    t.success = {PutRequest{held.key, encode_lock_value(record, held.fence), lease}};
+    auto r = client_.txn(t);
+    if (!r) return r.error();
+    return r->succeeded;
+}
+
+Result<void> Locks::audit(const std::string& event, const std::string& name, const LockRecord& who) {
+    TxnRequest t;
+    t.success = {audit_put(event, name, who, 0)};
+    auto r = client_.txn(t);
+    if (!r) return r.error();
+    return {};
+}
+
+Result<void> Locks::record(const AuditEvent& e) {
+    auto r = client_.put(PutRequest{keys_.audit_key(e.ts), encode_event(e), 0});
+    if (!r) return r.error();
+    return {};
+}
+
+Result<std::optional<FreezeEntry>> Locks::frozen(const std::string& name) {
+    auto r = client_.range(RangeRequest{keys_.freeze_key(name), ""});
+    if (!r) return r.error();
+    if (r->kvs.empty()) return std::optional<FreezeEntry>();
+    auto e = decode_lock_entry(keys_, r->kvs.front());
+    return std::optional<FreezeEntry>(FreezeEntry{name, e.record, r->kvs.front().lease});
 }
 
 Result<Snapshot> Locks::list() {

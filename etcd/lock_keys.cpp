@@ -45,7 +45,7 @@ LockEntry decode_lock_entry(const KeyLayout& layout, const KeyValue& kv) {
     auto d = decode_lock(kv.value);
     if (d.status == DecodeStatus::ok) {
         e.record = std::move(d.record);
-        e.record.unknown.erase("fence");  // the create revision is the truth, not a stale copy
+        e.record.fence = kv.create_revision;  // the create revision is the truth, not a stale copy
     } else {
         e.foreign = true;
         e.record.name = e.name;

@@ -26,4 +26,16 @@ std::string append_held(std::string_view inherited,
     return out;
 }
 
+std::string fence_env(const std::vector<std::pair<std::string, int64_t>>& locks) {
+    for (const auto& l : locks)
+        if (l.second <= 0) return {};  // a partial list would look complete to a script
+    if (locks.size() == 1) return std::to_string(locks[0].second);
+    std::string out;
+    for (const auto& [name, fence] : locks) {
+        if (!out.empty()) out += ',';
+        out += name + ":" + std::to_string(fence);
+    }
+    return out;
+}
+
 } // namespace lokt::sup

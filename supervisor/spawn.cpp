@@ -25,38 +25,60 @@ namespace {
     ::_exit(127);
 }
 
-/// What opening the gate tells the child: which environment, and the slot (-1: none).
-struct GateMessage {
-    char which;
-    int32_t slot;
-};
-
-/// `env` without any LOKT_SLOT, after a leading entry for the child to fill in (the slot is
-/// only known after the fork, and the child must not allocate).
-std::vector<char*> with_slot_entry(const std::vector<std::string>& env, char* entry) {
-    const std::string prefix = std::string(kSlotEnv) + "=";
-    std::vector<char*> out{entry};
-    for (const auto& s : env)
-        if (!s.starts_with(prefix)) out.push_back(const_cast<char*>(s.c_str()));
-    out.push_back(nullptr);
-    return out;
+// In the forked child (syscalls and plain stores only): reads one gate value, up to '\n' or
+// EOF, into `value` (kGateValueMax + 1 bytes of zeros); its length (0: none given).
+size_t read_gate_value(int fd, char* value) {
+    size_t len = 0;
+    for (;;) {
+        char c;
+        ssize_t n = ::read(fd, &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n != 1 || c == '\n') break;
+        if (len < kGateValueMax) value[len++] = c;
+    }
+    value[len] = '\0';
+    return len;
 }
 
-/// Writes "LOKT_SLOT=<slot>" into `buf` (32 bytes) with no library call (post-fork code).
-void format_slot(char* buf, int32_t slot) {
-    const char* key = kSlotEnv;
-    size_t n = 0;
-    while (*key) buf[n++] = *key++;
-    buf[n++] = '=';
-    char digits[12];
-    size_t d = 0;
-    uint32_t v = static_cast<uint32_t>(slot);
-    do {
-        digits[d++] = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v && d < sizeof digits);
-    while (d) buf[n++] = digits[--d];
-    buf[n] = '\0';
+/// The command's environment with its gate variables, prepared before fork so that the child
+/// only stores pointers: each gate variable's "KEY=" entry with room for its value, which
+/// entries of `env` set which gate variable, and the array the child fills.
+struct GateEnv {
+    explicit GateEnv(const SpawnSpec& spec) {
+        for (const auto& var : spec.gate_vars) entries.push_back(var + "=" + std::string(kGateValueMax + 1, '\0'));
+        for (size_t i = 0; i < entries.size(); ++i) values.push_back(entries[i].data() + spec.gate_vars[i].size() + 1);
+        given.assign(entries.size(), 0);
+        for (const auto& e : spec.env) {
+            env.push_back(const_cast<char*>(e.c_str()));
+            int owner = -1;
+            for (size_t i = 0; i < spec.gate_vars.size(); ++i)
+                if (e.size() > spec.gate_vars[i].size() && e.starts_with(spec.gate_vars[i]) &&
+                    e[spec.gate_vars[i].size()] == '=')
+                    owner = static_cast<int>(i);
+            env_owner.push_back(owner);
+        }
+        out.assign(env.size() + entries.size() + 1, nullptr);
+    }
+    /// In the child: reads the values from the gate and fills `out`.
+    char** fill(int gate_fd) {
+        size_t n = 0;
+        for (size_t i = 0; i < entries.size(); ++i) {
+            given[i] = read_gate_value(gate_fd, values[i]) > 0;
+            if (given[i]) out[n++] = entries[i].data();
+        }
+        for (size_t j = 0; j < env.size(); ++j)
+            if (env_owner[j] < 0 || !given[static_cast<size_t>(env_owner[j])]) out[n++] = env[j];
+        out[n] = nullptr;
+        return out.data();
+    }
+
+    std::vector<std::string> entries;
+    std::vector<char*> values;
+    std::vector<char> given;
+    std::vector<char*> env;
+    std::vector<int> env_owner;
+    std::vector<char*> out;
+};
 }
 
 } // namespace
@@ -107,13 +129,18 @@ std::vector<std::string> environment_with(const std::string& key, const std::str
     return env;
 }
 
+std::vector<std::string> environment_without(std::vector<std::string> env, const std::string& key) {
+    const std::string prefix = key + "=";
+    std::erase_if(env, [&](const std::string& e) { return e.starts_with(prefix); });
+    return env;
+}
+
 Result<GatedChild> spawn_gated(const SpawnSpec& spec) {
     // Everything the child touches is prepared here: after fork it only makes syscalls.
     const ExecImage image(spec.path, spec.argv);
-    std::vector<char*> envp = c_array(spec.env);
+    if (spec.gate_vars.size() > kGateVarsMax) return Error{"too many gate variables"};
+    GateEnv gate_env(spec);
     std::vector<char*> alt_envp = c_array(spec.alt_env);
-    char slot_entry[32] = {};
-    std::vector<char*> slot_envp = with_slot_entry(spec.env, slot_entry);
 
     auto gate = sys::pipe();
     if (!gate) return gate.error();
@@ -139,19 +166,13 @@ Result<GatedChild> spawn_gated(const SpawnSpec& spec) {
         if (::setpgid(0, 0) != 0) child_fail(rfd, errno);
         // Our copy of the write end would keep the gate from ever reading EOF.
         ::close(gate->write.get());
-        GateMessage msg{};
-        size_t got = 0;
-        while (got < sizeof msg) {
-            ssize_t n = ::read(gate->read.get(), reinterpret_cast<char*>(&msg) + got, sizeof msg - got);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) ::_exit(0);  // cancelled: never exec
-            got += static_cast<size_t>(n);
-        }
-        char** env = msg.which == 'A' ? alt_envp.data() : envp.data();
-        if (msg.which != 'A' && msg.slot >= 0) {
-            format_slot(slot_entry, msg.slot);
-            env = slot_envp.data();
-        }
+        char which = 0;
+        ssize_t n;
+        do {
+            n = ::read(gate->read.get(), &which, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n != 1) ::_exit(0);  // cancelled: never exec
+        char** env = which == 'A' ? alt_envp.data() : gate_env.fill(gate->read.get());
         // SIGTTOU is blocked here, so a tcsetpgrp from what is still a background group works.
         if (spec.tty_fd >= 0) ::tcsetpgrp(spec.tty_fd, ::getpid());
         apply_signal_state(spec.signals);
@@ -165,12 +186,16 @@ Result<GatedChild> spawn_gated(const SpawnSpec& spec) {
     return GatedChild(pid, std::move(gate->write), std::move(report->read));
 }
 
-void GatedChild::open(bool alt, int slot) {
+void GatedChild::open(bool alt, const std::vector<std::string>& values) {
     if (!gate_.valid()) return;
-    const GateMessage msg{alt ? 'A' : 'E', static_cast<int32_t>(slot)};
+    // One write below PIPE_BUF: the child never sees half of it.
+    std::string msg(1, alt ? 'A' : 'E');
+    if (!alt)
+        for (size_t i = 0; i < values.size() && i < kGateVarsMax; ++i)
+            msg.append(values[i].substr(0, kGateValueMax)).push_back('\n');
     ssize_t n;
     do {
-        n = ::write(gate_.get(), &msg, sizeof msg);  // < PIPE_BUF: one atomic write
+        n = ::write(gate_.get(), msg.data(), msg.size());
     } while (n < 0 && errno == EINTR);
     gate_.reset();
 }

@@ -124,7 +124,7 @@ Acquisition StoreKeeper::acquire(int cancel_fd, pid_t pgid,
             outcome = *r;
         }
         if (auto* a = std::get_if<Acquired>(&outcome); a && !timed_out) {
-            held_.push_back({a->record.name, a->record.lock_id, sharing_of(a->record).slot});
+            held_.push_back({a->record.name, a->record.lock_id, sharing_of(a->record).slot, a->record.fence});
             continue;
         }
         const auto* h = std::get_if<Held>(&outcome);

@@ -122,9 +122,13 @@ bool Supervisor::spawn_command() {
     SpawnSpec spec;
     spec.path = opt_.path;
     spec.argv = opt_.argv;
-    spec.env = environment_with(kHeldEnv, append_held(inherited, ours));
+    // A guard above us set its own LOKT_FENCE: ours (set at the gate) or none replaces it.
+    spec.env = environment_without(environment_with(kHeldEnv, append_held(inherited, ours)), kFenceEnv);
+    // The order of the values start_command() passes to the gate.
+    spec.gate_vars = {kFenceEnv, kSlotEnv};
     // on-timeout=run: the command runs holding none of the locks, so it must not claim them.
-    spec.alt_env = environment_with(kHeldEnv, append_held(inherited, {}));
+    spec.alt_env = environment_without(
+        environment_without(environment_with(kHeldEnv, append_held(inherited, {})), kFenceEnv), kSlotEnv);
     spec.signals = io_.caller;
     spec.tty_fd = io_.tty_fd;
     auto child = spawn_gated(spec);
@@ -144,8 +148,14 @@ void Supervisor::start_command() {
     const auto held = locks_.held();
     // One slot per guard (the CLI allows --slots with a single NAME): the command's LOKT_SLOT.
     int slot = -1;
-    for (const auto& h : held) slot = std::max(slot, h.slot);
-    child_->open(held.empty(), slot);
+    std::vector<std::pair<std::string, int64_t>> fences;
+    for (const auto& h : held) {
+        slot = std::max(slot, h.slot);
+        fences.emplace_back(h.name, h.fence);
+    }
+    std::string fence = fence_env(fences);
+    if (fence.size() > kGateValueMax) fence.clear();  // thousands of names: none rather than a cut list
+    child_->open(held.empty(), {fence, slot >= 0 ? std::to_string(slot) : std::string()});
 }
 
 int Supervisor::run() {

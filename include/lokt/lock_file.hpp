@@ -41,6 +41,7 @@ struct LockRecord {
     std::string command;            ///< the guarded command line, for humans
     std::string boot_id;            ///< the holder's kernel boot (liveness: another boot is gone)
     uint64_t pid_ns = 0;            ///< the holder's pid namespace inode (pid/pgid mean nothing elsewhere)
+    int64_t fence = 0;              ///< fencing token: greater than every earlier holder's (0: none)
     nlohmann::json unknown = nlohmann::json::object();  ///< fields we do not know, kept on rewrite
 
     /// True when a TTL is set and has passed at `at`.

@@ -39,6 +39,9 @@ struct AcquireRequest {
     bool queued = false;      ///< the caller's queue ticket already orders it behind exclusive waiters
 };
 
+/// The lock record a new holding of `req` starts with at `at` (no fence yet).
+LockRecord make_lock_record(const AcquireRequest& req, TimePoint at);
+
 /// The lock is ours (newly created, or a lease of the same owner refreshed).
 struct Acquired {
     LockRecord record;

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -53,6 +54,7 @@ struct HeldLock {
     std::string name;
     std::string lock_id;
     int slot = -1;  ///< a `--slots N` holder's slot (LOKT_SLOT for the command); -1: none
+    int64_t fence = 0;  ///< the holding's fencing token (0: unknown, e.g. after a takeover)
 };
 
 /// How taking the locks ended.

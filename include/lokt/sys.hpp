@@ -100,6 +100,8 @@ bool exists(const std::string& path);
 
 /// One pread() at `offset`; the number of bytes read (0 at end of file).
 Result<size_t> pread(int fd, void* buf, size_t len, off_t offset);
+/// pwrite() of all of `data` at `offset` (looping over short writes).
+Result<void> pwrite_all(int fd, std::string_view data, off_t offset);
 /// lseek(fd, offset, whence); the resulting offset.
 Result<off_t> lseek(int fd, off_t offset, int whence);
 /// One read(); the number of bytes read (0 at end of file). EAGAIN comes back as an Error.

@@ -19,3 +19,11 @@ TEST_CASE("malformed LOKT_HELD entries are skipped", "[supervisor][held_env]") {
     REQUIRE(m.size() == 1);
     CHECK(m["ok"] == "1");
 }
+
+TEST_CASE("LOKT_FENCE is the one fence, NAME:N pairs for several, empty if one is unknown",
+          "[supervisor][held_env]") {
+    CHECK(fence_env({}) == "");
+    CHECK(fence_env({{"build", 7}}) == "7");
+    CHECK(fence_env({{"build", 7}, {"deploy", 12}}) == "build:7,deploy:12");
+    CHECK(fence_env({{"build", 7}, {"deploy", 0}}) == "");
+}

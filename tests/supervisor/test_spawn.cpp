@@ -90,9 +90,10 @@ TEST_CASE("opening the gate with a slot sets LOKT_SLOT, replacing an inherited o
         SpawnSpec s = sh("env | grep -c '^LOKT_SLOT=' > " + dir + "/n; echo \"$LOKT_SLOT\" > " + dir + "/slot");
         s.env.push_back("LOKT_SLOT=99");  // a slot of an outer guard
         s.alt_env = s.env;
+        s.gate_vars = {"LOKT_FENCE", kSlotEnv};
         auto child = spawn_gated(s);
         REQUIRE(child);
-        child->open(false, slot);
+        child->open(false, {"", slot < 0 ? std::string() : std::to_string(slot)});
         CHECK(child->exec_errno(true) == 0);
         CHECK(exit_code(reap_pid(child->pid())) == 0);
         CHECK(slurp(dir + "/n") == "1\n");
@@ -179,4 +180,32 @@ TEST_CASE("close-on-exec fds do not reach the command", "[supervisor][spawn]") {
     INFO(fds);
     CHECK(fds.find("\n" + std::to_string(ours.get()) + "\n") == std::string::npos);
     CHECK(fds.find("\n" + std::to_string(plain.get()) + "\n") != std::string::npos);
+}
+
+TEST_CASE("the gate variable gets the value open() passes, or is left out", "[supervisor][spawn]") {
+    TempDir tmp("lokt-spawn");
+    const std::string& dir = tmp.path;
+    struct Case {
+        bool alt;
+        std::string value;
+        std::string seen;
+    };
+    auto which = GENERATE(0, 1, 2);
+    const Case c = std::vector<Case>{{false, "17", "17\n"}, {false, "", "unset\n"}, {true, "17", "unset\n"}}[which];
+    SpawnSpec s = sh("echo ${LOKT_GATE_TEST-unset} > " + dir + "/v; echo $LOKT_SPAWN_TEST >> " + dir + "/v");
+    s.env = environment_without(s.env, "LOKT_GATE_TEST");
+    s.alt_env = s.env;
+    s.gate_vars = {"LOKT_GATE_TEST"};
+    auto child = spawn_gated(s);
+    REQUIRE(child);
+    child->open(c.alt, {c.value});
+    CHECK(child->exec_errno(true) == 0);
+    CHECK(exit_code(reap_pid(child->pid())) == 0);
+    CHECK(slurp(dir + "/v") == c.seen + "1\n");  // the rest of the environment is intact
+}
+
+TEST_CASE("environment_without drops every entry of the key and nothing else", "[supervisor][spawn]") {
+    auto env = environment_without({"A=1", "LOKT_FENCE=3", "B=LOKT_FENCE=4", "LOKT_FENCE=5", "LOKT_FENCEX=6"},
+                                   "LOKT_FENCE");
+    CHECK(env == std::vector<std::string>{"A=1", "B=LOKT_FENCE=4", "LOKT_FENCEX=6"});
 }

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lokt::sup {
@@ -28,10 +29,20 @@ struct SpawnSpec {
     std::vector<std::string> argv;    ///< argv, argv[0] included, passed byte for byte
     std::vector<std::string> env;     ///< the complete environment, "KEY=VALUE"
     std::vector<std::string> alt_env; ///< the environment for GatedChild::open(true)
+    /// Variables whose values GatedChild::open supplies once they are known (LOKT_FENCE and
+    /// LOKT_SLOT exist only after the gated child does). A value given replaces the variable
+    /// in `env`; none leaves `env` as it is. alt_env is never changed.
+    std::vector<std::string> gate_vars;
     SignalState signals;              ///< the mask and ignored set the command gets
     int tty_fd = -1;                  ///< >= 0: make the new group the terminal's foreground
     bool parent_death_kill = true;    ///< PR_SET_PDEATHSIG=SIGKILL in the command
 };
+
+/// The longest value GatedChild::open passes for one of SpawnSpec::gate_vars; with at most
+/// kGateVarsMax of them, the gate byte and newlines, the message stays below PIPE_BUF (one
+/// atomic pipe write).
+inline constexpr size_t kGateValueMax = 1800;
+inline constexpr size_t kGateVarsMax = 2;
 
 /// A command forked into its own process group (pgid = pid) and held before exec.
 class GatedChild {
@@ -44,9 +55,10 @@ public:
     ~GatedChild() { cancel(); }
 
     pid_t pid() const { return pid_; }
-    /// Lets it exec, with the spec's `alt_env` when `alt` (else `env`); a `slot` >= 0 is
-    /// added to `env` as LOKT_SLOT (known only once the lock is taken, after the fork).
-    void open(bool alt, int slot = -1);
+    /// Lets it exec, with the spec's `alt_env` when `alt` (else `env`, with values[i], when
+    /// not empty, for gate_vars[i]; each at most kGateValueMax bytes, no '
+').
+    void open(bool alt, const std::vector<std::string>& values = {});
     /// The exec's errno once the child has exec'd or failed (0: exec'd). `wait` blocks until
     /// then; otherwise 0 is also returned when the answer is not there yet.
     int exec_errno(bool wait);
@@ -72,5 +84,7 @@ inline constexpr const char* kSlotEnv = "LOKT_SLOT";
 
 /// The current environment with KEY set to VALUE (replaced if present).
 std::vector<std::string> environment_with(const std::string& key, const std::string& value);
+/// `env` without any KEY=... entry.
+std::vector<std::string> environment_without(std::vector<std::string> env, const std::string& key);
 
 } // namespace lokt::sup

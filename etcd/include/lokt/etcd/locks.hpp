@@ -110,6 +110,19 @@ public:
     /// Deletes the holder's key (force; stale only when its lease is gone) and revokes its
     /// lease, auditing it as `actor`. nullopt when there is no holder (or it is not stale).
     Result<std::optional<LockEntry>> break_lock(const std::string& name, BreakMode mode, const LockRecord& actor);
+    /// Deletes `victim`'s key if it still holds (compare on its create revision), with the
+    /// audit `event` by `actor` in the same transaction, then revokes its lease. False when
+    /// the key had gone already.
+    Result<bool> remove(const LockEntry& victim, const std::string& event, const LockRecord& actor);
+    /// Moves our held key to `lease` (its create revision, so its fence, stays) and stores
+    /// `record` as its value; false when the key no longer holds.
+    Result<bool> reattach(const Held& held, const LockRecord& record, int64_t lease);
+    /// Stores an audit event about `name` by `who` (e.g. a denial, which changes nothing).
+    Result<void> audit(const std::string& event, const std::string& name, const LockRecord& who);
+    /// Stores the audit event `e` as it is.
+    Result<void> record(const AuditEvent& e);
+    /// NAME's freeze, if any.
+    Result<std::optional<FreezeEntry>> frozen(const std::string& name);
     /// The current holder of `name`, if any.
     Result<std::optional<LockEntry>> holder(const std::string& name);
     /// True while `fence` is the current holder's fencing token.

@@ -35,6 +35,9 @@ public:
     void cancel_on_loss(Cancel* c);
     /// Forgets a Cancel registered with cancel_on_loss.
     void forget(Cancel* c);
+    /// Marks the session lost with `reason` (ending every wait on it), e.g. when the user
+    /// cancels a wait; the caller then revokes the lease.
+    void abandon(std::string reason) { mark_lost(std::move(reason)); }
     /// Stops the keepalives without revoking (the lease then expires after its TTL).
     void stop();
     /// Stops the keepalives and revokes the lease, deleting every key attached to it.

@@ -1,0 +1,107 @@
+// Choosing and opening the lock backend: $LOKT_BACKEND, else a `backend = …` line in
+// ROOT/config, else the files under the lock root. An etcd backend comes from the module
+// lib/lokt/liblokt_backend_etcd.so (see etcd/backend_module.cpp), loaded only when chosen.
+#include "backend_open.hpp"
+
+#include "output.hpp"
+#include "self_path.hpp"
+
+#include "lokt/log.hpp"
+#include "lokt/root_fs.hpp"
+#include "lokt/sys.hpp"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+
+#include <cstdlib>
+
+namespace lokt::cli {
+namespace {
+
+/// What the module exports (etcd/backend_module.cpp).
+using OpenEtcd = Backend* (*)(const std::string& url, const Identity& self, std::string& error);
+
+std::string trim(std::string_view s) {
+    const auto first = s.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos) return {};
+    const auto last = s.find_last_not_of(" \t\r");
+    return std::string(s.substr(first, last - first + 1));
+}
+
+/// The value of the `backend = …` line of ROOT/config ("" when there is none).
+Result<std::string> configured_backend(const Root& root) {
+    const std::string path = root.path + "/config";
+    // Through the checked root: a symlink or FIFO planted as ROOT/config is refused.
+    auto fd = rootfs::open_file(root.path, path, O_RDONLY);
+    if (!fd) {
+        if (fd.error().sys_errno == ENOENT) return std::string();
+        return fd.error();
+    }
+    auto text = sys::read_all(fd->get(), 64 << 10);
+    if (!text) return Error{"cannot read " + path + ": " + text.error().message};
+    std::string_view rest(*text);
+    while (!rest.empty()) {
+        auto nl = rest.find('\n');
+        std::string line = trim(rest.substr(0, nl));
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+        if (line.empty() || line[0] == '#') continue;
+        auto eq = line.find('=');
+        if (eq == std::string::npos || trim(std::string_view(line).substr(0, eq)) != "backend") continue;
+        return trim(std::string_view(line).substr(eq + 1));
+    }
+    return std::string();
+}
+
+Result<std::unique_ptr<Backend>> open_etcd(const std::string& url, const Identity& self) {
+    std::string module;
+    if (const char* v = std::getenv("LOKT_ETCD_MODULE"); v && *v) module = v;
+    else module = installed_lib_dir() + "/liblokt_backend_etcd.so";
+    void* lib = ::dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return Error{"lock backend " + url + " unavailable: " + ::dlerror()};
+    // Never dlclose()d: the backend's code must outlive every object it made.
+    auto open = reinterpret_cast<OpenEtcd>(::dlsym(lib, "lokt_etcd_backend_open"));
+    if (!open) return Error{"lock backend " + url + " unavailable: " + module + " has no lokt_etcd_backend_open"};
+    std::string error;
+    Backend* b = open(url, self, error);
+    if (!b) return Error{error};
+    return std::unique_ptr<Backend>(b);
+}
+
+} // namespace
+
+Result<std::string> backend_setting(const Root& root) {
+    if (const char* v = std::getenv("LOKT_BACKEND"); v && *v) return std::string(v);
+    return configured_backend(root);
+}
+
+bool is_file_backend(const std::string& setting) { return setting.empty() || setting == "file"; }
+
+Result<std::unique_ptr<Backend>> open_backend(bool create) {
+    auto root = discover_root();
+    if (!root) return root.error();
+    auto setting = backend_setting(*root);
+    if (!setting) return setting.error();
+    if (is_file_backend(*setting)) {
+        auto store = open_store(create);
+        if (!store) return store.error();
+        return std::unique_ptr<Backend>(new FileBackend(std::move(*store)));
+    }
+    if (setting->starts_with("etcd://") || setting->starts_with("https://")) {
+        LOKT_LOG(info, "lock backend ", *setting);
+        return open_etcd(*setting, current_identity());
+    }
+    return Error{"unknown lock backend \"" + *setting + "\" (LOKT_BACKEND or backend = in " + root->path +
+                 "/config): use file, etcd://HOST:PORT[,HOST:PORT][/PREFIX] or https://…"};
+}
+
+Result<void> require_file_backend(const std::string& command) {
+    auto root = discover_root();
+    if (!root) return root.error();
+    auto setting = backend_setting(*root);
+    if (!setting) return setting.error();
+    if (is_file_backend(*setting)) return {};
+    return Error{"lokt " + command + " does not run on the lock backend " + *setting +
+                 " yet (only lock, unlock, status, exists, freeze and unfreeze do)"};
+}
+
+} // namespace lokt::cli

@@ -1,0 +1,24 @@
+#pragma once
+// Choosing and opening the lock backend for a command (see backend_open.cpp).
+
+#include "lokt/backend.hpp"
+#include "lokt/result.hpp"
+#include "lokt/root.hpp"
+
+#include <memory>
+#include <string>
+
+namespace lokt::cli {
+
+/// The configured backend: $LOKT_BACKEND, else the `backend = …` line of ROOT/config, else "".
+Result<std::string> backend_setting(const Root& root);
+/// True for the file backend ("" or "file").
+bool is_file_backend(const std::string& setting);
+/// The configured backend, ready to use; `create` as for open_store. An etcd cluster that
+/// cannot be reached fails on first use with `lock backend etcd://… unreachable: …`.
+Result<std::unique_ptr<Backend>> open_backend(bool create);
+/// Ok on the file backend; an Error naming `command` on any other (for the commands that
+/// do not run there yet), so that they never fall back to files silently.
+Result<void> require_file_backend(const std::string& command);
+
+} // namespace lokt::cli

@@ -1,0 +1,22 @@
+// The entry point of liblokt_backend_etcd.so, the etcd backend as a module: lokt dlopen()s it only
+// when LOKT_BACKEND (or ROOT/config) names an etcd cluster, so libcurl and the thirty-odd
+// libraries it needs are never loaded by a lokt that uses files (every guard and shimmed exec).
+#include "lokt/etcd/backend.hpp"
+#include "lokt/etcd/url.hpp"
+
+/// Opens the backend `url` names, acting as `self`; nullptr with `error` set on failure.
+/// The caller owns the result (deleted through Backend's virtual destructor).
+extern "C" __attribute__((visibility("default"))) lokt::Backend*
+lokt_etcd_backend_open(const std::string& url, const lokt::Identity& self, std::string& error) {
+    auto parsed = lokt::etcd::parse_backend_url(url);
+    if (!parsed) {
+        error = parsed.error().message;
+        return nullptr;
+    }
+    auto backend = lokt::etcd::EtcdBackend::open(*parsed, self);
+    if (!backend) {
+        error = backend.error().message;
+        return nullptr;
+    }
+    return backend->release();
+}

@@ -1,0 +1,131 @@
+#pragma once
+// The lock backend (issue 11): every lock operation the commands, the guard's keeper and the
+// seccomp broker perform, whatever holds the locks. Two implementations: the files under the
+// lock root (lokt::FileBackend, the default) and an etcd cluster (lokt::etcd::EtcdBackend).
+// The commands see only this interface and the outcome types of store.hpp, so their messages
+// and exit codes are the same on both.
+
+#include "lokt/store.hpp"
+#include "lokt/wait.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lokt {
+
+/// A lock file (or key) that holds a name but cannot be read as a lock: status lists it.
+struct UnreadableLock {
+    std::string name;
+    std::string detail;  ///< why (corrupt, newer version, not a regular file)
+    bool is_error = false;  ///< detail is an error message (a planted entry), not a decode detail
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+
+    /// How messages name it: the lock root's path, or "etcd://host:port,…".
+    virtual std::string describe() const = 0;
+    /// Who this process acts as.
+    virtual const Identity& self() const = 0;
+    /// Where liveness judgements stand (for the holder states status and why print).
+    virtual const LocalView& local_view() const = 0;
+    /// False while nothing was ever stored (read-only commands then see no locks).
+    virtual bool present() const = 0;
+
+    /// One attempt; never waits (Store::try_acquire).
+    virtual Result<AcquireOutcome> try_acquire(const AcquireRequest& req) = 0;
+    /// Tries, then waits first come, first served (lokt::acquire_waiting).
+    virtual Result<WaitResult> acquire_waiting(const AcquireRequest& req, const WaitOptions& opt) = 0;
+    /// Audits a final refusal (`deny` or `freeze-deny`).
+    virtual void audit_denial(const AcquireRequest& req, const AcquireOutcome& outcome) = 0;
+    /// Renews our lock `lock_id`; nullopt when it is no longer ours (lost).
+    virtual Result<std::optional<LockRecord>> renew(const std::string& name, const std::string& lock_id,
+                                                    Nanos ttl, SyncWait wait) = 0;
+    /// Replaces our lock `lock_id` with `updated`; false when it is no longer ours.
+    virtual Result<bool> update(const LockRecord& updated, SyncWait wait) = 0;
+    /// Audits an event that goes with no change of the store (`lost`, `unlocked-run`). A
+    /// failing audit never fails the caller: the Error is for it to warn about.
+    virtual Result<void> record(const AuditEvent& e) = 0;
+
+    virtual Result<ReleaseOutcome> release_id(const std::string& name, const std::string& lock_id,
+                                              const std::string& reason) = 0;
+    virtual Result<ReleaseOutcome> release_owned(const std::string& name,
+                                                 const std::optional<std::string>& owner) = 0;
+    virtual Result<ReleaseOutcome> force_break(const std::string& name) = 0;
+    virtual Result<ReleaseOutcome> break_stale(const std::string& name) = 0;
+
+    /// NAME's current lock (no side effects).
+    virtual Result<ReadOutcome> read(const std::string& name) const = 0;
+    /// Every shared or slot holder of NAME (empty for an exclusive lock or none).
+    virtual Result<std::vector<LockRecord>> holders(const std::string& name) const = 0;
+    /// All locks and freezes, sorted by name (with prune_expired, expired locks go).
+    virtual Result<std::vector<LockEntry>> list(bool prune_expired) = 0;
+    /// Names held by something that is not a readable lock (`listed`: names already shown).
+    virtual std::vector<UnreadableLock> unreadable(const std::vector<LockEntry>& listed) const = 0;
+
+    virtual Result<LockRecord> freeze(const std::string& name, Nanos ttl) = 0;
+    virtual Result<ReleaseOutcome> unfreeze(const std::string& name, bool force) = 0;
+    /// The active freeze of NAME (an expired one is cleaned up).
+    virtual Result<std::optional<LockRecord>> active_freeze(const std::string& name) = 0;
+    /// NAME's freeze if in force at `at`, without side effects.
+    virtual std::optional<LockRecord> peek_freeze(const std::string& name, TimePoint at) const = 0;
+};
+
+/// The file store under a lock root as a Backend.
+class FileBackend final : public Backend {
+public:
+    explicit FileBackend(Store store) : store_(std::move(store)) {}
+
+    std::string describe() const override { return store_.root().path; }
+    const Identity& self() const override { return store_.self(); }
+    const LocalView& local_view() const override { return store_.local_view(); }
+    bool present() const override;
+
+    Result<AcquireOutcome> try_acquire(const AcquireRequest& req) override { return store_.try_acquire(req); }
+    Result<WaitResult> acquire_waiting(const AcquireRequest& req, const WaitOptions& opt) override {
+        return lokt::acquire_waiting(store_, req, opt);
+    }
+    void audit_denial(const AcquireRequest& req, const AcquireOutcome& o) override { store_.audit_denial(req, o); }
+    Result<std::optional<LockRecord>> renew(const std::string& name, const std::string& lock_id, Nanos ttl,
+                                            SyncWait wait) override {
+        return store_.renew(name, lock_id, ttl, wait);
+    }
+    Result<bool> update(const LockRecord& updated, SyncWait wait) override { return store_.update(updated, wait); }
+    Result<void> record(const AuditEvent& e) override { return store_.audit().append(e); }
+
+    Result<ReleaseOutcome> release_id(const std::string& name, const std::string& lock_id,
+                                      const std::string& reason) override {
+        return store_.release_id(name, lock_id, reason);
+    }
+    Result<ReleaseOutcome> release_owned(const std::string& name, const std::optional<std::string>& owner) override {
+        return store_.release_owned(name, owner);
+    }
+    Result<ReleaseOutcome> force_break(const std::string& name) override { return store_.force_break(name); }
+    Result<ReleaseOutcome> break_stale(const std::string& name) override { return store_.break_stale(name); }
+
+    Result<ReadOutcome> read(const std::string& name) const override { return store_.read(name); }
+    Result<std::vector<LockRecord>> holders(const std::string& name) const override {
+        return store_.holders(name);
+    }
+    Result<std::vector<LockEntry>> list(bool prune_expired) override { return store_.list(prune_expired); }
+    std::vector<UnreadableLock> unreadable(const std::vector<LockEntry>& listed) const override;
+
+    Result<LockRecord> freeze(const std::string& name, Nanos ttl) override { return store_.freeze(name, ttl); }
+    Result<ReleaseOutcome> unfreeze(const std::string& name, bool force) override { return store_.unfreeze(name, force); }
+    Result<std::optional<LockRecord>> active_freeze(const std::string& name) override {
+        return store_.active_freeze(name);
+    }
+    std::optional<LockRecord> peek_freeze(const std::string& name, TimePoint at) const override;
+
+    /// The store itself, for what only files have (the guard's liveness proofs, the queue).
+    Store& store() { return store_; }
+    const Store& store() const { return store_; }
+
+private:
+    Store store_;
+};
+
+} // namespace lokt
