@@ -68,6 +68,8 @@ int cmd_guard(const Command& cmd, const Args& args) {
 
     auto timing = parse_timing(args);
     if (!timing) return usage_error(cmd, timing.error().message);
+    auto conflict_code = conflict_exit_code(args);
+    if (!conflict_code) return usage_error(cmd, conflict_code.error().message);
     GuardOptions opt;
     opt.argv = args.rest;
     opt.ttl = timing->ttl;
@@ -137,6 +139,7 @@ int cmd_guard(const Command& cmd, const Args& args) {
     cfg.run_on_timeout = run_on_timeout;
     cfg.end_on_lost = opt.on_lost == OnLost::term;
     cfg.quiet = args.has("quiet");
+    cfg.conflict_code = *conflict_code;
     const Nanos timeout = timing->timeout;
     cfg.refusal = [timeout](const AcquireOutcome& o, bool timed_out) {
         std::string prefix = timed_out ? "timed out after " + short_duration(timeout) + " waiting: " : "";

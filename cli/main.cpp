@@ -17,7 +17,7 @@ namespace lokt::cli {
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
         {"guard", "guard NAME... [--ttl D] [--wait [--timeout D]] [--kill-after D] [--on-exit term|wait] "
-                  "[--on-lost warn|term] [--on-timeout fail|run] [--on-frozen wait|fail] -- CMD [ARG...]",
+                  "[--on-lost warn|term] [--on-timeout fail|run] [--on-frozen wait|fail] [-E N] -- CMD [ARG...]",
          "run a command while holding a lock; release when its whole process tree is gone",
          "Acquires NAME, runs CMD, and releases the lock once CMD and every process it started\n"
          "are gone (also when CMD fails, is signalled, or lokt itself is killed). Several\n"
@@ -36,6 +36,9 @@ const std::vector<Command>& commands() {
          "  --on-frozen M    wait (default with --wait): wait a freeze out; fail: exit 2 at once\n"
          "  --exec PATH      run PATH with the words after -- as its argv (argv[0] included)\n"
          "  --kind KIND      guard (default) or shim, recorded in the lock and audit\n"
+         "  -E, --conflict-exit-code N\n"
+         "                   exit N (0-255) instead of 2 when the lock is held or frozen; use\n"
+         "                   it when CMD can exit 2 itself (make, diff, grep do)\n"
          "  -q, --quiet      say nothing while waiting\n\n"
          "While it waits, a status line on stderr names the holder and the waiters ahead\n"
          "(rewritten in place on a terminal; otherwise one line at the start, one a minute,\n"
@@ -44,24 +47,27 @@ const std::vector<Command>& commands() {
          "SIGQUIT, whatever is still alive after --kill-after gets SIGKILL (not after SIGINT).\n"
          "Inside CMD, a nested guard of a NAME already held above it runs its command\n"
          "directly (LOKT_HELD, or the lock's supervisor is an ancestor, e.g. across env -i).\n\n"
-         "Exit: CMD's own status; 2 held or frozen; 126/127 CMD not runnable; 128+N killed by\n"
+         "Exit: CMD's own status; 2 (or -E N) held or frozen; 126/127 CMD not runnable; 128+N killed by\n"
          "signal N (143 also when a relayed SIGTERM had to be followed by SIGKILL); 64 bad\n"
          "usage. Durations: 300ms, 5s, 10m, 1h30m.",
          {{"ttl", true}, {"wait", false}, {"timeout", true}, {"kill-after", true},
           {"on-exit", true}, {"on-lost", true}, {"on-timeout", true}, {"on-frozen", true}, {"exec", true},
-          {"kind", true}, {"quiet", false}},
+          {"kind", true}, {"conflict-exit-code", true, 'E'}, {"quiet", false, 'q'}},
          true, cmd_guard},
-        {"lock", "lock NAME [--ttl D] [--wait [--timeout D]] [--json]",
+        {"lock", "lock NAME [--ttl D] [--wait [--timeout D]] [-E N] [--json]",
          "acquire a lock (a lease that outlives this command) and exit",
          "Takes NAME as a lease: it stays held after this command exits, until lokt unlock,\n"
          "its TTL, or a break. Locking again as the same owner refreshes the TTL.\n\n"
          "  --ttl D       the lease expires after D (e.g. 5s, 10m, 1h30m; 1s to 87600h)\n"
          "  --wait        wait for the lock instead of exiting 2\n"
          "  --timeout D   give up waiting after D (default 10m, at most 87600h; needs --wait)\n"
+         "  -E, --conflict-exit-code N\n"
+         "                exit N (0-255) instead of 2 when the lock is held or frozen\n"
          "  -q, --quiet   say nothing while waiting (see lokt guard --help)\n"
          "  --json        print the lock (or the holder on denial) as JSON on stdout\n\n"
-         "Exit: 0 acquired, 2 held by another owner or frozen, 1 error, 64 bad usage.",
-         {{"ttl", true}, {"wait", false}, {"timeout", true}, {"json", false}, {"quiet", false}}, false, cmd_lock},
+         "Exit: 0 acquired, 2 (or -E N) held by another owner or frozen, 1 error, 64 bad usage.",
+         {{"ttl", true}, {"wait", false}, {"timeout", true}, {"json", false},
+          {"conflict-exit-code", true, 'E'}, {"quiet", false, 'q'}}, false, cmd_lock},
         {"unlock", "unlock [NAME] [--force | --break-stale] [--all] [--owner NAME] [--json]",
          "release a lock you own, or break a stale/any lock",
          "  (no flag)       release NAME if you own it (3 not found, 4 someone else's,\n"

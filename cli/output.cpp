@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <type_traits>
@@ -73,6 +74,19 @@ Result<TimingFlags> parse_timing(const Args& args) {
         t.timeout = **timeout;
     }
     return t;
+}
+
+Result<int> conflict_exit_code(const Args& args) {
+    auto text = args.value("conflict-exit-code");
+    if (!text) return to_int(ExitCode::held);
+    int n = 0;
+    // Digits only (no sign, no spaces): an exit status is one byte, so 256 would read as 0.
+    const bool digits = !text->empty() && text->size() <= 3 &&
+                        std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (digits) n = std::stoi(*text);
+    if (!digits || n > 255)
+        return Error{"--conflict-exit-code must be a number from 0 to 255, not \"" + *text + "\""};
+    return n;
 }
 
 std::optional<int> check_single_name(const Command& cmd, const Args& args) {

@@ -61,6 +61,10 @@ Result<std::optional<Nanos>> duration_flag(const Args& args, const std::string& 
 /// Callers turn an Error into usage_error().
 Result<TimingFlags> parse_timing(const Args& args);
 
+/// -E/--conflict-exit-code N (guard, lock; flock's name): the exit code when the lock is held
+/// by someone else or frozen; 2 when absent; an Error unless N is a whole number 0..255.
+Result<int> conflict_exit_code(const Args& args);
+
 /// Checks the positional count and the lock name; returns the exit code of the usage error
 /// printed, or nullopt when `args` has exactly one valid NAME.
 std::optional<int> check_single_name(const Command& cmd, const Args& args);

@@ -101,7 +101,7 @@ Acquisition StoreKeeper::acquire(int cancel_fd, pid_t pgid,
             if (*f) {
                 AcquireOutcome frozen = Frozen{**f};
                 s.audit_denial(req, frozen);
-                return refuse(to_int(ExitCode::held), cfg_.refusal(frozen, false));
+                return refuse(cfg_.conflict_code, cfg_.refusal(frozen, false));
             }
         }
         if (cfg_.wait) {
@@ -128,7 +128,7 @@ Acquisition StoreKeeper::acquire(int cancel_fd, pid_t pgid,
         const auto* h = std::get_if<Held>(&outcome);
         if (h && cfg_.run_on_timeout) return run_unlocked(req.name, *h, timed_out);
         s.audit_denial(req, outcome);
-        return refuse(to_int(ExitCode::held), cfg_.refusal(outcome, timed_out));
+        return refuse(cfg_.conflict_code, cfg_.refusal(outcome, timed_out));
     }
     return {Acquisition::End::acquired, 0};
 }

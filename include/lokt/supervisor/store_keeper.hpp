@@ -28,6 +28,7 @@ struct KeeperConfig {
     bool run_on_timeout = false;     ///< held past the timeout (or without wait): run unlocked
     bool end_on_lost = false;        ///< --on-lost term: the "lost" warning says the command ends
     bool quiet = false;              ///< -q: no wait reports on stderr
+    int conflict_code = 2;           ///< exit code when held by another or frozen (-E)
     /// The text after "error: " for a refusal (held or frozen); `timed_out` after --timeout.
     std::function<std::string(const AcquireOutcome&, bool timed_out)> refusal;
     /// The text after "warning: " when the command runs without the lock (run_on_timeout).
