@@ -64,13 +64,15 @@ int refuse(const std::string& name, const ReleaseOutcome& o, const Store& store,
     case ReleaseStatus::not_owner: {
         std::string holder = o.record ? who(*o.record) : "someone else";
         std::string me = as_owner ? printable(*as_owner) : "you";
-        return fail(ExitCode::not_owner,
-                    q + " is held by " + holder + ", not by " + me + " (use --force to break it)");
+        // A hint only where breaking is safe: a live, unexpired holder is waited for, not broken.
+        const bool stale = o.record && (o.record->expired(now()) || provably_gone(*o.record, store.local_view()));
+        return fail(ExitCode::not_owner, q + " is held by " + holder + ", not by " + me +
+                                             (stale ? " (it is stale: lokt unlock " + name + " --break-stale)" : ""));
     }
     case ReleaseStatus::guarded: {
         std::string pid = o.record ? " (pid " + std::to_string(o.record->pid) + ")" : "";
         return fail(ExitCode::held, q + " is held by a running guard" + pid +
-                                        "; it releases when its command ends (use --force to break it)");
+                                        "; it releases when its command ends");
     }
     case ReleaseStatus::not_stale: {
         std::string detail;
@@ -78,7 +80,7 @@ int refuse(const std::string& name, const ReleaseOutcome& o, const Store& store,
             detail = ": held by " + who(*o.record) + " (pid " + std::to_string(o.record->pid) + ", " +
                      holder_state_text(*o.record, store.local_view()) + ") for " +
                      format_duration(age_of(o.record->acquired_ts, now())) + " and not expired";
-        return fail(ExitCode::held, q + " is not stale" + detail + " (use --force to break it anyway)");
+        return fail(ExitCode::held, q + " is not stale" + detail);
     }
     }
     return fail(ExitCode::error, q + ": unexpected release outcome");

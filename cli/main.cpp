@@ -24,7 +24,8 @@ const std::vector<Command>& commands() {
          "NAMEs are taken in sorted order and all released at the end.\n\n"
          "  --ttl D          lock expires after D unless renewed; renewed every D/2 while CMD runs\n"
          "                   (1s to 87600h)\n"
-         "  --wait           wait for the lock instead of exiting 2 (freezes are waited through)\n"
+         "  --wait           wait for the lock instead of exiting 2 (not for a freeze, nor for\n"
+         "                   your own lease: only lokt unlock ends that)\n"
          "  --timeout D      give up waiting after D (default 10m, at most 87600h; needs --wait)\n"
          "  --kill-after D   grace between SIGTERM and SIGKILL for what CMD leaves, and after a\n"
          "                   relayed SIGTERM/SIGHUP/SIGQUIT (default 5s, at most 24h)\n"
@@ -33,7 +34,8 @@ const std::vector<Command>& commands() {
          "                   on; term: also end CMD's tree as a SIGTERM to lokt guard would\n"
          "  --on-timeout M   fail (default): exit 2 when the lock stays held; run: warn and run\n"
          "                   CMD without the lock (audit unlocked-run; a freeze still exits 2)\n"
-         "  --on-frozen M    wait (default with --wait): wait a freeze out; fail: exit 2 at once\n"
+         "  --on-frozen M    fail (default): a freeze exits 2 at once, also one set during the\n"
+         "                   wait; wait: --wait waits a freeze out too\n"
          "  --exec PATH      run PATH with the words after -- as its argv (argv[0] included)\n"
          "  --kind KIND      guard (default) or shim, recorded in the lock and audit\n"
          "  -E, --conflict-exit-code N\n"
@@ -43,6 +45,7 @@ const std::vector<Command>& commands() {
          "While it waits, a status line on stderr names the holder and the waiters ahead\n"
          "(rewritten in place on a terminal; otherwise one line at the start, one a minute,\n"
          "and \"lokt: acquired NAME after T\" at the end).\n\n"
+         "Under lokt shim, a refusal starts with \"lokt:\" and names the tool and the lock.\n\n"
          "Signals sent to lokt guard reach CMD's process group once; after SIGTERM, SIGHUP or\n"
          "SIGQUIT, whatever is still alive after --kill-after gets SIGKILL (not after SIGINT).\n"
          "Inside CMD, a nested guard of a NAME already held above it runs its command\n"
@@ -57,7 +60,8 @@ const std::vector<Command>& commands() {
         {"lock", "lock NAME [--ttl D] [--wait [--timeout D]] [-E N] [--json]",
          "acquire a lock (a lease that outlives this command) and exit",
          "Takes NAME as a lease: it stays held after this command exits, until lokt unlock,\n"
-         "its TTL, or a break. Locking again as the same owner refreshes the TTL.\n\n"
+         "its TTL, or a break. Locking again as the same owner refreshes the TTL (without\n"
+         "--ttl, the lease keeps the TTL it has). A guard of your own lease is refused.\n\n"
          "  --ttl D       the lease expires after D (e.g. 5s, 10m, 1h30m; 1s to 87600h)\n"
          "  --wait        wait for the lock instead of exiting 2\n"
          "  --timeout D   give up waiting after D (default 10m, at most 87600h; needs --wait)\n"
@@ -86,7 +90,9 @@ const std::vector<Command>& commands() {
          "Without NAME: one line per lock or freeze (owner@host, pid, age, TTL, state:\n"
          "alive, dead, unknown, expired or FROZEN), or \"no locks held\". With NAME: its\n"
          "details and freeze (exit 3 if neither exists).\n\n"
-         "  --json            a JSON array (one object with NAME), fields as the original lokt\n"
+         "  --json            a JSON array (one object with NAME), fields as the original lokt,\n"
+         "                    plus stale (true: expired or holder provably gone, so safe to\n"
+         "                    break; a lease's pid_status is \"dead\" once lokt lock exits)\n"
          "  --prune-expired   remove expired locks first (audited as auto-prune)",
          {{"json", false}, {"prune-expired", false}}, false, cmd_status},
         {"exists", "exists NAME",

@@ -4,6 +4,7 @@
 #include "lokt/liveness.hpp"
 #include "lokt/log.hpp"
 #include "lokt/name.hpp"
+#include "lokt/own_lease.hpp"
 #include "lokt/root.hpp"
 #include "lokt/root_fs.hpp"
 #include "lokt/sys.hpp"
@@ -150,6 +151,29 @@ std::string held_message(const std::string& name, const Held& held, TimePoint at
            ") for " + format_duration(age_of(holder.acquired_ts, at));
 }
 
+std::string refusal_message(const AcquireOutcome& outcome, const std::string& waited, const Identity& self) {
+    const std::string prefix = waited.empty() ? "" : "timed out after " + waited + " waiting: ";
+    const TimePoint at = now();
+    if (const auto* h = std::get_if<Held>(&outcome)) {
+        const LockRecord& r = h->holder;
+        if (h->being_written || !is_own_lease(r, self)) return prefix + held_message(r.name, *h, at);
+        // A pid here is the exited `lokt lock`: the lease's age and owner are what matter.
+        return prefix + "lock \"" + r.name + "\" is held by you (" + printable(r.owner) +
+               ", lease from lokt lock " + short_duration(age_of(r.acquired_ts, at)) +
+               " ago); run lokt unlock " + r.name + " first";
+    }
+    if (const auto* f = std::get_if<Frozen>(&outcome)) return prefix + frozen_message(f->freeze.name, f->freeze);
+    return prefix + "lock not acquired";
+}
+
+std::string shim_refusal_message(const std::string& tool, const AcquireOutcome& outcome,
+                                 const std::string& refusal) {
+    std::string name;
+    if (const auto* h = std::get_if<Held>(&outcome)) name = h->holder.name;
+    if (const auto* f = std::get_if<Frozen>(&outcome)) name = f->freeze.name;
+    return printable(tool) + " needs lock \"" + name + "\": " + refusal + " (ask: lokt why " + name + ")";
+}
+
 std::string frozen_message(const std::string& name, const LockRecord& freeze) {
     std::string until = freeze.expires_at ? format_rfc3339(*freeze.expires_at) : "it is lifted";
     return "lock \"" + name + "\" is frozen until " + until;
@@ -244,6 +268,8 @@ void append_status_json(std::string& out, const LockRecord& r, bool freeze, Time
     w.num("age_sec", std::chrono::duration_cast<std::chrono::seconds>(age_of(r.acquired_ts, at)).count());
     w.boolean("expired", r.expired(at));
     w.str("pid_status", holder_state(r, this_host));
+    // What pid_status "dead" meant to the original: safe to break (a lease's pid never is).
+    w.boolean("stale", r.expired(at) || (!freeze && provably_gone(r, this_host)));
     if (freeze) w.boolean("freeze", true);
     w.str("lock_id", r.lock_id);
     if (r.kind) w.str("kind", to_string(*r.kind));

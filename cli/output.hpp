@@ -86,6 +86,14 @@ std::string held_message(const std::string& name, const Held& held, TimePoint at
 /// `lock "deploy" is frozen until 2026-02-07T15:30:00Z` (no "error: ").
 std::string frozen_message(const std::string& name, const LockRecord& freeze);
 
+/// The text after "error: " refusing an acquire (held or frozen); `waited` is the --timeout
+/// that ran out ("" when none did). One's own lease says so and names the way out.
+std::string refusal_message(const AcquireOutcome& outcome, const std::string& waited, const Identity& self);
+/// A refusal for a command the shim put under a lock, to follow "lokt: ": names the tool,
+/// the lock, and how to ask about it (the caller never typed lokt).
+std::string shim_refusal_message(const std::string& tool, const AcquireOutcome& outcome,
+                                 const std::string& refusal);
+
 /// Prints the denial of an acquire (held or frozen) as text on stderr or, with `json`, as an
 /// object on stdout; `prefix` goes before the text message (e.g. "timed out after 5s: ").
 void print_denial(const std::string& name, const AcquireOutcome& outcome, bool json,

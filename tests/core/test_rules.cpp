@@ -251,7 +251,7 @@ TEST_CASE("rules: guard argv carries the wait and the original argv[0]", "[rules
             "--exec", "/usr/bin/git", "--", "weird", "push"});
 }
 
-TEST_CASE("rules: guard argv carries on-frozen=fail with a wait, and on-timeout=run", "[rules]") {
+TEST_CASE("rules: guard argv carries the rule's on-frozen with a wait, and on-timeout=run", "[rules]") {
     auto rs = must_parse("a wait=2s : fake-a\n"
                          "b wait=2s on-frozen=wait on-timeout=run : fake-b\n"
                          "c wait=0 on-timeout=run : fake-c\n");
@@ -262,7 +262,7 @@ TEST_CASE("rules: guard argv carries on-frozen=fail with a wait, and on-timeout=
             "--exec", "/bin/fake-a", "--", "fake-a"});
     REQUIRE(decide(*rs, "/bin/fake-b", nullptr, 0, &d));
     CHECK(guard_argv(*rs, d, "/bin/fake-b", {"fake-b"}) ==
-          V{"lokt", "guard", "--wait", "--timeout", "2s", "--on-timeout", "run", "--kind", "shim", "b",
+          V{"lokt", "guard", "--wait", "--timeout", "2s", "--on-frozen", "wait", "--on-timeout", "run", "--kind", "shim", "b",
             "--exec", "/bin/fake-b", "--", "fake-b"});
     REQUIRE(decide(*rs, "/bin/fake-c", nullptr, 0, &d));
     CHECK(guard_argv(*rs, d, "/bin/fake-c", {"fake-c"}) ==

@@ -280,3 +280,15 @@ TEST_CASE("rule options become guard flags", "[shim][preload]") {
                                      "--on-timeout", "run", "--kind", "shim", "build", "--exec", shim.tool, "--",
                                      "fake-make", "all"});
 }
+
+TEST_CASE("a rule's on-frozen=wait is passed on, since guard's own default is fail", "[shim][preload]") {
+    Shim shim("ship wait=5s on-frozen=wait : fake-make *\n");
+    Strings argv = {"fake-make", "ship"};
+    auto a = cargv(argv);
+    Strings env = full_env();
+    auto e = cargv(env);
+    exec_through([&] { execve(shim.tool.c_str(), a.data(), e.data()); });
+    REQUIRE(g_calls.size() == 1);
+    CHECK(g_calls[0].argv == Strings{"lokt", "guard", "--wait", "--timeout", "5s", "--on-frozen", "wait",
+                                     "--kind", "shim", "ship", "--exec", shim.tool, "--", "fake-make", "ship"});
+}
