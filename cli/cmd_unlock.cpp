@@ -142,8 +142,10 @@ int unlock_all(const std::string& owner, bool json) {
         if (!kept.empty()) j["kept"] = kept;
         print_json(j);
     } else {
-        std::printf("released %zu lock%s of %s\n", released.size(), released.size() == 1 ? "" : "s",
-                    printable(owner).c_str());
+        std::string names;
+        for (const auto& n : released) names += (names.empty() ? ": " : ", ") + n;
+        std::printf("released %zu lock%s of %s%s\n", released.size(), released.size() == 1 ? "" : "s",
+                    printable(owner).c_str(), names.c_str());
     }
     return to_int(ExitCode::ok);
 }

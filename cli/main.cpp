@@ -5,6 +5,7 @@
 #include "lokt_version.hpp"
 
 #include "lokt/log.hpp"
+#include "lokt/supervisor/proc_title.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -52,7 +53,7 @@ const std::vector<Command>& commands() {
          "directly (LOKT_HELD, or the lock's supervisor is an ancestor, e.g. across env -i).\n\n"
          "Exit: CMD's own status; 2 (or -E N) held or frozen; 126/127 CMD not runnable; 128+N killed by\n"
          "signal N (143 also when a relayed SIGTERM had to be followed by SIGKILL); 64 bad\n"
-         "usage. Durations: 300ms, 5s, 10m, 1h30m.",
+         "usage. Durations: 300ms, 5s, 10m, 1h30m, 1d; a bare number is seconds.",
          {{"ttl", true}, {"wait", false}, {"timeout", true}, {"kill-after", true},
           {"on-exit", true}, {"on-lost", true}, {"on-timeout", true}, {"on-frozen", true}, {"exec", true},
           {"kind", true}, {"conflict-exit-code", true, 'E'}, {"quiet", false, 'q'}},
@@ -79,7 +80,8 @@ const std::vector<Command>& commands() {
          "  --break-stale   remove NAME only if its TTL passed or its holder is gone (2 if not)\n"
          "  --force         remove NAME whoever holds it (break-glass); with no lock, lifts\n"
          "                  NAME's freeze, so status --json names can be piped in\n"
-         "  --all           release every lock of the current owner (LOKT_OWNER or user)\n"
+         "  --all           release every lock of the current owner (LOKT_OWNER or user),\n"
+         "                  naming each one it released\n"
          "  --owner NAME    with --all or without a lock NAME: release NAME's locks;\n"
          "                  with a lock NAME: release it if it belongs to owner NAME\n"
          "  --json          print the result as JSON",
@@ -87,8 +89,9 @@ const std::vector<Command>& commands() {
          false, cmd_unlock},
         {"status", "status [NAME] [--json] [--prune-expired]",
          "list held locks and freezes, or show one",
-         "Without NAME: one line per lock or freeze (owner@host, pid, age, TTL, state:\n"
-         "alive, dead, unknown, expired or FROZEN), or \"no locks held\". With NAME: its\n"
+         "Without NAME: a header row, then one line per lock or freeze (owner@host, pid, age,\n"
+         "TTL, state: alive, dead, unknown, expired or FROZEN), or \"no locks held (root\n"
+         "PATH)\" naming the root it looked at. With NAME: its\n"
          "details and freeze (exit 3 if neither exists).\n\n"
          "  --json            a JSON array (one object with NAME), fields as the original lokt,\n"
          "                    plus stale (true: expired or holder provably gone, so safe to\n"
@@ -120,7 +123,8 @@ const std::vector<Command>& commands() {
          "are read too, oldest first. On a terminal each event is an aligned text line (time\n"
          "(UTC), event, lock, who, TTL, details); into a pipe or file the stored JSON lines are\n"
          "printed unchanged (JSONL), as the original lokt does, so lokt audit | jq works.\n\n"
-         "  --since D|TIME  only events since D ago (8h, 1h30m) or since an RFC 3339 TIME\n"
+         "  --since D|TIME  only events since D ago (8h, 1h30m, 1d) or since an RFC 3339 TIME\n"
+         "                  or a date (2026-02-07: its midnight, UTC)\n"
          "  --name NAME     only events of lock NAME\n"
          "  --event E,...   only these events (acquire, deny, release, renew, force-break,\n"
          "                  stale-break, auto-prune, freeze, unfreeze, lost, ...)\n"
@@ -238,6 +242,7 @@ void configure_logging(const Args& args) {
 
 int main(int argc, char** argv) {
     using namespace lokt::cli;
+    lokt::sup::remember_argv(argc, argv);  // the guard supervisor renames itself for ps
     if (argc < 2) {
         cmd_help(commands().back(), Args{});
         return lokt::to_int(lokt::ExitCode::usage);

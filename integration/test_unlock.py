@@ -119,7 +119,7 @@ def test_unlock_all_releases_only_my_locks(lokt):
     assert lokt.run("lock", "theirs", owner="them").returncode == 0
     r = lokt.run("unlock", "--all", owner="me")
     assert r.returncode == 0, r.stderr
-    assert r.stdout == "released 3 locks of me\n"
+    assert r.stdout == "released 3 locks of me: a, b, c\n"
     assert [lokt.read_lock(n) for n in ("a", "b", "c")] == [None, None, None]
     assert lokt.read_lock("theirs") is not None
     r = lokt.run("unlock", "--all", owner="me")

@@ -84,7 +84,9 @@ TEST_CASE("rules: durations follow Go's syntax", "[rules]") {
     CHECK((dur("2m30s") && ns == 150LL * 1000000000LL));
     CHECK((dur("10us") && ns == 10000));
     CHECK_FALSE(dur(""));
-    CHECK_FALSE(dur("10"));
+    CHECK((dur("10") && ns == 10LL * 1000000000LL));  // a bare number is seconds, as for flags
+    CHECK((dur("1d") && ns == 86400LL * 1000000000LL));
+    CHECK_FALSE(dur("10m5"));
     CHECK_FALSE(dur("-5s"));
     CHECK_FALSE(dur("5x"));
     CHECK_FALSE(dur("s"));
