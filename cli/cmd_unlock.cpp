@@ -53,26 +53,41 @@ int force_freeze_fallback(Store& store, const std::string& name, bool json) {
     return to_int(ExitCode::ok);
 }
 
+// A refusal: the error line on stderr, and with --json also an object on stdout, so a script
+// reading stdout sees every outcome (status: not_found, not_owner, guarded, not_stale).
+int refused(ExitCode code, const char* status, const std::string& name, const std::string& message,
+            const std::optional<LockRecord>& record, bool json) {
+    if (json) {
+        OrderedJson j;
+        j["status"] = status;
+        j["name"] = name;
+        j["error"] = message;
+        if (record) j["lock"] = record_json(*record);
+        print_json(j);
+    }
+    return fail(code, message);
+}
+
 int refuse(const std::string& name, const ReleaseOutcome& o, const Store& store,
-           const std::optional<std::string>& as_owner) {
+           const std::optional<std::string>& as_owner, bool json) {
     const std::string q = "lock \"" + name + "\"";
     switch (o.status) {
     case ReleaseStatus::released:
         break;
     case ReleaseStatus::not_found:
-        return fail(ExitCode::not_found, q + " not found");
+        return refused(ExitCode::not_found, "not_found", name, q + " not found", o.record, json);
     case ReleaseStatus::not_owner: {
         std::string holder = o.record ? who(*o.record) : "someone else";
         std::string me = as_owner ? printable(*as_owner) : "you";
         // A hint only where breaking is safe: a live, unexpired holder is waited for, not broken.
         const bool stale = o.record && (o.record->expired(now()) || provably_gone(*o.record, store.local_view()));
-        return fail(ExitCode::not_owner, q + " is held by " + holder + ", not by " + me +
-                                             (stale ? " (it is stale: lokt unlock " + name + " --break-stale)" : ""));
+        return refused(ExitCode::not_owner, "not_owner", name, q + " is held by " + holder + ", not by " + me +
+                                             (stale ? " (it is stale: lokt unlock " + name + " --break-stale)" : ""), o.record, json);
     }
     case ReleaseStatus::guarded: {
         std::string pid = o.record ? " (pid " + std::to_string(o.record->pid) + ")" : "";
-        return fail(ExitCode::held, q + " is held by a running guard" + pid +
-                                        "; it releases when its command ends");
+        return refused(ExitCode::held, "guarded", name, q + " is held by a running guard" + pid +
+                                        "; it releases when its command ends", o.record, json);
     }
     case ReleaseStatus::not_stale: {
         std::string detail;
@@ -80,7 +95,7 @@ int refuse(const std::string& name, const ReleaseOutcome& o, const Store& store,
             detail = ": held by " + who(*o.record) + " (pid " + std::to_string(o.record->pid) + ", " +
                      holder_state_text(*o.record, store.local_view()) + ") for " +
                      format_duration(age_of(o.record->acquired_ts, now())) + " and not expired";
-        return fail(ExitCode::held, q + " is not stale" + detail);
+        return refused(ExitCode::held, "not_stale", name, q + " is not stale" + detail, o.record, json);
     }
     }
     return fail(ExitCode::error, q + ": unexpected release outcome");
@@ -95,7 +110,8 @@ int unlock_one(const Command& cmd, const Args& args, Mode mode, bool json) {
 
     auto store = open_store(false);
     if (!store) return fail(store.error());
-    if (!store_present(*store)) return fail(ExitCode::not_found, "lock \"" + name + "\" not found");
+    if (!store_present(*store))
+        return refused(ExitCode::not_found, "not_found", name, "lock \"" + name + "\" not found", std::nullopt, json);
 
     Result<ReleaseOutcome> r = Error{};
     switch (mode) {
@@ -110,7 +126,7 @@ int unlock_one(const Command& cmd, const Args& args, Mode mode, bool json) {
     }
     if (mode == Mode::force && r->status == ReleaseStatus::not_found)
         return force_freeze_fallback(*store, name, json);
-    return refuse(name, *r, *store, as_owner);
+    return refuse(name, *r, *store, as_owner, json);
 }
 
 int unlock_all(const std::string& owner, bool json) {

@@ -84,7 +84,8 @@ const std::vector<Command>& commands() {
          "                  naming each one it released\n"
          "  --owner NAME    with --all or without a lock NAME: release NAME's locks;\n"
          "                  with a lock NAME: release it if it belongs to owner NAME\n"
-         "  --json          print the result as JSON",
+         "  --json          print the result as JSON; a refusal too, as {status: not_found,\n"
+         "                  not_owner, guarded or not_stale, name, error, lock}",
          {{"force", false}, {"break-stale", false}, {"all", false}, {"owner", true}, {"json", false}},
          false, cmd_unlock},
         {"status", "status [NAME] [--json] [--prune-expired]",

@@ -164,3 +164,20 @@ def test_unlock_without_name_or_all_is_a_usage_error(lokt):
 
 def test_unlock_all_with_a_name_is_a_usage_error(lokt):
     assert lokt.run("unlock", "x", "--all").returncode == 64
+
+
+def test_json_refusals_print_json_too(lokt):
+    r = lokt.run("unlock", "nothere", "--json")
+    assert r.returncode == 3
+    assert json.loads(r.stdout) == {"status": "not_found", "name": "nothere",
+                                    "error": 'lock "nothere" not found'}
+    assert r.stderr == 'error: lock "nothere" not found\n'
+    assert lokt.run("lock", "x", "--ttl", "1h", owner="bob").returncode == 0
+    r = lokt.run("unlock", "x", "--json", owner="alice")
+    assert r.returncode == 4
+    out = json.loads(r.stdout)
+    assert out["status"] == "not_owner" and out["lock"]["owner"] == "bob"
+    r = lokt.run("unlock", "x", "--break-stale", "--json", owner="alice")
+    assert r.returncode == 2 and json.loads(r.stdout)["status"] == "not_stale"
+    r = lokt.run("unlock", "nothere", "--json")  # the root exists now: the same answer
+    assert r.returncode == 3 and json.loads(r.stdout)["status"] == "not_found"
