@@ -5,6 +5,7 @@
 #include "lokt/wait.hpp"
 
 #include "lokt/liveness.hpp"
+#include "lokt/log.hpp"
 #include "lokt/name.hpp"
 #include "lokt/proc_stat.hpp"
 #include "lokt/sys.hpp"
@@ -192,6 +193,7 @@ std::optional<Result<WaitResult>> Waiter::behind(const detail::QueueView& view) 
     std::optional<Nanos> poll_every;
     if (watch == TicketWatch::failed || !pidfd.valid()) poll_every = backoff_.next();
     poll_every = sooner(sooner(poll_every, stall_at), report(view.ahead));
+    LOKT_LOG(debug, "waiting for \"", req_.name, "\": ", view.ahead, " ahead in the queue (next: pid ", pred.pid, ")");
     blocked_ = true;
     return woke(watcher_.wait(pidfd.get(), {}, poll_every, deadline_, opt_.cancel_fd), {pred.pid, pred.start});
 }

@@ -2,6 +2,7 @@
 
 #include "lokt/audit.hpp"
 #include "lokt/exit_code.hpp"
+#include "lokt/log.hpp"
 #include "lokt/own_lease.hpp"
 #include "lokt/supervisor/channel.hpp"
 #include "lokt/wait.hpp"
@@ -147,6 +148,7 @@ void StoreKeeper::renew() {
             continue;
         }
         if (*r) {
+            LOKT_LOG(debug, "renewed lock \"", h.name, "\" for ", std::chrono::duration_cast<std::chrono::seconds>(cfg_.ttl).count(), "s");
             kept.push_back(h);
             continue;
         }
