@@ -166,13 +166,15 @@ TEST_CASE("a waiter waits through a freeze", "[wait]") {
 TEST_CASE("stop_on ends a wait at once, before queueing or when the blocker appears", "[wait]") {
     TempRoot t;
     Store human = t.store("human");
-    auto frozen = [](const AcquireOutcome& o) { return std::holds_alternative<Frozen>(o); };
+    auto refusing_freezes = [](Nanos timeout) {
+        WaitOptions o = wait_opts(timeout);
+        o.stop_on = [](const AcquireOutcome& out) { return std::holds_alternative<Frozen>(out); };
+        return o;
+    };
+    Store b = t.store("waiter");
     SECTION("a freeze in force at the start: refused, no ticket, no wait event") {
         REQUIRE(human.freeze("deploy", 1h));
-        Store b = t.store("waiter");
-        WaitOptions o = wait_opts(10min);
-        o.stop_on = frozen;
-        auto r = acquire_waiting(b, request(b, "deploy"), o);
+        auto r = acquire_waiting(b, request(b, "deploy"), refusing_freezes(10min));
         REQUIRE(r);
         CHECK(r->end == WaitEnd::refused);
         CHECK(std::holds_alternative<Frozen>(r->outcome));
@@ -182,9 +184,7 @@ TEST_CASE("stop_on ends a wait at once, before queueing or when the blocker appe
     SECTION("a freeze set while waiting for a holder: refused, audited as a refused wait") {
         Store a = t.store("holder");
         REQUIRE(a.try_acquire(request(a, "deploy")));
-        WaitOptions o = wait_opts(10min);
-        o.stop_on = frozen;
-        pid_t w = fork_waiter(t, "waiter", "deploy", o);
+        pid_t w = fork_waiter(t, "waiter", "deploy", refusing_freezes(10min));
         REQUIRE(wait_for([&] { return blocked_in_ppoll(w); }));
         REQUIRE(human.freeze("deploy", 1h));
         CHECK(reap(w) == kRefused);
@@ -195,10 +195,7 @@ TEST_CASE("stop_on ends a wait at once, before queueing or when the blocker appe
     SECTION("a holder stop_on does not refuse is waited for as usual") {
         Store a = t.store("holder");
         REQUIRE(a.try_acquire(request(a, "deploy", 300ms)));
-        Store b = t.store("waiter");
-        WaitOptions o = wait_opts(30s);
-        o.stop_on = frozen;
-        auto r = acquire_waiting(b, request(b, "deploy"), o);
+        auto r = acquire_waiting(b, request(b, "deploy"), refusing_freezes(30s));
         REQUIRE(r);
         CHECK(r->end == WaitEnd::acquired);
     }
