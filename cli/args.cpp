@@ -13,6 +13,18 @@ std::optional<std::string> Args::value(const std::string& flag) const {
     return it->second;
 }
 
+namespace {
+
+// The flag of `cmd` whose one-letter form `a` starts with ("-q", "-E3"), if any.
+const FlagSpec* short_flag(const Command& cmd, const std::string& a) {
+    if (a.size() < 2 || a[0] != '-' || a[1] == '-') return nullptr;
+    for (const auto& f : cmd.flags)
+        if (f.short_name != 0 && f.short_name == a[1]) return &f;
+    return nullptr;
+}
+
+} // namespace
+
 Result<Args> parse_args(const Command& cmd, const std::vector<std::string>& argv) {
     Args out;
     for (size_t i = 0; i < argv.size(); ++i) {
@@ -31,9 +43,17 @@ Result<Args> parse_args(const Command& cmd, const std::vector<std::string>& argv
             out.switches["verbose"] += a == "-vv" ? 2 : 1;
             continue;
         }
-        if (a == "-q" && std::any_of(cmd.flags.begin(), cmd.flags.end(),
-                                     [](const FlagSpec& f) { return f.name == "quiet"; })) {
-            out.switches["quiet"]++;
+        if (const FlagSpec* s = short_flag(cmd, a)) {
+            if (!s->takes_value) {
+                if (a.size() > 2) return Error{"flag -" + std::string(1, a[1]) + " takes no value"};
+                out.switches[s->name]++;
+            } else if (a.size() > 2) {
+                out.values[s->name] = a.substr(2);  // "-E3", as flock and getopt accept
+            } else {
+                if (i + 1 >= argv.size() || argv[i + 1] == "--")
+                    return Error{"flag -" + std::string(1, a[1]) + " needs a value"};
+                out.values[s->name] = argv[++i];
+            }
             continue;
         }
         if (a.size() < 2 || a[0] != '-' ) {

@@ -21,6 +21,7 @@ namespace lokt::cli {
 struct FlagSpec {
     std::string name;      ///< without the leading "--"
     bool takes_value = false;
+    char short_name = 0;   ///< e.g. 'q' for "-q", 'E' for "-E N" / "-EN"; 0: none
 };
 
 /// A subcommand's arguments after parsing. Flags may come before or after positionals;

@@ -34,11 +34,15 @@ void install_stop_handlers() {
     ::sigaction(SIGTERM, &sa, nullptr);
 }
 
-// "8h" / "1h30m" (that long ago) or an RFC 3339 time.
+// "8h" / "1h30m" (that long ago), an RFC 3339 time, or a date (its midnight in UTC, the
+// zone every audit time is written and shown in).
 Result<TimePoint> parse_since(const std::string& s, TimePoint at) {
     if (auto d = parse_duration(s)) return saturating_add(at, -*d);
     if (auto t = parse_rfc3339(s)) return *t;
-    return Error{"invalid --since \"" + s + "\": want a duration (8h, 1h30m) or an RFC 3339 time (2026-02-07T15:30:00Z)"};
+    const bool date = s.size() == 10 && s[4] == '-' && s[7] == '-';
+    if (date)
+        if (auto t = parse_rfc3339(s + "T00:00:00Z")) return *t;
+    return Error{"invalid --since \"" + s + "\": want a duration (8h, 1h30m), an RFC 3339 time (2026-02-07T15:30:00Z) or a date (2026-02-07, UTC)"};
 }
 
 std::string scalar_text(const nlohmann::json& v) {

@@ -75,9 +75,10 @@ const Command* find_command(const std::string& name) {
 }
 
 const FlagSpec* find_flag(const Command& cmd, const std::string& word) {
-    if (word.rfind("--", 0) != 0) return nullptr;
-    for (const auto& f : cmd.flags)
+    for (const auto& f : cmd.flags) {
         if ("--" + f.name == word) return &f;
+        if (f.short_name != 0 && word.size() == 2 && word[0] == '-' && word[1] == f.short_name) return &f;
+    }
     return nullptr;
 }
 

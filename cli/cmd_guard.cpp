@@ -46,6 +46,11 @@ bool held_by_ancestor(const LockRecord& rec, const LocalView& here) {
     return is_self_or_ancestor(rec.pid, rec.pid_start_ns, ::getppid(), 64);
 }
 
+std::string basename_of(const std::string& path) {
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
 std::string join(const std::vector<std::string>& words) {
     std::string out;
     for (const auto& w : words) {
@@ -73,6 +78,8 @@ int cmd_guard(const Command& cmd, const Args& args) {
     if (!mode) return usage_error(cmd, mode.error().message);
     // One LOKT_SLOT per command: a pool is guarded one NAME at a time.
     if (mode->mode == LockMode::slots && names.size() > 1) return usage_error(cmd, "--slots takes one NAME");
+    auto conflict_code = conflict_exit_code(args);
+    if (!conflict_code) return usage_error(cmd, conflict_code.error().message);
     GuardOptions opt;
     opt.argv = args.rest;
     opt.ttl = timing->ttl;
@@ -93,10 +100,10 @@ int cmd_guard(const Command& cmd, const Args& args) {
         if (*v == "run") run_on_timeout = true;
         else if (*v != "fail") return usage_error(cmd, "--on-timeout must be \"fail\" or \"run\", not \"" + *v + "\"");
     }
-    bool fail_on_frozen = false;
+    bool fail_on_frozen = true;  // as the original and the shim's rules: a freeze is an answer
     if (auto v = args.value("on-frozen")) {
-        if (*v == "fail") fail_on_frozen = true;
-        else if (*v != "wait") return usage_error(cmd, "--on-frozen must be \"wait\" or \"fail\", not \"" + *v + "\"");
+        if (*v == "wait") fail_on_frozen = false;
+        else if (*v != "fail") return usage_error(cmd, "--on-frozen must be \"wait\" or \"fail\", not \"" + *v + "\"");
     }
     LockKind kind = LockKind::guard;
     if (auto v = args.value("kind")) {
@@ -150,12 +157,15 @@ int cmd_guard(const Command& cmd, const Args& args) {
     cfg.run_on_timeout = run_on_timeout;
     cfg.end_on_lost = opt.on_lost == OnLost::term;
     cfg.quiet = args.has("quiet");
+    cfg.conflict_code = *conflict_code;
     const Nanos timeout = timing->timeout;
-    cfg.refusal = [timeout](const AcquireOutcome& o, bool timed_out) {
-        std::string prefix = timed_out ? "timed out after " + short_duration(timeout) + " waiting: " : "";
-        if (const auto* h = std::get_if<Held>(&o)) return prefix + held_message(h->holder.name, *h, now());
-        if (const auto* f = std::get_if<Frozen>(&o)) return prefix + frozen_message(f->freeze.name, f->freeze);
-        return prefix + "lock not acquired";
+    const Identity self = store->self();
+    // Under the shim the caller typed e.g. "git push", not lokt: the line says who speaks.
+    const std::string tool = kind == LockKind::shim ? basename_of(opt.argv[0]) : "";
+    if (kind == LockKind::shim) cfg.refusal_prefix = "lokt: ";
+    cfg.refusal = [timeout, self, tool](const AcquireOutcome& o, bool timed_out) {
+        std::string text = refusal_message(o, timed_out ? short_duration(timeout) : "", self);
+        return tool.empty() ? text : shim_refusal_message(tool, o, text);
     };
     cfg.unlocked = [timeout](const Held& h, bool timed_out) {
         const LockRecord& r = h.holder;

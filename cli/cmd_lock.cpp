@@ -74,6 +74,8 @@ int cmd_lock(const Command& cmd, const Args& args) {
     if (!timing) return usage_error(cmd, timing.error().message);
     auto mode = parse_mode(args);
     if (!mode) return usage_error(cmd, mode.error().message);
+    auto conflict_code = conflict_exit_code(args);
+    if (!conflict_code) return usage_error(cmd, conflict_code.error().message);
     const std::string& name = args.positional[0];
     const bool json = args.has("json");
 
@@ -116,7 +118,7 @@ int cmd_lock(const Command& cmd, const Args& args) {
     }
     store.audit_denial(req, *outcome);
     print_denial(name, *outcome, json, prefix, store.local_view());
-    return to_int(ExitCode::held);
+    return *conflict_code;
 }
 
 } // namespace lokt::cli

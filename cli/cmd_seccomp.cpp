@@ -61,12 +61,10 @@ int cmd_seccomp_shim(const Command& cmd, const Args& args) {
     if (!loaded) return fail(loaded.error());
     std::unique_ptr<rules::RuleSet> set = std::move(*loaded);
     opt.rules = set.get();
-    opt.refusal = [](const AcquireOutcome& o, const std::string& waited) {
-        // The guard's wording, so both shim modes read the same.
-        std::string prefix = waited.empty() ? "" : "timed out after " + waited + " waiting: ";
-        if (const auto* h = std::get_if<Held>(&o)) return prefix + held_message(h->holder.name, *h, now());
-        if (const auto* f = std::get_if<Frozen>(&o)) return prefix + frozen_message(f->freeze.name, f->freeze);
-        return prefix + "lock not acquired";
+    const Identity self = opt.who;
+    // The guard's wording, so both shim modes read the same.
+    opt.refusal = [self](const AcquireOutcome& o, const std::string& waited) {
+        return refusal_message(o, waited, self);
     };
     opt.warn = warn_line;
     opt.report_every = report_interval(WaitDisplay::lines);

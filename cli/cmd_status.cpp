@@ -29,9 +29,12 @@ std::string expiry_text(const LockRecord& r, TimePoint at) {
     return s + ", expires in " + format_duration(age_of(at, *r.expires_at));
 }
 
-void print_table(const std::vector<LockEntry>& entries, TimePoint at, const LocalView& host) {
+void print_table(const std::vector<LockEntry>& entries, TimePoint at, const LocalView& host,
+                 const std::string& root) {
     if (entries.empty()) {
-        std::printf("no locks held\n");
+        // Which root was looked at: a lock taken under another root (another worktree's
+        // ./.lokt, a different LOKT_ROOT) is the usual reason for an unexpected "none".
+        std::printf("no locks held (root %s)\n", printable(root).c_str());
         return;
     }
     size_t wname = 4, wwho = 5;
@@ -39,6 +42,8 @@ void print_table(const std::vector<LockEntry>& entries, TimePoint at, const Loca
         wname = std::max(wname, e.record.name.size());
         wwho = std::max(wwho, holder_text(e.record).size());
     }
+    std::printf("%-*s  %-*s  %-11s  %-12s  %-26s  %s\n", static_cast<int>(wname), "NAME",
+                static_cast<int>(wwho), "OWNER", "PID", "AGE", "TTL", "STATE");
     for (const auto& e : entries) {
         const LockRecord& r = e.record;
         std::string who = holder_text(r);
@@ -186,7 +191,7 @@ int cmd_status(const Command& cmd, const Args& args) {
         std::fwrite(out.data(), 1, out.size(), stdout);
         return to_int(ExitCode::ok);
     }
-    print_table(entries, at, store.local_view());
+    print_table(entries, at, store.local_view(), store.describe());
     if (store.present()) print_unreadable(store, entries);
     return to_int(ExitCode::ok);
 }

@@ -54,24 +54,41 @@ int force_freeze_fallback(Backend& store, const std::string& name, bool json) {
     return to_int(ExitCode::ok);
 }
 
+// A refusal: the error line on stderr, and with --json also an object on stdout, so a script
+// reading stdout sees every outcome (status: not_found, not_owner, guarded, not_stale).
+int refused(ExitCode code, const char* status, const std::string& name, const std::string& message,
+            const std::optional<LockRecord>& record, bool json) {
+    if (json) {
+        OrderedJson j;
+        j["status"] = status;
+        j["name"] = name;
+        j["error"] = message;
+        if (record) j["lock"] = record_json(*record);
+        print_json(j);
+    }
+    return fail(code, message);
+}
+
 int refuse(const std::string& name, const ReleaseOutcome& o, const Backend& store,
-           const std::optional<std::string>& as_owner) {
+           const std::optional<std::string>& as_owner, bool json) {
     const std::string q = "lock \"" + name + "\"";
     switch (o.status) {
     case ReleaseStatus::released:
         break;
     case ReleaseStatus::not_found:
-        return fail(ExitCode::not_found, q + " not found");
+        return refused(ExitCode::not_found, "not_found", name, q + " not found", o.record, json);
     case ReleaseStatus::not_owner: {
         std::string holder = o.record ? who(*o.record) : "someone else";
         std::string me = as_owner ? printable(*as_owner) : "you";
-        return fail(ExitCode::not_owner,
-                    q + " is held by " + holder + ", not by " + me + " (use --force to break it)");
+        // A hint only where breaking is safe: a live, unexpired holder is waited for, not broken.
+        const bool stale = o.record && (o.record->expired(now()) || provably_gone(*o.record, store.local_view()));
+        return refused(ExitCode::not_owner, "not_owner", name, q + " is held by " + holder + ", not by " + me +
+                                             (stale ? " (it is stale: lokt unlock " + name + " --break-stale)" : ""), o.record, json);
     }
     case ReleaseStatus::guarded: {
         std::string pid = o.record ? " (pid " + std::to_string(o.record->pid) + ")" : "";
-        return fail(ExitCode::held, q + " is held by a running guard" + pid +
-                                        "; it releases when its command ends (use --force to break it)");
+        return refused(ExitCode::held, "guarded", name, q + " is held by a running guard" + pid +
+                                        "; it releases when its command ends", o.record, json);
     }
     case ReleaseStatus::not_stale: {
         std::string detail;
@@ -79,7 +96,7 @@ int refuse(const std::string& name, const ReleaseOutcome& o, const Backend& stor
             detail = ": held by " + who(*o.record) + " (pid " + std::to_string(o.record->pid) + ", " +
                      holder_state_text(*o.record, store.local_view()) + ") for " +
                      format_duration(age_of(o.record->acquired_ts, now())) + " and not expired";
-        return fail(ExitCode::held, q + " is not stale" + detail + " (use --force to break it anyway)");
+        return refused(ExitCode::held, "not_stale", name, q + " is not stale" + detail, o.record, json);
     }
     }
     return fail(ExitCode::error, q + ": unexpected release outcome");
@@ -95,7 +112,8 @@ int unlock_one(const Command& cmd, const Args& args, Mode mode, bool json) {
     auto backend = open_backend(false);
     if (!backend) return fail(backend.error());
     Backend& store = **backend;
-    if (!store.present()) return fail(ExitCode::not_found, "lock \"" + name + "\" not found");
+    if (!store.present())
+        return refused(ExitCode::not_found, "not_found", name, "lock \"" + name + "\" not found", std::nullopt, json);
 
     Result<ReleaseOutcome> r = Error{};
     switch (mode) {
@@ -110,7 +128,7 @@ int unlock_one(const Command& cmd, const Args& args, Mode mode, bool json) {
     }
     if (mode == Mode::force && r->status == ReleaseStatus::not_found)
         return force_freeze_fallback(store, name, json);
-    return refuse(name, *r, store, as_owner);
+    return refuse(name, *r, store, as_owner, json);
 }
 
 int unlock_all(const std::string& owner, bool json) {
@@ -143,8 +161,10 @@ int unlock_all(const std::string& owner, bool json) {
         if (!kept.empty()) j["kept"] = kept;
         print_json(j);
     } else {
-        std::printf("released %zu lock%s of %s\n", released.size(), released.size() == 1 ? "" : "s",
-                    printable(owner).c_str());
+        std::string names;
+        for (const auto& n : released) names += (names.empty() ? ": " : ", ") + n;
+        std::printf("released %zu lock%s of %s%s\n", released.size(), released.size() == 1 ? "" : "s",
+                    printable(owner).c_str(), names.c_str());
     }
     return to_int(ExitCode::ok);
 }

@@ -67,9 +67,9 @@ Verdict judge_lock(const std::string& name, const LockRecord& r, TimePoint at, c
     }
     if (mine && lease)
         v.lines.push_back("lokt lock " + name + " again refreshes it; lokt unlock " + name + " releases it");
-    else
-        v.lines.push_back("wait for it with --wait, or break it (careful) with: lokt unlock " + name +
-                          " --force");
+    else  // no --force hint: the holder is live, and agents follow printed hints literally
+        v.lines.push_back("wait for it: lokt guard " + name + " --wait -- CMD (or lokt lock " + name +
+                          " --wait)");
     return v;
 }
 

@@ -5,6 +5,7 @@
 #include "lokt_version.hpp"
 
 #include "lokt/log.hpp"
+#include "lokt/supervisor/proc_title.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -17,7 +18,7 @@ namespace lokt::cli {
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
         {"guard", "guard NAME... [--shared | --slots N] [--ttl D] [--wait [--timeout D]] [--kill-after D] [--on-exit term|wait] "
-                  "[--on-lost warn|term] [--on-timeout fail|run] [--on-frozen wait|fail] -- CMD [ARG...]",
+                  "[--on-lost warn|term] [--on-timeout fail|run] [--on-frozen wait|fail] [-E N] -- CMD [ARG...]",
          "run a command while holding a lock; release when its whole process tree is gone",
          "Acquires NAME, runs CMD, and releases the lock once CMD and every process it started\n"
          "are gone (also when CMD fails, is signalled, or lokt itself is killed). Several\n"
@@ -28,7 +29,8 @@ const std::vector<Command>& commands() {
          "                   CMD sees its slot, 0..N-1, as LOKT_SLOT\n"
          "  --ttl D          lock expires after D unless renewed; renewed every D/2 while CMD runs\n"
          "                   (1s to 87600h)\n"
-         "  --wait           wait for the lock instead of exiting 2 (freezes are waited through)\n"
+         "  --wait           wait for the lock instead of exiting 2 (not for a freeze, nor for\n"
+         "                   your own lease: only lokt unlock ends that)\n"
          "  --timeout D      give up waiting after D (default 10m, at most 87600h; needs --wait)\n"
          "  --kill-after D   grace between SIGTERM and SIGKILL for what CMD leaves, and after a\n"
          "                   relayed SIGTERM/SIGHUP/SIGQUIT (default 5s, at most 24h)\n"
@@ -37,38 +39,46 @@ const std::vector<Command>& commands() {
          "                   on; term: also end CMD's tree as a SIGTERM to lokt guard would\n"
          "  --on-timeout M   fail (default): exit 2 when the lock stays held; run: warn and run\n"
          "                   CMD without the lock (audit unlocked-run; a freeze still exits 2)\n"
-         "  --on-frozen M    wait (default with --wait): wait a freeze out; fail: exit 2 at once\n"
+         "  --on-frozen M    fail (default): a freeze exits 2 at once, also one set during the\n"
+         "                   wait; wait: --wait waits a freeze out too\n"
          "  --exec PATH      run PATH with the words after -- as its argv (argv[0] included)\n"
          "  --kind KIND      guard (default) or shim, recorded in the lock and audit\n"
+         "  -E, --conflict-exit-code N\n"
+         "                   exit N (0-255) instead of 2 when the lock is held or frozen; use\n"
+         "                   it when CMD can exit 2 itself (make, diff, grep do)\n"
          "  -q, --quiet      say nothing while waiting\n\n"
          "While it waits, a status line on stderr names the holder and the waiters ahead\n"
          "(rewritten in place on a terminal; otherwise one line at the start, one a minute,\n"
          "and \"lokt: acquired NAME after T\" at the end).\n\n"
+         "Under lokt shim, a refusal starts with \"lokt:\" and names the tool and the lock.\n\n"
          "Signals sent to lokt guard reach CMD's process group once; after SIGTERM, SIGHUP or\n"
          "SIGQUIT, whatever is still alive after --kill-after gets SIGKILL (not after SIGINT).\n"
          "Inside CMD, a nested guard of a NAME already held above it runs its command\n"
          "directly (LOKT_HELD, or the lock's supervisor is an ancestor, e.g. across env -i).\n\n"
-         "Exit: CMD's own status; 2 held or frozen; 126/127 CMD not runnable; 128+N killed by\n"
+         "Exit: CMD's own status; 2 (or -E N) held or frozen; 126/127 CMD not runnable; 128+N killed by\n"
          "signal N (143 also when a relayed SIGTERM had to be followed by SIGKILL); 64 bad\n"
-         "usage. Durations: 300ms, 5s, 10m, 1h30m.",
+         "usage. Durations: 300ms, 5s, 10m, 1h30m, 1d; a bare number is seconds.",
          {{"ttl", true}, {"wait", false}, {"timeout", true}, {"kill-after", true},
           {"on-exit", true}, {"on-lost", true}, {"on-timeout", true}, {"on-frozen", true}, {"exec", true},
-          {"kind", true}, {"quiet", false}, {"shared", false}, {"slots", true}},
+          {"kind", true}, {"conflict-exit-code", true, 'E'}, {"quiet", false, 'q'}, {"shared", false}, {"slots", true}},
          true, cmd_guard},
-        {"lock", "lock NAME [--shared | --slots N] [--ttl D] [--wait [--timeout D]] [--json]",
+        {"lock", "lock NAME [--shared | --slots N] [--ttl D] [--wait [--timeout D]] [-E N] [--json]",
          "acquire a lock (a lease that outlives this command) and exit",
          "Takes NAME as a lease: it stays held after this command exits, until lokt unlock,\n"
-         "its TTL, or a break. Locking again as the same owner refreshes the TTL.\n\n"
+         "its TTL, or a break. Locking again as the same owner refreshes the TTL (without\n"
+         "--ttl, the lease keeps the TTL it has). A guard of your own lease is refused.\n\n"
          "  --shared      a shared lease: any number of shared holders, never an exclusive one\n"
          "  --slots N     one of N slots of NAME (all callers must agree on N)\n"
          "  --ttl D       the lease expires after D (e.g. 5s, 10m, 1h30m; 1s to 87600h)\n"
          "  --wait        wait for the lock instead of exiting 2\n"
          "  --timeout D   give up waiting after D (default 10m, at most 87600h; needs --wait)\n"
+         "  -E, --conflict-exit-code N\n"
+         "                exit N (0-255) instead of 2 when the lock is held or frozen\n"
          "  -q, --quiet   say nothing while waiting (see lokt guard --help)\n"
          "  --json        print the lock (or the holder on denial) as JSON on stdout\n\n"
-         "Exit: 0 acquired, 2 held by another owner or frozen, 1 error, 64 bad usage.",
-         {{"ttl", true}, {"wait", false}, {"timeout", true}, {"json", false}, {"quiet", false},
-          {"shared", false}, {"slots", true}},
+         "Exit: 0 acquired, 2 (or -E N) held by another owner or frozen, 1 error, 64 bad usage.",
+         {{"ttl", true}, {"wait", false}, {"timeout", true}, {"json", false},
+          {"conflict-exit-code", true, 'E'}, {"quiet", false, 'q'}, {"shared", false}, {"slots", true}},
          false, cmd_lock},
         {"unlock", "unlock [NAME] [--force | --break-stale] [--all] [--owner NAME] [--json]",
          "release a lock you own, or break a stale/any lock",
@@ -77,18 +87,23 @@ const std::vector<Command>& commands() {
          "  --break-stale   remove NAME only if its TTL passed or its holder is gone (2 if not)\n"
          "  --force         remove NAME whoever holds it (break-glass); with no lock, lifts\n"
          "                  NAME's freeze, so status --json names can be piped in\n"
-         "  --all           release every lock of the current owner (LOKT_OWNER or user)\n"
+         "  --all           release every lock of the current owner (LOKT_OWNER or user),\n"
+         "                  naming each one it released\n"
          "  --owner NAME    with --all or without a lock NAME: release NAME's locks;\n"
          "                  with a lock NAME: release it if it belongs to owner NAME\n"
-         "  --json          print the result as JSON",
+         "  --json          print the result as JSON; a refusal too, as {status: not_found,\n"
+         "                  not_owner, guarded or not_stale, name, error, lock}",
          {{"force", false}, {"break-stale", false}, {"all", false}, {"owner", true}, {"json", false}},
          false, cmd_unlock},
         {"status", "status [NAME] [--json] [--prune-expired]",
          "list held locks and freezes, or show one",
-         "Without NAME: one line per lock or freeze (owner@host, pid, age, TTL, state:\n"
-         "alive, dead, unknown, expired or FROZEN), or \"no locks held\". With NAME: its\n"
+         "Without NAME: a header row, then one line per lock or freeze (owner@host, pid, age,\n"
+         "TTL, state: alive, dead, unknown, expired or FROZEN), or \"no locks held (root\n"
+         "PATH)\" naming the root it looked at. With NAME: its\n"
          "details and freeze (exit 3 if neither exists).\n\n"
-         "  --json            a JSON array (one object with NAME), fields as the original lokt\n"
+         "  --json            a JSON array (one object with NAME), fields as the original lokt,\n"
+         "                    plus stale (true: expired or holder provably gone, so safe to\n"
+         "                    break; a lease's pid_status is \"dead\" once lokt lock exits)\n"
          "  --prune-expired   remove expired locks first (audited as auto-prune)",
          {{"json", false}, {"prune-expired", false}}, false, cmd_status},
         {"exists", "exists NAME [--fence N]",
@@ -118,7 +133,8 @@ const std::vector<Command>& commands() {
          "are read too, oldest first. On a terminal each event is an aligned text line (time\n"
          "(UTC), event, lock, who, TTL, details); into a pipe or file the stored JSON lines are\n"
          "printed unchanged (JSONL), as the original lokt does, so lokt audit | jq works.\n\n"
-         "  --since D|TIME  only events since D ago (8h, 1h30m) or since an RFC 3339 TIME\n"
+         "  --since D|TIME  only events since D ago (8h, 1h30m, 1d) or since an RFC 3339 TIME\n"
+         "                  or a date (2026-02-07: its midnight, UTC)\n"
          "  --name NAME     only events of lock NAME\n"
          "  --event E,...   only these events (acquire, deny, release, renew, force-break,\n"
          "                  stale-break, auto-prune, freeze, unfreeze, lost, ...)\n"
@@ -236,6 +252,7 @@ void configure_logging(const Args& args) {
 
 int main(int argc, char** argv) {
     using namespace lokt::cli;
+    lokt::sup::remember_argv(argc, argv);  // the guard supervisor renames itself for ps
     if (argc < 2) {
         cmd_help(commands().back(), Args{});
         return lokt::to_int(lokt::ExitCode::usage);

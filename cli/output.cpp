@@ -4,12 +4,14 @@
 #include "lokt/liveness.hpp"
 #include "lokt/log.hpp"
 #include "lokt/name.hpp"
+#include "lokt/own_lease.hpp"
 #include "lokt/root.hpp"
 #include "lokt/root_fs.hpp"
 #include "lokt/sys.hpp"
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <type_traits>
@@ -61,6 +63,19 @@ Result<TimingFlags> parse_timing(const Args& args) {
         t.timeout = **timeout;
     }
     return t;
+}
+
+Result<int> conflict_exit_code(const Args& args) {
+    auto text = args.value("conflict-exit-code");
+    if (!text) return to_int(ExitCode::held);
+    int n = 0;
+    // Digits only (no sign, no spaces): an exit status is one byte, so 256 would read as 0.
+    const bool digits = !text->empty() && text->size() <= 3 &&
+                        std::all_of(text->begin(), text->end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (digits) n = std::stoi(*text);
+    if (!digits || n > 255)
+        return Error{"--conflict-exit-code must be a number from 0 to 255, not \"" + *text + "\""};
+    return n;
 }
 
 std::optional<int> check_single_name(const Command& cmd, const Args& args) {
@@ -122,6 +137,29 @@ std::string held_message(const std::string& name, const Held& held, TimePoint at
         return "lock \"" + name + "\" is being written by another process (its lock file is still empty or incomplete)";
     return "lock \"" + name + "\" held by " + holder_text(holder) + " (pid " + std::to_string(holder.pid) +
            ") for " + format_duration(age_of(holder.acquired_ts, at));
+}
+
+std::string refusal_message(const AcquireOutcome& outcome, const std::string& waited, const Identity& self) {
+    const std::string prefix = waited.empty() ? "" : "timed out after " + waited + " waiting: ";
+    const TimePoint at = now();
+    if (const auto* h = std::get_if<Held>(&outcome)) {
+        const LockRecord& r = h->holder;
+        if (h->being_written || !is_own_lease(r, self)) return prefix + held_message(r.name, *h, at);
+        // A pid here is the exited `lokt lock`: the lease's age and owner are what matter.
+        return prefix + "lock \"" + r.name + "\" is held by you (" + printable(r.owner) +
+               ", lease from lokt lock " + short_duration(age_of(r.acquired_ts, at)) +
+               " ago); run lokt unlock " + r.name + " first";
+    }
+    if (const auto* f = std::get_if<Frozen>(&outcome)) return prefix + frozen_message(f->freeze.name, f->freeze);
+    return prefix + "lock not acquired";
+}
+
+std::string shim_refusal_message(const std::string& tool, const AcquireOutcome& outcome,
+                                 const std::string& refusal) {
+    std::string name;
+    if (const auto* h = std::get_if<Held>(&outcome)) name = h->holder.name;
+    if (const auto* f = std::get_if<Frozen>(&outcome)) name = f->freeze.name;
+    return printable(tool) + " needs lock \"" + name + "\": " + refusal + " (ask: lokt why " + name + ")";
 }
 
 std::string frozen_message(const std::string& name, const LockRecord& freeze) {
@@ -218,6 +256,8 @@ void append_status_json(std::string& out, const LockRecord& r, bool freeze, Time
     w.num("age_sec", std::chrono::duration_cast<std::chrono::seconds>(age_of(r.acquired_ts, at)).count());
     w.boolean("expired", r.expired(at));
     w.str("pid_status", holder_state(r, this_host));
+    // What pid_status "dead" meant to the original: safe to break (a lease's pid never is).
+    w.boolean("stale", r.expired(at) || (!freeze && provably_gone(r, this_host)));
     if (freeze) w.boolean("freeze", true);
     w.str("lock_id", r.lock_id);
     if (r.kind) w.str("kind", to_string(*r.kind));

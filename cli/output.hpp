@@ -63,6 +63,9 @@ struct ModeFlags {
 Result<ModeFlags> parse_mode(const Args& args);
 /// "shared" / "slot 2 of 3" for a shared or slot holder; empty for an exclusive one.
 std::string mode_suffix(const LockRecord& holder);
+/// -E/--conflict-exit-code N (guard, lock; flock's name): the exit code when the lock is held
+/// by someone else or frozen; 2 when absent; an Error unless N is a whole number 0..255.
+Result<int> conflict_exit_code(const Args& args);
 
 /// Checks the positional count and the lock name; returns the exit code of the usage error
 /// printed, or nullopt when `args` has exactly one valid NAME.
@@ -84,6 +87,14 @@ std::string holder_text(const LockRecord& r);
 std::string held_message(const std::string& name, const Held& held, TimePoint at);
 /// `lock "deploy" is frozen until 2026-02-07T15:30:00Z` (no "error: ").
 std::string frozen_message(const std::string& name, const LockRecord& freeze);
+
+/// The text after "error: " refusing an acquire (held or frozen); `waited` is the --timeout
+/// that ran out ("" when none did). One's own lease says so and names the way out.
+std::string refusal_message(const AcquireOutcome& outcome, const std::string& waited, const Identity& self);
+/// A refusal for a command the shim put under a lock, to follow "lokt: ": names the tool,
+/// the lock, and how to ask about it (the caller never typed lokt).
+std::string shim_refusal_message(const std::string& tool, const AcquireOutcome& outcome,
+                                 const std::string& refusal);
 
 /// Prints the denial of an acquire (held or frozen) as text on stderr or, with `json`, as an
 /// object on stdout; `prefix` goes before the text message (e.g. "timed out after 5s: ").

@@ -22,6 +22,7 @@ uint64_t unit_ns(const char* u, size_t rest, size_t* ulen) {
     static constexpr Unit kUnits[] = {
         {"ns", 1}, {"us", 1000}, {"\xc2\xb5s", 1000}, {"\xce\xbcs", 1000}, {"ms", 1000000},
         {"s", 1000000000ULL}, {"m", 60ULL * 1000000000ULL}, {"h", 3600ULL * 1000000000ULL},
+        {"d", 24ULL * 3600ULL * 1000000000ULL},
     };
     for (const Unit& unit : kUnits) {
         if (starts_with(u, rest, unit.text)) {
@@ -56,9 +57,15 @@ DurationError parse_go_duration(const char* s, size_t len, int64_t* out_ns) noex
             frac_end = i;
         }
         if (int_end == int_begin && frac_end == frac_begin) return DurationError::missing_number;
-        if (i == len) return DurationError::missing_unit;
         size_t ulen = 0;
-        const uint64_t mult = unit_ns(s + i, len - i, &ulen);
+        uint64_t mult = 0;
+        if (i < len) {
+            mult = unit_ns(s + i, len - i, &ulen);
+        } else if (int_begin == 0) {
+            mult = 1000000000ULL;  // a bare number is seconds, as flock -w and timeout(1) read it
+        } else {
+            return DurationError::missing_unit;  // "1h30": the unit of a later part is not implied
+        }
         if (mult == 0) return DurationError::unknown_unit;
         i += ulen;
         uint64_t whole = 0;

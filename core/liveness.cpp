@@ -2,6 +2,7 @@
 #include "lokt/liveness.hpp"
 
 #include "lokt/held_file.hpp"
+#include "lokt/log.hpp"
 #include "lokt/proc_stat.hpp"
 #include "lokt/sys.hpp"
 
@@ -78,17 +79,28 @@ PidSpace pid_space(const LockRecord& r, const LocalView& here) {
 }
 
 PidStatus holder_status(const LockRecord& r, const LocalView& here) {
+    // Each judgement says why at debug level: "why is this lock held / gone?" is the
+    // question -v is for.
+    auto judged = [&r](PidStatus s, const char* why) {
+        LOKT_LOG(debug, "lock \"", r.name, "\" holder pid ", r.pid, ": ", to_string(s), " (", why, ")");
+        return s;
+    };
     const PidSpace space = pid_space(r, here);
-    if (space == PidSpace::other_host) return PidStatus::unknown;
-    if (space == PidSpace::other_boot) return PidStatus::dead;  // no process survives a reboot
+    if (space == PidSpace::other_host) return judged(PidStatus::unknown, "on another host; only its TTL can end it");
+    if (space == PidSpace::other_boot) return judged(PidStatus::dead, "from an earlier boot");  // no process survives a reboot
     // The flock is the kernel's word and works across pid namespaces of one kernel.
     const HeldProof proof = is_tree_kind(r) ? probe_held(here.held_dir, r.lock_id) : HeldProof::none;
-    if (proof == HeldProof::held) return PidStatus::alive;
+    if (proof == HeldProof::held) return judged(PidStatus::alive, "its guard's held/ proof is locked");
     // Front and supervisor are gone (free), or there is no proof: here the pids decide, so
     // members of the command's process group that outlive both still hold the lock.
-    if (space == PidSpace::same) return by_pids(r);
+    if (space == PidSpace::same) {
+        const PidStatus s = by_pids(r);
+        return judged(s, s == PidStatus::alive ? "its process (or its command's group) exists"
+                                               : "no process with its pid and start time, nor its group");
+    }
     // Another pid namespace: its pids mean nothing here; only the free proof says "gone".
-    return proof == HeldProof::free ? PidStatus::dead : PidStatus::unknown;
+    return proof == HeldProof::free ? judged(PidStatus::dead, "another pid namespace; its proof is free")
+                                    : judged(PidStatus::unknown, "another pid namespace; no proof to ask");
 }
 
 bool provably_gone(const LockRecord& r, const LocalView& here) {

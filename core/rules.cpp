@@ -198,7 +198,8 @@ std::vector<std::string> guard_argv(const RuleSet& rs, const Decision& decision,
     std::vector<std::string> out{"lokt", "guard"};
     if (decision.wait_ns > 0) {
         out.insert(out.end(), {"--wait", "--timeout", rs.str(decision.wait_offset)});
-        if (decision.on_frozen == OnFrozen::fail) out.insert(out.end(), {"--on-frozen", "fail"});
+        // Always said: a rule's on-frozen=wait must not fall back to guard's default (fail).
+        out.insert(out.end(), {"--on-frozen", decision.on_frozen == OnFrozen::fail ? "fail" : "wait"});
     }
     if (decision.on_timeout == OnTimeout::run) out.insert(out.end(), {"--on-timeout", "run"});
     if (decision.mode == RuleMode::shared) out.push_back("--shared");

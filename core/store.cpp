@@ -6,8 +6,11 @@
 #include "lokt/held_file.hpp"
 #include "lokt/liveness.hpp"
 #include "lokt/name.hpp"
+#include "lokt/own_lease.hpp"
+#include "lokt/duration.hpp"
 #include "store_io.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <type_traits>
 
@@ -24,11 +27,8 @@ enum class Verdict { held, expired, dead, refresh };
 Verdict judge(const LockRecord& cur, const AcquireRequest& req, const LocalView& here, TimePoint at) {
     if (cur.expired(at)) return Verdict::expired;
     if (provably_gone(cur, here)) return Verdict::dead;
-    bool cur_lease = !cur.kind || *cur.kind == LockKind::lease;
     // Idempotent re-lock of one's own lease. A guard or shim never takes over anything.
-    if (req.kind == LockKind::lease && cur_lease && cur.owner == req.who.owner &&
-        cur.host == req.who.host)
-        return Verdict::refresh;
+    if (req.kind == LockKind::lease && is_own_lease(cur, req.who)) return Verdict::refresh;
     return Verdict::held;
 }
 
@@ -162,7 +162,12 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
         }
         case Verdict::refresh: {
             LockRecord refreshed = old;  // the same holding: it keeps its fence
-            detail::set_ttl(refreshed, req.ttl, now());
+            // Without --ttl the lease keeps the TTL it has (re-armed from now); a refresh
+            // must never turn an expiring lease into one that never ends.
+            // (Saturated: a foreign file's ttl_sec may be anything.)
+            const int64_t keep_sec = std::clamp<int64_t>(old.ttl_sec, 0, kMaxDurationNs / 1'000'000'000);
+            const Nanos ttl = req.ttl.count() > 0 ? req.ttl : Nanos(std::chrono::seconds(keep_sec));
+            detail::set_ttl(refreshed, ttl, now());
             auto rtmp = detail::TempFile::write(root_, root_.locks_dir(), encode_lock(refreshed));
             if (!rtmp) return rtmp.error();
             LOKT_TRY(rtmp->rename_to(path));

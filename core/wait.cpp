@@ -5,6 +5,7 @@
 #include "lokt/wait.hpp"
 
 #include "lokt/liveness.hpp"
+#include "lokt/log.hpp"
 #include "lokt/name.hpp"
 #include "lokt/proc_stat.hpp"
 #include "lokt/sys.hpp"
@@ -98,6 +99,8 @@ public:
     Result<WaitResult> run();
 
 private:
+    /// The end of the wait when stop_on refuses `blocker`; nullopt: keep waiting.
+    std::optional<Result<WaitResult>> stop_for(const AcquireOutcome& blocker);
     /// One round behind another waiter; nullopt: go round again.
     std::optional<Result<WaitResult>> behind(const detail::QueueView& view);
     /// One round at the head of the queue; nullopt: go round again.
@@ -140,6 +143,14 @@ Result<WaitResult> Waiter::run() {
             return WaitResult{WaitEnd::cancelled, *cur};
         }
     }
+    if (opt_.stop_on) {
+        // Refused before queueing: nothing to wait for, and nobody behind us is delayed.
+        auto cur = current_outcome(store_, req_, false);
+        if (!cur) return cur.error();
+        if (auto stop = stop_for(*cur)) return std::move(*stop);
+        // A freeze set while we wait behind others must end the wait too: watch for it.
+        watcher_.watch_lock_dirs();
+    }
     // Without a ticket (queue directory not writable) we still wait, just not in order.
     const bool shared = req_.mode != LockMode::exclusive;
     if (auto t = detail::Ticket::enter(store_.root(), req_.name, store_.self().host, shared)) ticket_.emplace(std::move(*t));
@@ -170,6 +181,11 @@ std::optional<Result<WaitResult>> Waiter::behind(const detail::QueueView& view) 
     // Second in line: a head that leaves the lock free for the whole grace (it is stopped,
     // or the ticket names some unrelated live process) is skipped.
     if (view.pred_is_head) watcher_.watch_lock_dirs();  // the lock falling free starts the clock
+    if (opt_.stop_on) {
+        auto cur = current_outcome(store_, req_, false);
+        if (!cur) return Result<WaitResult>(cur.error());
+        if (auto stop = stop_for(*cur)) return stop;
+    }
     if (skip_stalled_head(store_, req_.name, *ticket_, stall_, view)) return std::nullopt;
     const std::optional<Steady::time_point> stall_at = stall_.deadline();
     auto watch = watcher_.watch_ticket(ticket_->path_of(pred));
@@ -178,6 +194,7 @@ std::optional<Result<WaitResult>> Waiter::behind(const detail::QueueView& view) 
     std::optional<Nanos> poll_every;
     if (watch == TicketWatch::failed || !pidfd.valid()) poll_every = backoff_.next();
     poll_every = sooner(sooner(poll_every, stall_at), report(view.ahead));
+    LOKT_LOG(debug, "waiting for \"", req_.name, "\": ", view.ahead, " ahead in the queue (next: pid ", pred.pid, ")");
     blocked_ = true;
     return woke(watcher_.wait(pidfd.get(), {}, poll_every, deadline_, opt_.cancel_fd), {pred.pid, pred.start});
 }
@@ -194,6 +211,7 @@ std::optional<Result<WaitResult>> Waiter::at_head() {
     if (!out) return Result<WaitResult>(out.error());
     if (std::holds_alternative<Acquired>(*out)) return Result<WaitResult>(WaitResult{WaitEnd::acquired, *out});
     last_ = *out;
+    if (auto stop = stop_for(*out)) return stop;
 
     std::optional<TimePoint> expiry;
     sys::UniqueFd pidfd;
@@ -227,6 +245,13 @@ std::optional<Result<WaitResult>> Waiter::woke(Result<Wake> w, std::pair<pid_t, 
     return std::nullopt;
 }
 
+std::optional<Result<WaitResult>> Waiter::stop_for(const AcquireOutcome& blocker) {
+    const auto* h = std::get_if<Held>(&blocker);
+    // A free lock with others ahead (an empty Held) is nothing to refuse.
+    if (!opt_.stop_on || (h && h->holder.lock_id.empty()) || !opt_.stop_on(blocker)) return std::nullopt;
+    return Result<WaitResult>(WaitResult{WaitEnd::refused, blocker});
+}
+
 Result<WaitResult> Waiter::give_up(Wake w) {
     ticket_.reset();  // leave the queue before the final look
     if (w == Wake::cancelled) {
@@ -258,6 +283,7 @@ Result<WaitResult> Waiter::finish(Result<WaitResult> r) {
     p.phase = WaitProgress::Phase::acquired;
     if (r->end == WaitEnd::timed_out) p.phase = WaitProgress::Phase::timed_out;
     if (r->end == WaitEnd::cancelled) p.phase = WaitProgress::Phase::cancelled;
+    if (r->end == WaitEnd::refused) p.phase = WaitProgress::Phase::refused;
     if (opt_.progress) opt_.progress(p);
     const auto* a = std::get_if<Acquired>(&r->outcome);
     audit_wait_end(store_, req_.name, store_.self().pid, a ? a->record.lock_id : "", waited, r->end);
@@ -304,6 +330,7 @@ void audit_wait_end(Store& store, const std::string& name, pid_t pid, const std:
     const char* result = "acquired";
     if (end == WaitEnd::timed_out) result = "timed-out";
     if (end == WaitEnd::cancelled) result = "cancelled";
+    if (end == WaitEnd::refused) result = "refused";
     Identity waiter = store.self();
     waiter.pid = pid;
     AuditEvent e = detail::make_event("wait", waiter, name, nullptr, false);

@@ -73,6 +73,8 @@ std::string wait_report_text(const WaitProgress& p, TimePoint at) {
         return "lokt: gave up waiting for " + name + " after " + rounded(p.waited) + " (timed out)";
     case WaitProgress::Phase::cancelled:
         return "lokt: gave up waiting for " + name + " after " + rounded(p.waited) + " (cancelled)";
+    case WaitProgress::Phase::refused:
+        return "lokt: stopped waiting for " + name + " after " + rounded(p.waited);
     case WaitProgress::Phase::waiting:
         break;
     }
@@ -105,8 +107,9 @@ void WaitReporter::show(const WaitProgress& p) {
         if (p.phase == WaitProgress::Phase::cancelled) put(wait_report_text(p, now()) + "\n");
         return;
     }
-    // The timeout is reported by the caller's own error line.
-    if (display_ == WaitDisplay::lines && p.phase != WaitProgress::Phase::timed_out)
+    // A timeout or a refusal is reported by the caller's own error line.
+    if (display_ == WaitDisplay::lines && p.phase != WaitProgress::Phase::timed_out &&
+        p.phase != WaitProgress::Phase::refused)
         put(wait_report_text(p, now()) + "\n");
 }
 

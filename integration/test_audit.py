@@ -138,6 +138,19 @@ def test_since_accepts_an_rfc3339_time(lokt):
     assert len(r.stdout.splitlines()) == 3
 
 
+def test_since_accepts_a_date_as_its_utc_midnight(lokt):
+    with open(GOLDEN) as f:
+        lines = f.read().splitlines()
+    write_log(lokt, lines)
+    r = lokt.run("audit", "--since", "2026-11-27", "--json")
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == len(lines)
+    r = lokt.run("audit", "--since", "2026-11-28", "--json")
+    assert r.returncode == 0 and r.stdout == ""
+    r = lokt.run("audit", "--since", "2026-13-01")
+    assert r.returncode == 64
+
+
 def test_name_filters_by_lock(lokt):
     with open(GOLDEN) as f:
         write_log(lokt, f.read().splitlines())

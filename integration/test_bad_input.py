@@ -39,7 +39,7 @@ def test_invalid_name_message_is_the_validators(lokt):
     assert r.stderr.splitlines()[0].startswith('error: invalid lock name "../x"')
 
 
-@pytest.mark.parametrize("ttl", ["abc", "-5s", "5x", "", "10", "1h-5m", "9999999999h"])
+@pytest.mark.parametrize("ttl", ["abc", "-5s", "5x", "", "1h30", "1h-5m", "9999999999h"])
 def test_garbage_durations_are_usage_errors(lokt, ttl):
     r = lokt.run("lock", "build", "--ttl", ttl)
     assert r.returncode == 64, r.stderr

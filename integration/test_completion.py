@@ -34,7 +34,7 @@ def test_candidates(lokt, words, expected):
 
 def test_flags_of_a_command_and_no_hidden_commands(lokt):
     flags = complete(lokt, "lock", "b", "-")
-    assert {"--ttl", "--wait", "--timeout", "--json", "--help"} <= set(flags)
+    assert {"--ttl", "--wait", "--timeout", "--json", "--conflict-exit-code", "--help"} <= set(flags)
     assert "__complete" not in complete(lokt, "")
 
 

@@ -58,3 +58,25 @@ def test_unwritable_log_file_warns_and_the_command_still_runs(lokt, tmp_path):
     r = lokt.run("lock", "build", env={"LOKT_LOG": f"debug,file={tmp_path}/no/such/dir/x.log"})
     assert r.returncode == 0
     assert "lokt: warning: LOKT_LOG: cannot open log file" in r.stderr
+
+
+def test_debug_says_why_a_holder_counts_as_alive_or_gone(lokt):
+    from lockfiles import dead_pid, lock_record, plant
+    plant(lokt, "gone", lock_record("gone", owner="x", pid=dead_pid()))
+    r = lokt.run("status", "-vv")
+    assert r.returncode == 0
+    assert any('debug: lock "gone" holder pid' in line and ": dead (" in line
+               for line in diag_lines(r.stderr)), r.stderr
+
+
+def test_guard_logs_renewals_and_the_teardown(lokt, tmp_path):
+    log = tmp_path / "lokt.log"
+    # A leftover that ignores nothing: the teardown stops it and says so; a 1s TTL renews
+    # every 500ms while the command waits for its first renewal to be logged.
+    script = (f"sleep 60 & while ! grep -q 'renewed lock' {log} 2>/dev/null; do sleep 0.05; done")
+    r = lokt.run("guard", "build", "--ttl", "1s", "--kill-after", "5s", "--", "sh", "-c", script,
+                 env={"LOKT_LOG": f"debug,file={log}"}, timeout=120)
+    assert r.returncode == 0, r.stderr
+    text = log.read_text()
+    assert 'debug: renewed lock "build" for 1s' in text, text
+    assert re.search(r"info: stopping \d+ leftover process\(es\) \(pid \d+.*\): SIGTERM, SIGKILL in 5000ms", text), text

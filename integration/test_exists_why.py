@@ -59,7 +59,7 @@ def test_why_held(lokt):
     assert lokt.run("lock", "build", "--ttl", "10m", owner="agent-1").returncode == 0
     r = lokt.run("why", "build", owner="agent-2")
     assert r.returncode == 2
-    assert f"agent-1@{HOST}" in r.stdout and "--force" in r.stdout
+    assert f"agent-1@{HOST}" in r.stdout and "--wait" in r.stdout and "--force" not in r.stdout
     code, out = why(lokt, "build", owner="agent-2")
     assert code == 2
     assert out["acquirable"] is False and out["reason"] == "held"

@@ -111,3 +111,24 @@ def test_output_pipe_closed_by_the_reader_still_releases(lokt):
                        cwd=lokt.cwd, env=lokt.env(), capture_output=True, text=True)
     assert r.returncode == 0
     assert lokt.read_lock("x") is None
+
+
+def test_ps_names_the_supervisor(lokt, tmp_path):
+    """The lock's pid is the supervisor: ps shows it as `lokt guard NAME [supervisor]` (its
+    comm as "lokt supervisor"), not as a second copy of the front's command line."""
+    from conftest import wait_for
+    ready = tmp_path / "ready"
+    g = lokt.start("guard", "build", "--kill-after", "5s", "--", "sh", "-c",
+                   f"touch {ready}; exec sleep 60")
+    try:
+        wait_for(ready.exists, what="command started")
+        pid = lokt.read_lock("build")["pid"]
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            assert f.read().rstrip(b"\0") == b"lokt guard build [supervisor]"
+        with open(f"/proc/{pid}/comm") as f:
+            assert f.read().strip() == "lokt supervisor"
+        with open(f"/proc/{g.pid}/cmdline", "rb") as f:
+            assert f.read().split(b"\0")[1:3] == [b"guard", b"build"]  # the front is untouched
+    finally:
+        g.terminate()
+        g.wait(30)

@@ -124,10 +124,10 @@ def test_force_broken_lock_is_noticed_as_lost(lokt):
     assert not lokt.events("x", "release")  # nothing of ours left to release
 
 
-def test_freeze_is_waited_through(lokt):
+def test_freeze_is_waited_through_with_on_frozen_wait(lokt):
     assert lokt.run("freeze", "x", "--ttl", "1s").returncode == 0
     t0 = time.monotonic()
-    r = lokt.run("guard", "x", "--wait", "--timeout", "10s", "--", "true")
+    r = lokt.run("guard", "x", "--wait", "--timeout", "10s", "--on-frozen", "wait", "--", "true")
     assert r.returncode == 0, r.stderr
     assert time.monotonic() - t0 >= 0.5
 
@@ -162,7 +162,8 @@ def test_on_timeout_run_never_bypasses_a_freeze(lokt):
     r = lokt.run("guard", "x", "--on-timeout", "run", "--", "true")
     assert r.returncode == 2
     assert 'error: lock "x" is frozen until ' in r.stderr
-    r = lokt.run("guard", "x", "--wait", "--timeout", "300ms", "--on-timeout", "run", "--", "true")
+    r = lokt.run("guard", "x", "--wait", "--timeout", "300ms", "--on-frozen", "wait", "--on-timeout", "run",
+                 "--", "true")
     assert r.returncode == 2
     assert r.stderr.splitlines()[-1].startswith("error: timed out after 300ms waiting: lock \"x\" is frozen until ")
     assert not lokt.events("x", "unlocked-run")

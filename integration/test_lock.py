@@ -198,3 +198,13 @@ def test_audit_shows_a_release_before_the_waiters_acquire(lokt):
     assert len(events) == 16
     for i in range(0, 16, 2):
         assert events[i][0] == "acquire" and events[i + 1] == ("release", events[i][1]), events
+
+
+def test_a_bare_number_is_seconds_and_d_is_a_day(lokt):
+    assert lokt.run("lock", "a", "--ttl", "30").returncode == 0
+    assert lokt.read_lock("a")["ttl_sec"] == 30
+    assert lokt.run("lock", "b", "--ttl", "1d").returncode == 0
+    assert lokt.read_lock("b")["ttl_sec"] == 86400
+    assert lokt.run("lock", "a", "--ttl", "1", owner="other", ).returncode == 2
+    r = lokt.run("lock", "a", "--wait", "--timeout", "0", "-q", owner="other")
+    assert r.returncode == 2 and "timed out after 0s" in r.stderr

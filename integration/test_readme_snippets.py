@@ -157,3 +157,33 @@ def test_rules_example_checks_and_locks_what_the_agent_runs(lokt, tmp_path):
     audit = subprocess.run([lokt.bin, "audit", "--event", "acquire"], cwd=repo, env=env,
                            capture_output=True, text=True).stdout
     assert '"owner":"claude-1"' in audit.replace(" ", "") and '"name":"build"' in audit.replace(" ", "")
+
+
+def test_conflict_exit_code_pattern_tells_a_failed_make_from_a_held_lock(lokt):
+    """The README's -E pattern: a make that fails (exit 2) fails the job; a build lock held
+    by someone else skips it green; a good build passes."""
+    work = lokt.cwd
+    script = os.path.join(work, "ci.sh")
+    write_exec(script, "#!/bin/bash\n" + snippet("conflict-exit-code"))
+    env = env_with_lokt(lokt)
+
+    def run_job():
+        return subprocess.run([script], cwd=work, env=env, capture_output=True, text=True, timeout=60)
+
+    with open(os.path.join(work, "Makefile"), "w") as f:
+        f.write("build:\n\t@false\n")
+    r = run_job()
+    assert r.returncode == 1, r.stderr
+    assert "skipping" not in r.stdout
+
+    assert lokt.run("lock", "build", "--ttl", "5m", owner="other").returncode == 0
+    r = run_job()
+    assert r.returncode == 0, r.stderr
+    assert "another build is running; skipping" in r.stdout
+    assert lokt.run("unlock", "build", owner="other").returncode == 0
+
+    with open(os.path.join(work, "Makefile"), "w") as f:
+        f.write("build:\n\t@echo built\n")
+    r = run_job()
+    assert r.returncode == 0, r.stderr
+    assert "built" in r.stdout

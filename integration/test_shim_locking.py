@@ -66,7 +66,8 @@ def test_frozen_lock_fails_at_once_and_the_tool_never_runs(shim):
     r = shim.run("bash", "-c", "fake-git push")
     assert r.returncode == 2
     assert time.monotonic() - t0 < 10
-    assert 'error: lock "git-push" is frozen until ' in r.stderr
+    assert 'lokt: fake-git needs lock "git-push": lock "git-push" is frozen until ' in r.stderr
+    assert "(ask: lokt why git-push)" in r.stderr
     assert shim.records() == []
     assert len(shim.lokt.events(name="git-push", event="freeze-deny")) == 1
 

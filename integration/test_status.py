@@ -10,7 +10,7 @@ GOLDEN_STATUS = json.loads(golden("status-json-v1.json"))
 def test_status_on_an_empty_root(lokt):
     r = lokt.run("status")
     assert r.returncode == 0, r.stderr
-    assert r.stdout == "no locks held\n"
+    assert r.stdout == f"no locks held (root {lokt.root})\n"
     r = lokt.run("status", "--json")
     assert r.returncode == 0 and json.loads(r.stdout) == []
 
@@ -22,7 +22,10 @@ def test_status_lists_one_line_per_lock(lokt):
     r = lokt.run("status")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 4
+    assert lines[0].split() == ["NAME", "OWNER", "PID", "AGE", "TTL", "STATE"]
+    # The header's columns line up with the rows': OWNER starts where the owner does.
+    assert lines[0].index("OWNER") == next(l for l in lines if l.startswith("build ")).index("agent-1@")
     build = next(line for line in lines if line.startswith("build "))
     assert f"agent-1@{HOST}" in build and "ttl 5m" in build
     deploy = next(line for line in lines if line.startswith("deploy "))
@@ -146,5 +149,5 @@ def test_status_mentions_unreadable_lock_files(lokt):
 
 def test_status_shows_a_lease_as_lease_not_dead(lokt):
     assert lokt.run("lock", "build").returncode == 0
-    line = lokt.run("status").stdout.splitlines()[0]
+    line = lokt.run("status").stdout.splitlines()[1]
     assert line.endswith("lease")

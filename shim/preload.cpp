@@ -188,11 +188,12 @@ int dispatch(const Call& c) {
     const rules::RuleSet& rs = rule_set();
     // Keep in step with rules::guard_argv (core/rules.cpp).
     const bool wait = d.wait_ns > 0;
-    const bool frozen_fails = wait && d.on_frozen == rules::OnFrozen::fail;
+    // With a wait, the rule's on-frozen is always passed: guard's own default is fail.
+    const bool frozen_fails = d.on_frozen == rules::OnFrozen::fail;
     const bool timeout_runs = d.on_timeout == rules::OnTimeout::run;
     const size_t mode_words = d.mode == rules::RuleMode::shared ? 1 : d.mode == rules::RuleMode::slots ? 2 : 0;
     const size_t argc = count(c.argv);
-    const size_t words = 2 + (wait ? 3 : 0) + (frozen_fails ? 2 : 0) + (timeout_runs ? 2 : 0) + mode_words + 2 +
+    const size_t words = 2 + (wait ? 3 : 0) + (wait ? 2 : 0) + (timeout_runs ? 2 : 0) + mode_words + 2 +
                          d.name_count + 3 + argc;
     size_t bytes = arg_bytes(c.argv) + arg_bytes(envp) + str_len(resolved) + 64 * (words - argc);
     for (uint32_t i = 0; i < d.name_count; ++i) bytes += str_len(rs.str(d.name_offsets[i]));
@@ -211,9 +212,9 @@ int dispatch(const Call& c) {
         g[k++] = const_cast<char*>("--timeout");
         g[k++] = const_cast<char*>(rs.str(d.wait_offset));
     }
-    if (frozen_fails) {
+    if (wait) {
         g[k++] = const_cast<char*>("--on-frozen");
-        g[k++] = const_cast<char*>("fail");
+        g[k++] = const_cast<char*>(frozen_fails ? "fail" : "wait");
     }
     if (timeout_runs) {
         g[k++] = const_cast<char*>("--on-timeout");

@@ -3,6 +3,7 @@
 #include "lokt/exit_code.hpp"
 #include "lokt/supervisor/channel.hpp"
 #include "lokt/supervisor/event_poll.hpp"
+#include "lokt/supervisor/proc_title.hpp"
 #include "lokt/supervisor/supervisor_loop.hpp"
 #include "lokt/supervisor/teardown.hpp"
 #include "lokt/supervisor/terminal.hpp"
@@ -50,6 +51,9 @@ private:
 void Front::be_supervisor(sys::Pipe& life, sys::Pipe& status) {
     life.write.reset();
     status.read.reset();
+    std::string names;
+    for (const auto& h : planned_) names += " " + h.name;
+    set_process_title("lokt supervisor", "lokt guard" + names + " [supervisor]");
     int code = to_int(ExitCode::error);
     try {
         SupervisorIo io{std::move(life.read), std::move(status.write), tty_.fd(), caller_, planned_};

@@ -79,7 +79,6 @@ struct GateEnv {
     std::vector<int> env_owner;
     std::vector<char*> out;
 };
-}
 
 } // namespace
 

@@ -2,6 +2,8 @@
 
 #include "lokt/audit.hpp"
 #include "lokt/exit_code.hpp"
+#include "lokt/log.hpp"
+#include "lokt/own_lease.hpp"
 #include "lokt/supervisor/channel.hpp"
 #include "lokt/wait.hpp"
 #include "lokt/wait_report.hpp"
@@ -30,7 +32,7 @@ Store& StoreKeeper::store() {
 }
 
 Acquisition StoreKeeper::refuse(int code, const std::string& message) {
-    write_droppable(STDERR_FILENO, "error: " + message + "\n");
+    write_droppable(STDERR_FILENO, cfg_.refusal_prefix + message + "\n");
     release("aborted");
     return {Acquisition::End::refused, code};
 }
@@ -95,22 +97,17 @@ Acquisition StoreKeeper::acquire(int cancel_fd, pid_t pgid,
             if (p.name == req.name) req.lock_id = p.lock_id;
         AcquireOutcome outcome;
         bool timed_out = false;
-        if (cfg_.wait && cfg_.fail_on_frozen) {
-            // Checked before queueing: a freeze that appears later, while we wait for a
-            // holder, is waited through like any other.
-            auto f = s.active_freeze(req.name);
-            if (!f) return refuse(to_int(ExitCode::error), f.error().message);
-            if (*f) {
-                AcquireOutcome frozen = Frozen{**f};
-                s.audit_denial(req, frozen);
-                return refuse(to_int(ExitCode::held), cfg_.refusal(frozen, false));
-            }
-        }
         if (cfg_.wait) {
             WaitOptions w;
             w.timeout = deadline_->remaining();
             w.cancel_fd = cancel_fd;
             w.confirm_cancel = confirm_cancel;
+            // Never wait on what cannot end by waiting: our own lease (only lokt unlock ends
+            // it), or a freeze unless --on-frozen wait — at the start or while waiting.
+            w.stop_on = [this, &s](const AcquireOutcome& o) {
+                if (const auto* h = std::get_if<Held>(&o)) return is_own_lease(h->holder, s.self());
+                return std::holds_alternative<Frozen>(o) && cfg_.fail_on_frozen;
+            };
             WaitReporter reporter(STDERR_FILENO, wait_display(STDERR_FILENO, cfg_.quiet));
             reporter.attach(w);
             auto r = acquire_waiting(s, req, w);
@@ -130,7 +127,7 @@ Acquisition StoreKeeper::acquire(int cancel_fd, pid_t pgid,
         const auto* h = std::get_if<Held>(&outcome);
         if (h && cfg_.run_on_timeout) return run_unlocked(req.name, *h, timed_out);
         s.audit_denial(req, outcome);
-        return refuse(to_int(ExitCode::held), cfg_.refusal(outcome, timed_out));
+        return refuse(cfg_.conflict_code, cfg_.refusal(outcome, timed_out));
     }
     return {Acquisition::End::acquired, 0};
 }
@@ -153,6 +150,7 @@ void StoreKeeper::renew() {
             continue;
         }
         if (*r) {
+            LOKT_LOG(debug, "renewed lock \"", h.name, "\" for ", std::chrono::duration_cast<std::chrono::seconds>(cfg_.ttl).count(), "s");
             kept.push_back(h);
             continue;
         }

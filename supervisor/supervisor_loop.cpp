@@ -380,6 +380,7 @@ void Supervisor::on_event(Event event) {
         arm_grace(opt_.kill_after);
         break;
     case Action::term_and_grace:
+        log_teardown(opt_.kill_after);
         signal_tree(tree_target(), SIGTERM, true);
         arm_grace(opt_.kill_after);
         break;

@@ -1,5 +1,6 @@
 #include "lokt/supervisor/teardown.hpp"
 
+#include "lokt/log.hpp"
 #include "lokt/supervisor/event_poll.hpp"
 #include "lokt/supervisor/proctree.hpp"
 #include "lokt/supervisor/reaper.hpp"
@@ -68,6 +69,15 @@ size_t signal_tree(pid_t pgid, int sig, bool cont) {
     return tree.size();
 }
 
+void log_teardown(std::chrono::nanoseconds grace) {
+    if (!log::enabled(log::Level::info)) return;  // no /proc scan when nobody reads it
+    const auto tree = descendants(::getpid());
+    std::string pids;
+    for (const auto& p : tree) pids += (pids.empty() ? "pid " : ", pid ") + std::to_string(p.pid);
+    LOKT_LOG(info, "stopping ", tree.size(), " leftover process(es) (", pids, "): SIGTERM, SIGKILL in ",
+             std::chrono::duration_cast<std::chrono::milliseconds>(grace).count(), "ms");
+}
+
 void continue_if_stopped(pid_t pgid) {
     for (const auto& p : descendants(::getpid())) {
         if (p.pgid == pgid && stopped(p)) {
@@ -79,6 +89,7 @@ void continue_if_stopped(pid_t pgid) {
 
 void drain_tree(int sigfd, pid_t pgid, std::chrono::nanoseconds grace,
                 const std::function<void()>& tick, std::chrono::nanoseconds every) {
+    log_teardown(grace);
     // Signal before reaping: an unreaped zombie leader keeps `pgid` from being reused.
     signal_tree(pgid, SIGTERM, true);
     const Deadline kill_at = Deadline::after(grace);

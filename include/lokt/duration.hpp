@@ -14,7 +14,7 @@ enum class DurationError : uint8_t {
     empty,           ///< ""
     sign,            ///< "+5s" / "-5s": durations are never signed
     missing_number,  ///< "s", "5s.m"
-    missing_unit,    ///< "10" (only "0" may omit its unit)
+    missing_unit,    ///< "1h30" (a bare number alone is seconds; a later part needs a unit)
     unknown_unit,    ///< "5x"
     too_large,       ///< above kMaxDurationNs
 };
@@ -23,9 +23,9 @@ enum class DurationError : uint8_t {
 /// the int64 range, so the current time plus any parsed duration cannot overflow.
 inline constexpr int64_t kMaxDurationNs = 87600LL * 3600LL * 1000000000LL;
 
-/// Parses `s[0, len)` as a sequence of NUMBER UNIT pairs (ns, us, µs, ms, s, m, h; a
-/// number may have a fraction; "0" alone is zero) into `*out_ns`, which is left alone on
-/// error. Digits below one nanosecond are dropped.
+/// Parses `s[0, len)` as a sequence of NUMBER UNIT pairs (ns, us, µs, ms, s, m, h, d = 24h;
+/// a number may have a fraction) into `*out_ns`, which is left alone on error. A bare number
+/// alone ("30", "1.5") is seconds. Digits below one nanosecond are dropped.
 DurationError parse_go_duration(const char* s, size_t len, int64_t* out_ns) noexcept;
 
 /// A short reason for `e` ("unknown unit"), for messages; "" for none.

@@ -13,7 +13,7 @@ namespace lokt {
 
 /// What a waiter sees, for progress reports (WaitOptions::progress).
 struct WaitProgress {
-    enum class Phase { waiting, acquired, timed_out, cancelled };
+    enum class Phase { waiting, acquired, timed_out, cancelled, refused };
     Phase phase = Phase::waiting;
     std::string name;
     std::optional<AcquireOutcome> blocker;  ///< the Held or Frozen seen last (a Held with an
@@ -32,14 +32,18 @@ struct WaitOptions {
     /// wait that blocked ends (acquired, timed out, cancelled). Unset: no reports.
     std::function<void(const WaitProgress&)> progress;
     Nanos progress_every = std::chrono::seconds(60);
+    /// Called with what blocks the lock (a Held or Frozen) before queueing and at each look
+    /// while waiting: true ends the wait at once as WaitEnd::refused (a freeze under
+    /// --on-frozen fail, the caller's own lease). Unset: everything is waited for.
+    std::function<bool(const AcquireOutcome&)> stop_on;
     /// Never use inotify: poll with jittered backoff (50 ms .. 1 s), as on NFS. Also forced by
     /// the environment variable LOKT_NO_INOTIFY=1, and chosen automatically when the root is
     /// on a network filesystem (NFS, CIFS/SMB, 9p, Ceph, AFS) or inotify is unavailable.
     bool poll_only = false;
 };
 
-/// Why acquire_waiting gave up without the lock.
-enum class WaitEnd { acquired, timed_out, cancelled };
+/// Why acquire_waiting gave up without the lock (refused: WaitOptions::stop_on said so).
+enum class WaitEnd { acquired, timed_out, cancelled, refused };
 
 struct WaitResult {
     WaitEnd end = WaitEnd::timed_out;
@@ -53,12 +57,12 @@ bool skip_stalled_head(Store& store, const std::string& name, const detail::Tick
                        detail::HeadStall& stall, const detail::QueueView& view);
 
 /// Audits the end of a wait that blocked: a `wait` event with `waited_sec` and `result`
-/// (acquired, timed-out, cancelled); `pid` is the waiter, `lock_id` the lock it got (if any).
+/// (acquired, timed-out, cancelled, refused); `pid` is the waiter, `lock_id` the lock it got (if any).
 void audit_wait_end(Store& store, const std::string& name, pid_t pid, const std::string& lock_id,
                     Nanos waited, WaitEnd end);
 
 /// Tries, then waits (FIFO) until acquired, the timeout passes, or cancel_fd is readable.
-/// Freezes are waited through. Audits like try_acquire; the caller audits the final denial.
+/// Freezes are waited through unless stop_on says otherwise. Audits like try_acquire; the caller audits the final denial.
 /// Order is kept among waiters of this host (another host's waiters cannot be judged alive);
 /// a head of the queue that leaves the lock free for detail::head_grace() is skipped
 /// (audited queue-skip), so a stopped waiter cannot stall the others;

@@ -14,8 +14,8 @@ namespace {
 Command guard_like() {
     Command c;
     c.name = "guard";
-    c.flags = {{"ttl", true}, {"wait", false}, {"timeout", true}, {"quiet", false},
-               {"json", false}};
+    c.flags = {{"ttl", true}, {"wait", false}, {"timeout", true}, {"quiet", false, 'q'},
+               {"json", false}, {"conflict-exit-code", true, 'E'}};
     c.takes_rest = true;
     return c;
 }
@@ -94,6 +94,14 @@ TEST_CASE("the short -q means --quiet only for commands that have --quiet", "[cl
     auto a = parsed(guard_like(), {"-q", "x"});
     CHECK(a.switches.at("quiet") == 1);
     CHECK(parse_error(lock_like(), {"-q", "x"}) == "unknown flag \"-q\"");
+}
+
+TEST_CASE("a flag's one-letter form takes its value as the next word or glued on", "[cli][args]") {
+    CHECK(parsed(guard_like(), {"-E", "75", "x"}).value("conflict-exit-code") == "75");
+    CHECK(parsed(guard_like(), {"x", "-E75"}).value("conflict-exit-code") == "75");
+    CHECK(parse_error(guard_like(), {"x", "-E"}) == "flag -E needs a value");
+    CHECK(parse_error(guard_like(), {"-q1"}) == "flag -q takes no value");
+    CHECK(parse_error(lock_like(), {"-E", "3"}) == "unknown flag \"-E\"");
 }
 
 TEST_CASE("unknown flags are refused, with a suggestion when one is close", "[cli][args]") {

@@ -41,9 +41,24 @@ TEST_CASE("each malformed duration names its reason", "[time][deadline]") {
     CHECK(parse("+5s", &ns) == DurationError::sign);
     CHECK(parse("s", &ns) == DurationError::missing_number);
     CHECK(parse("1h-5m", &ns) == DurationError::missing_number);
-    CHECK(parse("10", &ns) == DurationError::missing_unit);
+    CHECK(parse("1h30", &ns) == DurationError::missing_unit);
     CHECK(parse("5x", &ns) == DurationError::unknown_unit);
     CHECK(std::strlen(duration_error_text(DurationError::too_large)) > 0);
+}
+
+TEST_CASE("a bare number is seconds, and d is 24 hours", "[time][deadline]") {
+    int64_t ns = -1;
+    REQUIRE(parse("30", &ns) == DurationError::none);
+    CHECK(ns == 30'000'000'000LL);
+    REQUIRE(parse("1.5", &ns) == DurationError::none);
+    CHECK(ns == 1'500'000'000LL);
+    REQUIRE(parse("1d", &ns) == DurationError::none);
+    CHECK(ns == 86'400'000'000'000LL);
+    REQUIRE(parse("1d12h", &ns) == DurationError::none);
+    CHECK(ns == 129'600'000'000'000LL);
+    REQUIRE(parse("3650d", &ns) == DurationError::none);  // 87600h: the ceiling itself
+    CHECK(parse("3651d", &ns) == DurationError::too_large);
+    CHECK(parse("315360001", &ns) == DurationError::too_large);
 }
 
 TEST_CASE("the time.hpp and rules parsers are one parser", "[time][deadline]") {

@@ -84,7 +84,9 @@ TEST_CASE("rules: durations follow Go's syntax", "[rules]") {
     CHECK((dur("2m30s") && ns == 150LL * 1000000000LL));
     CHECK((dur("10us") && ns == 10000));
     CHECK_FALSE(dur(""));
-    CHECK_FALSE(dur("10"));
+    CHECK((dur("10") && ns == 10LL * 1000000000LL));  // a bare number is seconds, as for flags
+    CHECK((dur("1d") && ns == 86400LL * 1000000000LL));
+    CHECK_FALSE(dur("10m5"));
     CHECK_FALSE(dur("-5s"));
     CHECK_FALSE(dur("5x"));
     CHECK_FALSE(dur("s"));
@@ -251,7 +253,7 @@ TEST_CASE("rules: guard argv carries the wait and the original argv[0]", "[rules
             "--exec", "/usr/bin/git", "--", "weird", "push"});
 }
 
-TEST_CASE("rules: guard argv carries on-frozen=fail with a wait, and on-timeout=run", "[rules]") {
+TEST_CASE("rules: guard argv carries the rule's on-frozen with a wait, and on-timeout=run", "[rules]") {
     auto rs = must_parse("a wait=2s : fake-a\n"
                          "b wait=2s on-frozen=wait on-timeout=run : fake-b\n"
                          "c wait=0 on-timeout=run : fake-c\n");
@@ -262,7 +264,7 @@ TEST_CASE("rules: guard argv carries on-frozen=fail with a wait, and on-timeout=
             "--exec", "/bin/fake-a", "--", "fake-a"});
     REQUIRE(decide(*rs, "/bin/fake-b", nullptr, 0, &d));
     CHECK(guard_argv(*rs, d, "/bin/fake-b", {"fake-b"}) ==
-          V{"lokt", "guard", "--wait", "--timeout", "2s", "--on-timeout", "run", "--kind", "shim", "b",
+          V{"lokt", "guard", "--wait", "--timeout", "2s", "--on-frozen", "wait", "--on-timeout", "run", "--kind", "shim", "b",
             "--exec", "/bin/fake-b", "--", "fake-b"});
     REQUIRE(decide(*rs, "/bin/fake-c", nullptr, 0, &d));
     CHECK(guard_argv(*rs, d, "/bin/fake-c", {"fake-c"}) ==

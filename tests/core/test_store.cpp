@@ -1,6 +1,7 @@
 #include "lokt/store.hpp"
 
 #include "lokt/liveness.hpp"
+#include "lokt/own_lease.hpp"
 #include "store_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -130,6 +131,35 @@ TEST_CASE("re-locking one's own lease refreshes its TTL and keeps the lock id", 
     REQUIRE(renew.size() == 1);
     CHECK(renew[0].ttl_sec == 600);
     CHECK(t.events("acquire").size() == 1);
+}
+
+TEST_CASE("re-locking one's own lease without a TTL keeps the TTL it has", "[store]") {
+    TempRoot t;
+    Store a = t.store("agent-1");
+    auto first = acquired(a.try_acquire(request(a, "db", 10min))).record;
+    Acquired again = acquired(a.try_acquire(request(a, "db", 0s)));
+    CHECK(again.refreshed);
+    CHECK(again.record.ttl_sec == 600);
+    REQUIRE(again.record.expires_at);
+    CHECK(*again.record.expires_at >= *first.expires_at);
+    // A lease without a TTL stays without one.
+    acquired(a.try_acquire(request(a, "forever", 0s)));
+    CHECK_FALSE(acquired(a.try_acquire(request(a, "forever", 0s))).record.expires_at);
+}
+
+TEST_CASE("is_own_lease: a lease of the same owner on the same host only", "[store]") {
+    TempRoot t;
+    Store a = t.store("agent-1");
+    LockRecord r = acquired(a.try_acquire(request(a, "db", 0s))).record;
+    CHECK(is_own_lease(r, a.self()));
+    Identity other = a.self();
+    other.owner = "agent-2";
+    CHECK_FALSE(is_own_lease(r, other));
+    other = a.self();
+    other.host = "elsewhere";
+    CHECK_FALSE(is_own_lease(r, other));
+    r.kind = LockKind::guard;
+    CHECK_FALSE(is_own_lease(r, a.self()));
 }
 
 TEST_CASE("a guard never takes over an existing lock, whatever the owner", "[store]") {

@@ -33,7 +33,7 @@ bool blocked_in_ppoll(pid_t pid) {
 }
 
 /// Exit codes of a waiting child.
-enum : int { kAcquired = 0, kTimedOut = 1, kCancelled = 2, kError = 3, kTooSlow = 5 };
+enum : int { kAcquired = 0, kTimedOut = 1, kCancelled = 2, kError = 3, kTooSlow = 5, kRefused = 6 };
 
 /// Forks a child that waits for `name` as `owner` and exits with one of the codes above.
 /// "Too slow" means it acquired, but only after `within`: woken by nothing but the timeout.
@@ -50,6 +50,7 @@ pid_t fork_waiter(const TempRoot& t, const std::string& owner, const std::string
         case WaitEnd::acquired: break;
         case WaitEnd::timed_out: return int(kTimedOut);
         case WaitEnd::cancelled: return int(kCancelled);
+        case WaitEnd::refused: return int(kRefused);
         }
         if (after) after(s);
         return Steady::now() - start < opt.timeout / 2 ? int(kAcquired) : int(kTooSlow);
@@ -159,6 +160,44 @@ TEST_CASE("a waiter waits through a freeze", "[wait]") {
         REQUIRE(un);
         CHECK(un->status == ReleaseStatus::released);
         CHECK(reap(w) == kAcquired);
+    }
+}
+
+TEST_CASE("stop_on ends a wait at once, before queueing or when the blocker appears", "[wait]") {
+    TempRoot t;
+    Store human = t.store("human");
+    auto refusing_freezes = [](Nanos timeout) {
+        WaitOptions o = wait_opts(timeout);
+        o.stop_on = [](const AcquireOutcome& out) { return std::holds_alternative<Frozen>(out); };
+        return o;
+    };
+    Store b = t.store("waiter");
+    SECTION("a freeze in force at the start: refused, no ticket, no wait event") {
+        REQUIRE(human.freeze("deploy", 1h));
+        auto r = acquire_waiting(b, request(b, "deploy"), refusing_freezes(10min));
+        REQUIRE(r);
+        CHECK(r->end == WaitEnd::refused);
+        CHECK(std::holds_alternative<Frozen>(r->outcome));
+        CHECK(t.ls(queue_of(t, "deploy")).empty());
+        CHECK(t.events("wait").empty());
+    }
+    SECTION("a freeze set while waiting for a holder: refused, audited as a refused wait") {
+        Store a = t.store("holder");
+        REQUIRE(a.try_acquire(request(a, "deploy")));
+        pid_t w = fork_waiter(t, "waiter", "deploy", refusing_freezes(10min));
+        REQUIRE(wait_for([&] { return blocked_in_ppoll(w); }));
+        REQUIRE(human.freeze("deploy", 1h));
+        CHECK(reap(w) == kRefused);
+        auto waits = t.events("wait");
+        REQUIRE(waits.size() == 1);
+        CHECK(waits[0].extra["result"] == "refused");
+    }
+    SECTION("a holder stop_on does not refuse is waited for as usual") {
+        Store a = t.store("holder");
+        REQUIRE(a.try_acquire(request(a, "deploy", 300ms)));
+        auto r = acquire_waiting(b, request(b, "deploy"), refusing_freezes(30s));
+        REQUIRE(r);
+        CHECK(r->end == WaitEnd::acquired);
     }
 }
 

@@ -247,6 +247,18 @@ TEST_CASE("LOKT_SHIM=off in the new environment passes the exec through untouche
     CHECK(g_calls[0].envp == env);
 }
 
+namespace {
+
+/// Execs the shim's tool with `argv` and the full environment, through the preload.
+void exec_tool(const Shim& shim, Strings argv) {
+    auto a = cargv(argv);
+    Strings env = full_env();
+    auto e = cargv(env);
+    exec_through([&] { execve(shim.tool.c_str(), a.data(), e.data()); });
+}
+
+} // namespace
+
 TEST_CASE("a lock already held above (LOKT_HELD) is not taken again", "[shim][preload]") {
     Shim shim("build wait=0 : fake-make *\n");
     ScopedEnv held("LOKT_HELD", "build:00000000000000000000000000000001");
@@ -279,4 +291,12 @@ TEST_CASE("rule options become guard flags", "[shim][preload]") {
     CHECK(g_calls[0].argv == Strings{"lokt", "guard", "--wait", "--timeout", "30s", "--on-frozen", "fail",
                                      "--on-timeout", "run", "--kind", "shim", "build", "--exec", shim.tool, "--",
                                      "fake-make", "all"});
+}
+
+TEST_CASE("a rule's on-frozen=wait is passed on, since guard's own default is fail", "[shim][preload]") {
+    Shim shim("ship wait=5s on-frozen=wait : fake-make *\n");
+    exec_tool(shim, {"fake-make", "ship"});
+    REQUIRE(g_calls.size() == 1);
+    CHECK(g_calls[0].argv == Strings{"lokt", "guard", "--wait", "--timeout", "5s", "--on-frozen", "wait",
+                                     "--kind", "shim", "ship", "--exec", shim.tool, "--", "fake-make", "ship"});
 }

@@ -56,8 +56,7 @@ public:
 
     pid_t pid() const { return pid_; }
     /// Lets it exec, with the spec's `alt_env` when `alt` (else `env`, with values[i], when
-    /// not empty, for gate_vars[i]; each at most kGateValueMax bytes, no '
-').
+    /// not empty, for gate_vars[i]; each at most kGateValueMax bytes, no newline).
     void open(bool alt, const std::vector<std::string>& values = {});
     /// The exec's errno once the child has exec'd or failed (0: exec'd). `wait` blocks until
     /// then; otherwise 0 is also returned when the answer is not there yet.

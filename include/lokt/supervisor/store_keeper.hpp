@@ -26,11 +26,16 @@ struct KeeperConfig {
     bool wait = false;
     Nanos timeout{0};                ///< with wait
     std::string command;             ///< the command line, for the lock file
-    bool fail_on_frozen = false;     ///< with wait: a freeze seen before waiting refuses at once
+    bool fail_on_frozen = true;      ///< with wait: a freeze (at the start or while waiting)
+                                     ///< refuses at once; false: it is waited out
     bool run_on_timeout = false;     ///< held past the timeout (or without wait): run unlocked
     bool end_on_lost = false;        ///< --on-lost term: the "lost" warning says the command ends
     bool quiet = false;              ///< -q: no wait reports on stderr
-    /// The text after "error: " for a refusal (held or frozen); `timed_out` after --timeout.
+    int conflict_code = 2;           ///< exit code when held by another or frozen (-E)
+    /// What starts a refusal line: "error: ", or "lokt: " under the shim (the caller never
+    /// typed lokt, so the line must say where it comes from).
+    std::string refusal_prefix = "error: ";
+    /// The text after refusal_prefix for a refusal (held or frozen); `timed_out` after --timeout.
     std::function<std::string(const AcquireOutcome&, bool timed_out)> refusal;
     /// The text after "warning: " when the command runs without the lock (run_on_timeout).
     std::function<std::string(const Held&, bool timed_out)> unlocked;

@@ -16,6 +16,10 @@ namespace lokt::sup {
 /// pid recycled in between is never hit. Returns the number of descendants found.
 size_t signal_tree(pid_t pgid, int sig, bool cont);
 
+/// At info level, logs that the leftovers of the command (this process's descendants) are
+/// being stopped: "stopping N leftover process(es) (pid 12, ...): SIGTERM, SIGKILL in 5000ms".
+void log_teardown(std::chrono::nanoseconds grace);
+
 /// SIGCONT to group `pgid` if one of its members (all our descendants) is stopped.
 void continue_if_stopped(pid_t pgid);
 
