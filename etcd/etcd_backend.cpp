@@ -114,6 +114,9 @@ Result<WaitResult> EtcdBackend::acquire_waiting(const AcquireRequest& req, const
 }
 
 Result<lokt::AcquireOutcome> EtcdBackend::take(const AcquireRequest& req, const WaitOptions* wait, bool* cancelled) {
+    // Never an exclusive lock in place of the shared or slot hold that was asked for.
+    if (req.mode != LockMode::exclusive)
+        return Error{"--shared and --slots do not run on the lock backend " + describe() + " yet"};
     auto session = Session::open(*client_, kQueueTtlSec);
     if (!session) return session.error();
     const LockRecord rec = make_lock_record(req, now());
