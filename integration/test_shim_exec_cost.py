@@ -28,10 +28,11 @@ def child_syscalls_before_exec(trace_file, driver_pid):
     with open(trace_file) as f:
         for line in f:
             pid, _, rest = line.strip().partition(" ")
+            rest = rest.lstrip()  # strace pads the pid column with more than one space at times
             # Signals, exits, and the second half of a call strace split in two.
             if rest.startswith(("---", "+++", "<...")):
                 continue
-            by_pid.setdefault(int(pid), []).append(rest.split("(", 1)[0].lstrip())
+            by_pid.setdefault(int(pid), []).append(rest.split("(", 1)[0])
     [child] = [p for p in by_pid if p != driver_pid and "execve" in by_pid[p]]
     calls = by_pid[child]
     return calls[:calls.index("execve")]
