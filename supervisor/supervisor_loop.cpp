@@ -69,6 +69,10 @@ private:
     /// The command's group while its leader is unreaped, else every process we still have.
     pid_t tree_target() const { return main_alive_ ? main_ : 0; }
     bool finished() const { return phase_ == Phase::done; }
+    /// --on-exit, as the lifecycle table reads it.
+    LeftoverPolicy leftovers() const {
+        return opt_.on_exit == OnExit::term ? LeftoverPolicy::term : LeftoverPolicy::wait;
+    }
 
     const GuardOptions& opt_;
     LockKeeper& locks_;
@@ -351,9 +355,7 @@ void Supervisor::on_main_exit(const ChildExit& e) {
     // The zombie leader keeps the pgid reserved while we signal the group. The /proc scan for
     // leftovers is made only when the answer changes what happens (--on-exit wait while
     // running: it does not).
-    const LeftoverPolicy policy =
-        opt_.on_exit == OnExit::term ? LeftoverPolicy::term : LeftoverPolicy::wait;
-    if (step(phase_, Event::leader_exit_rest, policy).action != Action::none) {
+    if (step(phase_, Event::leader_exit_rest, leftovers()).action != Action::none) {
         auto kids = own_children();
         const bool only_main = kids && kids->size() == 1 && (*kids)[0] == main_;
         on_event(only_main ? Event::leader_exit_alone : Event::leader_exit_rest);
@@ -369,9 +371,7 @@ void Supervisor::front_gone() {
 }
 
 void Supervisor::on_event(Event event) {
-    const LeftoverPolicy policy =
-        opt_.on_exit == OnExit::term ? LeftoverPolicy::term : LeftoverPolicy::wait;
-    const Step next = step(phase_, event, policy);
+    const Step next = step(phase_, event, leftovers());
     phase_ = next.next;
     switch (next.action) {
     case Action::none:

@@ -22,12 +22,18 @@ class Etcd:
     def __init__(self):
         assert shutil.which("etcd"), "etcd missing: run scripts/install-deps.sh"
         self.dir = tempfile.mkdtemp(prefix="lokt-etcd-py-")
-        self.port, self.peer = free_port(), free_port()
         self.proc = None
         self.clients = []  # etcdctl processes, killed at teardown even when a test fails
-        self.start()
+        # free_port() only finds a port that was free a moment ago: a test running beside us
+        # may bind it first. That shows as etcd exiting on "address already in use": new ports.
+        for attempt in range(5):
+            self.port, self.peer = free_port(), free_port()
+            if self.start(retry_on_busy_port=attempt < 4):
+                break
 
-    def start(self):
+    def start(self, retry_on_busy_port=False):
+        """Starts etcd on self.port/self.peer and waits until it is healthy; False (nothing
+        left running) when it exited because a port was taken and retry_on_busy_port is set."""
         c, p = f"http://127.0.0.1:{self.port}", f"http://127.0.0.1:{self.peer}"
         self.log = open(os.path.join(self.dir, "log"), "ab")
         self.proc = subprocess.Popen(
@@ -40,10 +46,19 @@ class Etcd:
             try:
                 with urllib.request.urlopen(f"{c}/health", timeout=1) as r:
                     if b"true" in r.read():
-                        return
+                        return True
             except OSError:
                 pass
-            assert self.proc.poll() is None, "etcd exited on start"
+            if self.proc.poll() is not None:
+                self.log.close()
+                with open(os.path.join(self.dir, "log"), "rb") as f:
+                    busy = b"address already in use" in f.read()
+                if retry_on_busy_port and busy:
+                    # The next attempt starts from nothing: no half-made member, no old log.
+                    shutil.rmtree(os.path.join(self.dir, "data"), ignore_errors=True)
+                    os.unlink(os.path.join(self.dir, "log"))
+                    return False
+                raise AssertionError("etcd exited on start")
             assert time.monotonic() < deadline, "etcd did not become healthy"
             time.sleep(0.02)
 

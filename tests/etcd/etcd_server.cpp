@@ -16,6 +16,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 #include <vector>
 
@@ -41,9 +43,13 @@ EtcdServer::EtcdServer() {
     char tmpl[] = "/tmp/lokt-etcd-test-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
     dir_ = tmpl;
-    client_port_ = free_port();
-    peer_port_ = free_port();
-    start();
+    // free_port() only finds a port that was free a moment ago: a test running beside us may
+    // bind it first. That shows as etcd exiting on "address already in use": new ports.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        client_port_ = free_port();
+        peer_port_ = free_port();
+        if (launch(attempt < 4)) break;
+    }
 }
 
 EtcdServer::~EtcdServer() {
@@ -58,6 +64,10 @@ std::string EtcdServer::url(const std::string& prefix) const { return "etcd://" 
 
 void EtcdServer::start() {
     if (pid_ > 0) return;
+    REQUIRE(launch(false));
+}
+
+bool EtcdServer::launch(bool retry_on_busy_port) {
     const std::string c = "http://" + endpoint();
     const std::string p = "http://127.0.0.1:" + std::to_string(peer_port_);
     std::vector<std::string> args = {"etcd", "--name", "t", "--data-dir", dir_ + "/data",
@@ -85,9 +95,21 @@ void EtcdServer::start() {
     Client client(o);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (true) {
-        if (client.range(RangeRequest{"ready-probe", ""}).ok()) return;
+        if (client.range(RangeRequest{"ready-probe", ""}).ok()) return true;
         int status = 0;
-        REQUIRE(::waitpid(pid_, &status, WNOHANG) == 0);  // etcd died on start: see dir_/stderr
+        if (::waitpid(pid_, &status, WNOHANG) != 0) {
+            pid_ = -1;
+            std::ifstream log(dir_ + "/log");
+            const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+            if (retry_on_busy_port && text.find("address already in use") != std::string::npos) {
+                // The next attempt starts from nothing: no half-made member, no old log.
+                std::error_code ec;
+                std::filesystem::remove_all(dir_ + "/data", ec);
+                std::filesystem::remove(dir_ + "/log", ec);
+                return false;
+            }
+            FAIL("etcd exited on start: see " << dir_ << "/log and " << dir_ << "/stderr");
+        }
         REQUIRE(std::chrono::steady_clock::now() < deadline);
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }

@@ -28,6 +28,10 @@ public:
     std::string endpoint() const;
 
 private:
+    /// Starts etcd and waits until it serves; false (nothing left running) when it exited
+    /// because a port was taken and `retry_on_busy_port` is set. Fails the test otherwise.
+    bool launch(bool retry_on_busy_port);
+
     std::string dir_;
     uint16_t client_port_ = 0;
     uint16_t peer_port_ = 0;
