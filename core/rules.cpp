@@ -1,7 +1,10 @@
 #include "lokt/rules.hpp"
 
+#include "lokt/path_search.hpp"
 #include "lokt/sys.hpp"
 
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -19,11 +22,6 @@ std::string join_words(const std::vector<std::string>& words, size_t from = 0) {
 }
 
 std::string quote(const std::string& s) { return "\"" + s + "\""; }
-
-bool is_executable_file(const std::string& p) {
-    auto st = sys::stat(p);
-    return st && S_ISREG(st->st_mode) && ::access(p.c_str(), X_OK) == 0;
-}
 
 std::vector<const char*> c_args(const std::vector<std::string>& argv) {
     std::vector<const char*> out;
@@ -173,24 +171,10 @@ std::string explain_miss(const RuleSet& rs, const Rule& rule, const std::string&
 std::optional<std::string> resolve_program(const std::string& cmd, const char* path_env) {
     if (cmd.empty()) return std::nullopt;
     if (cmd.find('/') != std::string::npos) return cmd;
-    std::string search;
-    if (path_env) {
-        search = path_env;
-    } else {
-        char buf[1024];
-        size_t n = ::confstr(_CS_PATH, buf, sizeof buf);
-        search = n > 0 && n <= sizeof buf ? std::string(buf) : "/bin:/usr/bin";
-    }
-    size_t begin = 0;
-    for (;;) {
-        size_t colon = search.find(':', begin);
-        std::string dir = search.substr(begin, colon == std::string::npos ? std::string::npos : colon - begin);
-        std::string candidate = dir.empty() ? cmd : dir + "/" + cmd;
-        if (is_executable_file(candidate)) return candidate;
-        if (colon == std::string::npos) break;
-        begin = colon + 1;
-    }
-    return std::nullopt;
+    char buf[PATH_MAX];
+    struct stat st;
+    if (search_path(cmd.c_str(), path_env, buf, sizeof buf, &st) != 0) return std::nullopt;
+    return std::string(buf);
 }
 
 std::vector<std::string> guard_argv(const RuleSet& rs, const Decision& decision,

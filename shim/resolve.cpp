@@ -3,10 +3,11 @@
 
 #include "shim.hpp"
 
+#include "lokt/path_search.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
 
 namespace lokt::shim {
@@ -15,14 +16,6 @@ bool searches_path(const Call& c) {
     return (c.fn == Fn::execvp || c.fn == Fn::execvpe || c.fn == Fn::spawnp) && c.file &&
            !std::strchr(c.file, '/');
 }
-
-namespace {
-
-bool executable_file(const char* path, struct stat* st) {
-    return ::stat(path, st) == 0 && S_ISREG(st->st_mode) && ::faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0;
-}
-
-} // namespace
 
 bool resolve(const Call& c, char* buf, struct stat* st) {
     if (c.fn == Fn::fexecve || (c.fn == Fn::execveat && c.file && c.file[0] == '\0')) {
@@ -34,7 +27,7 @@ bool resolve(const Call& c, char* buf, struct stat* st) {
         if (n <= 0) return false;
         buf[n] = '\0';
         struct stat fst;
-        return buf[0] == '/' && executable_file(buf, st) && ::fstat(c.fd, &fst) == 0 &&
+        return buf[0] == '/' && is_executable_file(buf, st) && ::fstat(c.fd, &fst) == 0 &&
                fst.st_dev == st->st_dev && fst.st_ino == st->st_ino;
     }
     if (!c.file || !c.file[0]) return false;
@@ -48,35 +41,14 @@ bool resolve(const Call& c, char* buf, struct stat* st) {
         used = static_cast<size_t>(n);
         buf[used] = '\0';
         if (!append(buf, PATH_MAX, &used, "/") || !append(buf, PATH_MAX, &used, c.file)) return false;
-        return executable_file(buf, st);
+        return is_executable_file(buf, st);
     }
     if (!searches_path(c)) {
         size_t used = 0;
-        return append(buf, PATH_MAX, &used, c.file) && executable_file(buf, st);
+        return append(buf, PATH_MAX, &used, c.file) && is_executable_file(buf, st);
     }
-    // glibc searches the caller's PATH (not envp's), or confstr(_CS_PATH) when unset.
-    char fallback[256];
-    const char* path = std::getenv("PATH");
-    if (!path) {
-        size_t n = ::confstr(_CS_PATH, fallback, sizeof fallback);
-        path = n > 0 && n <= sizeof fallback ? fallback : "/bin:/usr/bin";
-    }
-    for (const char* p = path;;) {
-        const char* end = std::strchr(p, ':');
-        size_t dlen = end ? static_cast<size_t>(end - p) : str_len(p);
-        size_t used = 0;
-        bool fits = dlen + 1 < PATH_MAX;
-        if (fits) {
-            std::memcpy(buf, p, dlen);
-            used = dlen;
-            buf[used] = '\0';
-            if (dlen) fits = append(buf, PATH_MAX, &used, "/");
-            fits = fits && append(buf, PATH_MAX, &used, c.file);
-        }
-        if (fits && executable_file(buf, st)) return true;
-        if (!end) return false;
-        p = end + 1;
-    }
+    // glibc searches the caller's PATH (environ's, not envp's); the default when it is unset.
+    return search_path(c.file, env_lookup(environ, "PATH"), buf, PATH_MAX, st) == 0;
 }
 
 // The guard may run after a posix_spawn chdir action: it needs an absolute path.

@@ -2,7 +2,10 @@
 
 #include "lokt/supervisor/exec_image.hpp"
 
+#include "lokt/path_search.hpp"
+
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -84,31 +87,20 @@ struct GateEnv {
 
 Result<std::string> resolve_command(const std::string& name, const char* path_env) {
     if (name.empty()) return Error{"empty command name", ENOENT};
-    auto check = [](const std::string& p) -> int {
-        struct stat st;
-        if (::stat(p.c_str(), &st) != 0) return errno;
-        if (S_ISDIR(st.st_mode)) return EISDIR;
-        if (::access(p.c_str(), X_OK) != 0) return errno;
-        return 0;
-    };
+    struct stat st;
     if (name.find('/') != std::string::npos) {
-        if (int err = check(name)) return Error::from_errno("cannot run \"" + name + "\"", err);
+        // execve's own verdicts, so that the exit status tells 127 (absent) from 126 (cannot run).
+        int err = ::stat(name.c_str(), &st) != 0 ? errno
+                  : S_ISDIR(st.st_mode)          ? EISDIR
+                  : !is_executable_file(name.c_str(), &st) ? EACCES
+                                                            : 0;
+        if (err) return Error::from_errno("cannot run \"" + name + "\"", err);
         return name;
     }
-    std::string path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
-    int found_err = 0;  // like execvp: remember EACCES, keep looking
-    size_t start = 0;
-    for (;;) {
-        size_t end = path.find(':', start);
-        std::string dir = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        std::string cand = (dir.empty() ? std::string(".") : dir) + "/" + name;
-        int err = check(cand);
-        if (err == 0) return cand;
-        if (err == EACCES || err == EISDIR) found_err = err;
-        if (end == std::string::npos) break;
-        start = end + 1;
-    }
-    if (found_err) return Error::from_errno("cannot run \"" + name + "\"", found_err);
+    char buf[PATH_MAX];
+    int err = search_path(name.c_str(), path_env, buf, sizeof buf, &st);
+    if (err == 0) return std::string(buf);
+    if (err == EACCES) return Error::from_errno("cannot run \"" + name + "\"", err);
     return Error{"command not found: " + name, ENOENT};
 }
 

@@ -18,9 +18,9 @@
 
 namespace lokt::sup {
 
-/// Finds `name` like execvp does: a name with '/' is used as is, otherwise each directory of
-/// `path_env` (default "/usr/local/bin:/usr/bin:/bin") is tried. The Error's sys_errno is
-/// ENOENT (not found: 127), or EACCES/EISDIR (found but not executable: 126).
+/// Finds `name` like execvp does: a name with '/' is used as is, otherwise lokt::search_path
+/// on `path_env` (unset: confstr(_CS_PATH), as execvp). The Error's sys_errno is ENOENT (not
+/// found: 127), or EACCES/EISDIR (found but not executable: 126).
 Result<std::string> resolve_command(const std::string& name, const char* path_env);
 
 /// What to start.
