@@ -144,25 +144,34 @@ void init() {
 
 State& state() { return g_state; }
 
-bool may_rewrite() {
+LoktIdentity may_rewrite() {
     State& s = g_state;
-    if (s.identity == Identity::unknown) {
-        // Plain writes, no lock: a racing thread (or a vfork child, which shares this memory)
-        // computes the same answer.
-        struct stat bin {}, self {};
-        if (::stat(s.lokt_bin, &bin) != 0) {
-            set_problem(s, Problem::lokt_bin_missing, "LOKT_BIN does not exist: ", s.lokt_bin);
-            say(s.problem_text);
-            s.identity = Identity::lokt;
-        } else {
-            s.lokt_dev = bin.st_dev;
-            s.lokt_ino = bin.st_ino;
-            const bool self_is_lokt = ::stat("/proc/self/exe", &self) == 0 && self.st_dev == bin.st_dev &&
-                                      self.st_ino == bin.st_ino;
-            s.identity = self_is_lokt ? Identity::lokt : Identity::other;
-        }
+    // Any thread, or a vfork child sharing this memory, may get here at once: the answer is
+    // published by whoever claims it (unknown -> settling), with release/acquire order so that
+    // lokt_dev/lokt_ino are complete before `identity` says so; the others compute their own.
+    if (Identity id = __atomic_load_n(&s.identity, __ATOMIC_ACQUIRE); id == Identity::other || id == Identity::lokt)
+        return {id == Identity::other, s.lokt_dev, s.lokt_ino};
+    LoktIdentity found{false, 0, 0};
+    struct stat bin {}, self {};
+    const bool bin_exists = ::stat(s.lokt_bin, &bin) == 0;
+    if (bin_exists) {
+        found.dev = bin.st_dev;
+        found.ino = bin.st_ino;
+        found.may_rewrite = !(::stat("/proc/self/exe", &self) == 0 && self.st_dev == bin.st_dev &&
+                              self.st_ino == bin.st_ino);
     }
-    return s.identity == Identity::other;
+    Identity expected = Identity::unknown;
+    if (__atomic_compare_exchange_n(&s.identity, &expected, Identity::settling, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        if (!bin_exists) {
+            set_problem(s, Problem::lokt_bin_missing, "LOKT_BIN does not exist: ", s.lokt_bin);
+            say(s.problem_text);  // once per process: only the claiming thread gets here
+        }
+        s.lokt_dev = found.dev;
+        s.lokt_ino = found.ino;
+        __atomic_store_n(&s.identity, found.may_rewrite ? Identity::other : Identity::lokt, __ATOMIC_RELEASE);
+    }
+    return found;
 }
 const rules::RuleSet& rule_set() { return g_rules; }
 void ensure_init() {

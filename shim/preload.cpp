@@ -135,15 +135,16 @@ bool plan(const Call& c, char* resolved, rules::Decision* d) {
         return false;
     }
     // Only now, with a rule matching: is this process lokt itself, or is the target lokt?
-    if (!may_rewrite()) {
+    const LoktIdentity lokt = may_rewrite();
+    if (!lokt.may_rewrite) {
         debug(c, "pass", " (this process is lokt, or LOKT_BIN is gone)");
         return false;
     }
-    if (st.st_dev == s.lokt_dev && st.st_ino == s.lokt_ino) {
+    if (st.st_dev == lokt.dev && st.st_ino == lokt.ino) {
         debug(c, "pass", " (lokt itself)");
         return false;
     }
-    const char* held = std::getenv("LOKT_HELD");
+    const char* held = env_lookup(environ, "LOKT_HELD");  // getenv is not async-signal-safe
     const char* held_at_start = s.kept[5] ? s.kept[5] + sizeof("LOKT_HELD") : nullptr;
     bool all_held = true;
     for (uint32_t i = 0; i < d->name_count; ++i) {
@@ -174,8 +175,13 @@ int dispatch(const Call& c) {
     char* const* envp = c.envp;
     bool missing[kKeptCount];
     int extra = s.doctor ? missing_vars(c.envp, missing) : 0;
-    if (extra > 0) {
-        char** doctored = static_cast<char**>(alloca((count(c.envp) + extra + 1) * sizeof(char*)));
+    // The copy lives on the stack, which may be a small thread's: an environment too large
+    // to copy within kMaxDoctoredEnv entries goes on as it is (the shim may then lose the tree).
+    const size_t env_entries = extra > 0 ? count(c.envp) + static_cast<size_t>(extra) + 1 : 0;
+    if (env_entries > kMaxDoctoredEnv) {
+        debug(c, "keep", " (environment too large to restore the shim's variables)");
+    } else if (extra > 0) {
+        char** doctored = static_cast<char**>(alloca(env_entries * sizeof(char*)));
         fill_doctored(doctored, c.envp, missing);
         envp = doctored;
     }

@@ -36,11 +36,21 @@ struct RealFns {
 inline constexpr const char* kKeptVars[] = {"LD_PRELOAD", "LOKT_SHIM", "LOKT_BIN",
                                             "LOKT_RULES", "LOKT_ROOT", "LOKT_HELD"};
 inline constexpr int kKeptCount = 6;
+/// The most environment entries the shim copies onto the stack to restore its variables (64 KiB).
+inline constexpr size_t kMaxDoctoredEnv = 8192;
 inline constexpr size_t kKeptArena = 3 * PATH_MAX + 4096;  ///< snapshots and paths; what does not fit is skipped
 
 /// Whether this process may rewrite execs: unknown until the first exec that matches;
-/// `lokt` when it is lokt itself or LOKT_BIN is gone (then it never rewrites).
-enum class Identity : uint8_t { unknown, other, lokt };
+/// `lokt` when it is lokt itself or LOKT_BIN is gone (then it never rewrites). `settling`
+/// while one thread publishes the answer (others work it out for themselves meanwhile).
+enum class Identity : uint8_t { unknown, settling, other, lokt };
+
+/// What may_rewrite() found: whether to rewrite, and LOKT_BIN's file (to leave execs of lokt be).
+struct LoktIdentity {
+    bool may_rewrite;
+    dev_t dev;
+    ino_t ino;
+};
 
 /// Why a process's matching is off (reported once, by the constructor).
 enum class Problem : uint8_t { none, rules_unreadable, rules_invalid, lokt_bin_missing };
@@ -52,7 +62,7 @@ struct State {
     bool matching;      ///< rules loaded and this process may rewrite
     bool doctor;        ///< LOKT_SHIM_DOCTOR != "0"
     bool debug;         ///< LOKT_SHIM_DEBUG=1
-    Identity identity;  ///< see may_rewrite()
+    Identity identity;  ///< see may_rewrite(); accessed with __atomic builtins only
     Problem problem;
     RealFns real;
     dev_t lokt_dev;     ///< LOKT_BIN's identity, once may_rewrite() ran
@@ -73,8 +83,9 @@ State& state();
 const rules::RuleSet& rule_set();
 /// Runs the constructor's work if it has not run yet (a hook called before our constructor).
 void ensure_init();
-/// False in lokt's own processes and when LOKT_BIN is gone (warned once); settles lazily.
-bool may_rewrite();
+/// may_rewrite false in lokt's own processes and when LOKT_BIN is gone (warned once);
+/// settles lazily, on the first exec that matches, and is safe to call from any thread.
+LoktIdentity may_rewrite();
 
 // --- the file an exec would run (resolve.cpp) ---
 

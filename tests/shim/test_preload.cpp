@@ -234,6 +234,24 @@ TEST_CASE("an environment that lost the shim's variables gets them back", "[shim
           Strings{"HOME=/root", "LOKT_SHIM=1", "LD_PRELOAD=/opt/lokt/lib/liblokt_preload.so", "LOKT_BIN=/opt/lokt/bin/lokt"});
 }
 
+TEST_CASE("an environment too large to copy on the stack is passed on as it is", "[shim][preload]") {
+    Shim shim("build wait=0 : fake-make *\n");
+    Strings argv = {"true"};
+    auto a = cargv(argv);
+    Strings env;
+    for (size_t i = 0; i < kMaxDoctoredEnv; ++i) env.push_back("V" + std::to_string(i) + "=x");
+    auto e = cargv(env);
+    exec_through([&] { execve("/bin/true", a.data(), e.data()); });
+    REQUIRE(g_calls.size() == 1);
+    CHECK(g_calls[0].envp == env);  // no copy: the shim's variables could not be restored
+    env.resize(kMaxDoctoredEnv - 4);  // with the 3 missing variables and the NULL: just fits
+    auto f = cargv(env);
+    g_calls.clear();
+    exec_through([&] { execve("/bin/true", a.data(), f.data()); });
+    REQUIRE(g_calls.size() == 1);
+    CHECK(g_calls[0].envp.size() == kMaxDoctoredEnv - 1);
+}
+
 TEST_CASE("LOKT_SHIM=off in the new environment passes the exec through untouched", "[shim][preload]") {
     Shim shim("build wait=0 : fake-make *\n");
     Strings argv = {"fake-make"};
