@@ -162,98 +162,77 @@ bool plan(const Call& c, char* resolved, rules::Decision* d) {
     return true;
 }
 
-int dispatch(const Call& c) {
-    const int saved = errno;
-    ensure_init();
-    State& s = state();
-    if (!s.active) return call_real(c, c.envp, saved);
-    // The kill switch also works per command: `LOKT_SHIM=off make` is neither doctored nor
-    // rewritten, and the new program's constructor turns the shim off for its tree.
-    if (const char* m = env_lookup(c.envp, "LOKT_SHIM"); m && (!std::strcmp(m, "off") || !std::strcmp(m, "0")))
-        return call_real(c, c.envp, saved);
-
-    char* const* envp = c.envp;
-    bool missing[kKeptCount];
-    int extra = s.doctor ? missing_vars(c.envp, missing) : 0;
-    // The copy lives on the stack, which may be a small thread's: an environment too large
-    // to copy within kMaxDoctoredEnv entries goes on as it is (the shim may then lose the tree).
-    const size_t env_entries = extra > 0 ? count(c.envp) + static_cast<size_t>(extra) + 1 : 0;
-    if (env_entries > kMaxDoctoredEnv) {
-        debug(c, "keep", " (environment too large to restore the shim's variables)");
-    } else if (extra > 0) {
-        char** doctored = static_cast<char**>(alloca(env_entries * sizeof(char*)));
-        fill_doctored(doctored, c.envp, missing);
-        envp = doctored;
-    }
-    if (!s.matching) return call_real(c, envp, saved);
-
-    char resolved[PATH_MAX];
-    rules::Decision d;
-    if (!plan(c, resolved, &d)) return call_real(c, envp, saved);
-
-    const rules::RuleSet& rs = rule_set();
-    // Keep in step with rules::guard_argv (core/rules.cpp).
+// The guard's command line for decision `d` (keep in step with rules::guard_argv in
+// core/rules.cpp): how many words come before the command's own argv ...
+size_t guard_prefix_words(const rules::Decision& d) {
     const bool wait = d.wait_ns > 0;
-    // With a wait, the rule's on-frozen is always passed: guard's own default is fail.
-    const bool frozen_fails = d.on_frozen == rules::OnFrozen::fail;
-    const bool timeout_runs = d.on_timeout == rules::OnTimeout::run;
     const size_t mode_words = d.mode == rules::RuleMode::shared ? 1 : d.mode == rules::RuleMode::slots ? 2 : 0;
-    const size_t argc = count(c.argv);
-    const size_t words = 2 + (wait ? 3 : 0) + (wait ? 2 : 0) + (timeout_runs ? 2 : 0) + mode_words + 2 +
-                         d.name_count + 3 + argc;
-    size_t bytes = arg_bytes(c.argv) + arg_bytes(envp) + str_len(resolved) + 64 * (words - argc);
+    return 2 + (wait ? 5 : 0) + (d.on_timeout == rules::OnTimeout::run ? 2 : 0) + mode_words + 2 + d.name_count + 3;
+}
+
+// ... and the words themselves, into `g` (guard_prefix_words(d) + argc + 1 entries).
+void fill_guard_argv(char** g, const rules::Decision& d, char* resolved, char* const* argv) {
+    const rules::RuleSet& rs = rule_set();
+    auto word = [&g](const char* w) { *g++ = const_cast<char*>(w); };
+    word("lokt");
+    word("guard");
+    if (d.wait_ns > 0) {
+        word("--wait");
+        word("--timeout");
+        word(rs.str(d.wait_offset));
+        // With a wait, the rule's on-frozen is always passed: guard's own default is fail.
+        word("--on-frozen");
+        word(d.on_frozen == rules::OnFrozen::fail ? "fail" : "wait");
+    }
+    if (d.on_timeout == rules::OnTimeout::run) {
+        word("--on-timeout");
+        word("run");
+    }
+    if (d.mode == rules::RuleMode::shared) word("--shared");
+    if (d.mode == rules::RuleMode::slots) {
+        word("--slots");
+        word(rs.str(d.slots_offset));
+    }
+    word("--kind");
+    word("shim");
+    for (uint32_t i = 0; i < d.name_count; ++i) word(rs.str(d.name_offsets[i]));
+    word("--exec");
+    word(resolved);
+    word("--");
+    for (size_t i = 0; argv[i]; ++i) word(argv[i]);
+    *g = nullptr;
+}
+
+// Whether the guard's command line and `envp` stay within ARG_MAX (with room to spare).
+bool fits_arg_max(const rules::Decision& d, const char* resolved, char* const* argv, char* const* envp) {
+    const rules::RuleSet& rs = rule_set();
+    size_t bytes = arg_bytes(argv) + arg_bytes(envp) + str_len(resolved) + 64 * guard_prefix_words(d);
     for (uint32_t i = 0; i < d.name_count; ++i) bytes += str_len(rs.str(d.name_offsets[i]));
     long arg_max = ::sysconf(_SC_ARG_MAX);
     if (arg_max <= 0) arg_max = 128 * 1024;
-    if (bytes + 4096 > static_cast<size_t>(arg_max)) {
-        say("warning: the command line is too long to run under lokt guard; running it without the lock");
-        return call_real(c, envp, saved);
-    }
-    char** g = static_cast<char**>(alloca((words + 1) * sizeof(char*)));
-    size_t k = 0;
-    g[k++] = const_cast<char*>("lokt");
-    g[k++] = const_cast<char*>("guard");
-    if (wait) {
-        g[k++] = const_cast<char*>("--wait");
-        g[k++] = const_cast<char*>("--timeout");
-        g[k++] = const_cast<char*>(rs.str(d.wait_offset));
-    }
-    if (wait) {
-        g[k++] = const_cast<char*>("--on-frozen");
-        g[k++] = const_cast<char*>(frozen_fails ? "fail" : "wait");
-    }
-    if (timeout_runs) {
-        g[k++] = const_cast<char*>("--on-timeout");
-        g[k++] = const_cast<char*>("run");
-    }
-    if (d.mode == rules::RuleMode::shared) g[k++] = const_cast<char*>("--shared");
-    if (d.mode == rules::RuleMode::slots) {
-        g[k++] = const_cast<char*>("--slots");
-        g[k++] = const_cast<char*>(rs.str(d.slots_offset));
-    }
-    g[k++] = const_cast<char*>("--kind");
-    g[k++] = const_cast<char*>("shim");
-    for (uint32_t i = 0; i < d.name_count; ++i) g[k++] = const_cast<char*>(rs.str(d.name_offsets[i]));
-    g[k++] = const_cast<char*>("--exec");
-    g[k++] = resolved;
-    g[k++] = const_cast<char*>("--");
-    for (size_t i = 0; i < argc; ++i) g[k++] = c.argv[i];
-    g[k] = nullptr;
+    return bytes + 4096 <= static_cast<size_t>(arg_max);
+}
 
-    if (s.debug) {
-        char names[256];
-        size_t used = 0;
-        append(names, sizeof names, &used, " ");
-        for (uint32_t i = 0; i < d.name_count; ++i) {
-            if (i) append(names, sizeof names, &used, ",");
-            append(names, sizeof names, &used, rs.str(d.name_offsets[i]));
-        }
-        append(names, sizeof names, &used, wait ? " (wait " : " (no wait");
-        if (wait) append(names, sizeof names, &used, rs.str(d.wait_offset));
-        append(names, sizeof names, &used, ")");
-        debug(c, "guard", names);
+// LOKT_SHIM_DEBUG: which locks the exec is about to take.
+void debug_guard(const Call& c, const rules::Decision& d) {
+    const rules::RuleSet& rs = rule_set();
+    const bool wait = d.wait_ns > 0;
+    char names[256];
+    size_t used = 0;
+    append(names, sizeof names, &used, " ");
+    for (uint32_t i = 0; i < d.name_count; ++i) {
+        if (i) append(names, sizeof names, &used, ",");
+        append(names, sizeof names, &used, rs.str(d.name_offsets[i]));
     }
+    append(names, sizeof names, &used, wait ? " (wait " : " (no wait");
+    if (wait) append(names, sizeof names, &used, rs.str(d.wait_offset));
+    append(names, sizeof names, &used, ")");
+    debug(c, "guard", names);
+}
 
+// Starts lokt guard with argv `g`; on failure warns and runs the command without the lock.
+int run_guard(const Call& c, char* const* g, char* const* envp, int saved) {
+    const State& s = state();
     errno = saved;
     int rc;
     if (is_spawn(c)) {
@@ -273,6 +252,46 @@ int dispatch(const Call& c) {
     append(line, sizeof line, &used, "); running the command without the lock");
     say(line);
     return call_real(c, envp, saved);
+}
+
+int dispatch(const Call& c) {
+    const int saved = errno;
+    ensure_init();
+    State& s = state();
+    if (!s.active) return call_real(c, c.envp, saved);
+    // The kill switch also works per command: `LOKT_SHIM=off make` is neither doctored nor
+    // rewritten, and the new program's constructor turns the shim off for its tree.
+    if (const char* m = env_lookup(c.envp, "LOKT_SHIM"); m && (!std::strcmp(m, "off") || !std::strcmp(m, "0")))
+        return call_real(c, c.envp, saved);
+
+    // The stack copies below are alloca'd here, in the frame that makes the call.
+    char* const* envp = c.envp;
+    bool missing[kKeptCount];
+    int extra = s.doctor ? missing_vars(c.envp, missing) : 0;
+    // The copy lives on the stack, which may be a small thread's: an environment too large
+    // to copy within kMaxDoctoredEnv entries goes on as it is (the shim may then lose the tree).
+    const size_t env_entries = extra > 0 ? count(c.envp) + static_cast<size_t>(extra) + 1 : 0;
+    if (env_entries > kMaxDoctoredEnv) {
+        debug(c, "keep", " (environment too large to restore the shim's variables)");
+    } else if (extra > 0) {
+        char** doctored = static_cast<char**>(alloca(env_entries * sizeof(char*)));
+        fill_doctored(doctored, c.envp, missing);
+        envp = doctored;
+    }
+    if (!s.matching) return call_real(c, envp, saved);
+
+    char resolved[PATH_MAX];
+    rules::Decision d;
+    if (!plan(c, resolved, &d)) return call_real(c, envp, saved);
+    if (!fits_arg_max(d, resolved, c.argv, envp)) {
+        say("warning: the command line is too long to run under lokt guard; running it without the lock");
+        return call_real(c, envp, saved);
+    }
+    // Bounded by ARG_MAX, just checked (glibc's execl puts its argv on the stack alike).
+    char** g = static_cast<char**>(alloca((guard_prefix_words(d) + count(c.argv) + 1) * sizeof(char*)));
+    fill_guard_argv(g, d, resolved, c.argv);
+    if (s.debug) debug_guard(c, d);
+    return run_guard(c, g, envp, saved);
 }
 
 // Counts execl-style arguments: `first` and what follows it up to the terminating NULL.
