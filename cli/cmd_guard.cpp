@@ -10,10 +10,10 @@
 #include "lokt/identity.hpp"
 #include "lokt/name.hpp"
 #include "lokt/supervisor.hpp"
-#include "lokt/supervisor/exec_image.hpp"
-#include "lokt/supervisor/exit_status.hpp"
-#include "lokt/supervisor/held_env.hpp"
-#include "lokt/supervisor/spawn.hpp"
+#include "lokt/proc/exec_image.hpp"
+#include "lokt/proc/exit_status.hpp"
+#include "lokt/proc/held_env.hpp"
+#include "lokt/proc/resolve_command.hpp"
 #include "lokt/supervisor/store_keeper.hpp"
 #include "lokt/sys.hpp"
 
@@ -30,8 +30,8 @@ namespace {
 
 // Runs the command in place of this process (a guard nested in a guard of the same lock).
 int exec_directly(const std::string& path, const std::vector<std::string>& argv) {
-    const int err = sup::ExecImage(path, argv).exec(environ);
-    return fail(static_cast<ExitCode>(sup::exec_failure_code(err)),
+    const int err = proc::ExecImage(path, argv).exec(environ);
+    return fail(static_cast<ExitCode>(proc::exec_failure_code(err)),
                 Error::from_errno("cannot run \"" + path + "\"", err).message);
 }
 
@@ -114,8 +114,8 @@ int cmd_guard(const Command& cmd, const Args& args) {
     // Resolve the command before taking anything, so "not found" never holds a lock.
     auto exec_path = args.value("exec");
     if (exec_path && exec_path->empty()) return usage_error(cmd, "--exec needs a path");
-    auto path = sup::resolve_command(exec_path ? *exec_path : opt.argv[0], std::getenv("PATH"));
-    if (!path) return fail(static_cast<ExitCode>(sup::exec_failure_code(path.error().sys_errno)),
+    auto path = proc::resolve_command(exec_path ? *exec_path : opt.argv[0], std::getenv("PATH"));
+    if (!path) return fail(static_cast<ExitCode>(proc::exec_failure_code(path.error().sys_errno)),
                            path.error().message);
     opt.path = *path;
 
@@ -126,8 +126,8 @@ int cmd_guard(const Command& cmd, const Args& args) {
 
     // Re-entrancy: a lock a guard above us holds (LOKT_HELD, and the file still carries that
     // lock id; or the holder is our ancestor) is not taken again — and so never released by us.
-    const char* held_env = std::getenv(sup::kHeldEnv);
-    auto inherited = sup::parse_held(held_env ? held_env : "");
+    const char* held_env = std::getenv(proc::kHeldEnv);
+    auto inherited = proc::parse_held(held_env ? held_env : "");
     std::vector<std::string> wanted;
     for (const auto& n : names) {
         auto it = inherited.find(n);

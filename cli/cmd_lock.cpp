@@ -5,7 +5,7 @@
 #include "backend_open.hpp"
 #include "output.hpp"
 
-#include "lokt/supervisor/signals.hpp"
+#include "lokt/proc/signals.hpp"
 #include "lokt/wait.hpp"
 #include "lokt/wait_report.hpp"
 
@@ -48,7 +48,7 @@ public:
             if (::sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler != SIG_IGN) ::sigaddset(&set_, sig);
         }
         ::sigprocmask(SIG_BLOCK, &set_, &old_);
-        if (auto fd = sup::make_signalfd(set_)) fd_ = std::move(*fd);
+        if (auto fd = proc::make_signalfd(set_)) fd_ = std::move(*fd);
     }
     ~CancelSignals() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
     CancelSignals(const CancelSignals&) = delete;
@@ -57,7 +57,7 @@ public:
     int fd() const { return fd_.get(); }
     /// The signal that cancelled the wait (SIGTERM if it cannot be read).
     int which() const {
-        auto got = sup::read_signals(fd_.get());
+        auto got = proc::read_signals(fd_.get());
         return got.empty() ? SIGTERM : static_cast<int>(got.front().ssi_signo);
     }
 

@@ -8,7 +8,7 @@
 
 #include "lokt/root.hpp"
 #include "lokt/rules.hpp"
-#include "lokt/supervisor/exit_status.hpp"
+#include "lokt/proc/exit_status.hpp"
 #include "lokt/sys.hpp"
 
 #include <limits.h>
@@ -118,7 +118,7 @@ int cmd_shim(const Command& cmd, const Args& args) {
     if (via_path) ::execvp(target.c_str(), av.data());
     else ::execv(target.c_str(), av.data());
     const int err = errno;
-    return fail(static_cast<ExitCode>(sup::exec_failure_code(err)),
+    return fail(static_cast<ExitCode>(proc::exec_failure_code(err)),
                 Error::from_errno("cannot run \"" + argv[0] + "\"", err).message);
 }
 

@@ -5,7 +5,7 @@
 #include "lokt_version.hpp"
 
 #include "lokt/log.hpp"
-#include "lokt/supervisor/proc_title.hpp"
+#include "lokt/proc/proc_title.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -252,7 +252,7 @@ void configure_logging(const Args& args) {
 
 int main(int argc, char** argv) {
     using namespace lokt::cli;
-    lokt::sup::remember_argv(argc, argv);  // the guard supervisor renames itself for ps
+    lokt::proc::remember_argv(argc, argv);  // the guard supervisor renames itself for ps
     if (argc < 2) {
         cmd_help(commands().back(), Args{});
         return lokt::to_int(lokt::ExitCode::usage);

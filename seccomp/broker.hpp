@@ -15,7 +15,7 @@
 
 #include "lokt/store.hpp"
 #include "lokt/queue.hpp"  // the store's ticket queue: FIFO among all waiters
-#include "lokt/supervisor.hpp"
+#include "lokt/held_lock.hpp"
 #include "lokt/wait.hpp"
 #include "lokt/sys.hpp"
 

@@ -1,7 +1,7 @@
 #include "launch.hpp"
 
-#include "lokt/supervisor/exec_image.hpp"
-#include "lokt/supervisor/exit_status.hpp"
+#include "lokt/proc/exec_image.hpp"
+#include "lokt/proc/exit_status.hpp"
 
 #include <string.h>
 #include <sys/socket.h>
@@ -19,7 +19,7 @@ void put(int fd, const char* s) {
 }
 
 // The child: never returns.
-[[noreturn]] void child(const LaunchSpec& spec, int sock, sock_fprog* prog, const sup::ExecImage& image,
+[[noreturn]] void child(const LaunchSpec& spec, int sock, sock_fprog* prog, const proc::ExecImage& image,
                         char* const* envp, const char* err_prefix) {
     if (prog) {
         InstallReport report;
@@ -45,12 +45,12 @@ void put(int fd, const char* s) {
         if (listener >= 0) ::close(listener);
     }
     ::close(sock);
-    sup::apply_signal_state(spec.signals);
+    proc::apply_signal_state(spec.signals);
     const int err = image.exec(envp);
     put(2, err_prefix);
     put(2, ::strerrordesc_np(err) ? ::strerrordesc_np(err) : "exec failed");
     put(2, "\n");
-    ::_exit(sup::exec_failure_code(err));
+    ::_exit(proc::exec_failure_code(err));
 }
 
 } // namespace
@@ -62,8 +62,8 @@ Result<Launched> launch(const LaunchSpec& spec) {
     sys::UniqueFd ours(sv[0]), theirs(sv[1]);
 
     // Everything the child touches is built here: after fork it may only make syscalls.
-    const sup::ExecImage image(spec.path, spec.argv);
-    auto envp = sup::c_array(spec.env);
+    const proc::ExecImage image(spec.path, spec.argv);
+    auto envp = proc::c_array(spec.env);
     const std::string err_prefix = "error: cannot run \"" + (spec.argv.empty() ? spec.path : spec.argv[0]) + "\": ";
     sock_fprog prog{};
     if (spec.filter) prog = spec.filter->fprog();

@@ -6,7 +6,7 @@
 #include "filter.hpp"
 
 #include "lokt/result.hpp"
-#include "lokt/supervisor/signals.hpp"
+#include "lokt/proc/signals.hpp"
 #include "lokt/sys.hpp"
 
 #include <sys/types.h>
@@ -21,7 +21,7 @@ struct LaunchSpec {
     std::string path;               ///< the file to execute (ENOEXEC: run by /bin/sh)
     std::vector<std::string> argv;  ///< argv[0] included
     std::vector<std::string> env;   ///< "KEY=VALUE"
-    sup::SignalState signals;       ///< the caller's signal state, restored in CMD
+    proc::SignalState signals;       ///< the caller's signal state, restored in CMD
     FilterProgram* filter = nullptr;  ///< null: no filter (CMD runs unsupervised)
     bool set_nnp = true;            ///< PR_SET_NO_NEW_PRIVS before installing
     bool wait_killable = true;      ///< ask for WAIT_KILLABLE_RECV

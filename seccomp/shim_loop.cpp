@@ -21,10 +21,10 @@
 
 #include "lokt/audit.hpp"
 #include "lokt/log.hpp"
-#include "lokt/supervisor/event_poll.hpp"
-#include "lokt/supervisor/exit_status.hpp"
-#include "lokt/supervisor/signals.hpp"
-#include "lokt/supervisor/spawn.hpp"
+#include "lokt/proc/event_poll.hpp"
+#include "lokt/proc/exit_status.hpp"
+#include "lokt/proc/signals.hpp"
+#include "lokt/proc/resolve_command.hpp"
 #include "lokt/sys.hpp"
 
 #include <fcntl.h>
@@ -107,7 +107,7 @@ void Supervisor::degrade(const char* where, const std::exception* e) {
 }
 
 void Supervisor::on_signals() {
-    for (const auto& si : sup::read_signals(sigfd_)) {
+    for (const auto& si : proc::read_signals(sigfd_)) {
         const int sig = static_cast<int>(si.ssi_signo);
         if (sig == SIGCHLD) {
             int st = 0;
@@ -115,7 +115,7 @@ void Supervisor::on_signals() {
             while ((r = ::waitpid(-1, &st, WNOHANG)) > 0) {
                 if (r == child_) {
                     child_done_ = true;
-                    status_ = sup::exit_code(sup::exit_from_wait_status(st));
+                    status_ = proc::exit_code(proc::exit_from_wait_status(st));
                 }
             }
             continue;
@@ -290,7 +290,7 @@ int run_seccomp_shim(const SeccompShimOptions& opt, const std::vector<std::strin
     if (cmd.empty()) return 64;
 
     seccomp::LaunchSpec spec;
-    auto resolved = sup::resolve_command(cmd[0], std::getenv("PATH"));
+    auto resolved = proc::resolve_command(cmd[0], std::getenv("PATH"));
     spec.path = resolved ? *resolved : cmd[0];  // the child reports the exec error itself
     spec.argv = cmd;
     spec.env = seccomp::child_environment(opt);
@@ -317,13 +317,13 @@ int run_seccomp_shim(const SeccompShimOptions& opt, const std::vector<std::strin
     }
 
     // Signals: the caller's state goes to CMD; we take ours through a signalfd.
-    spec.signals = sup::capture_signal_state();
-    sigset_t set = sup::relayed_signals(spec.signals.ignored);
+    spec.signals = proc::capture_signal_state();
+    sigset_t set = proc::relayed_signals(spec.signals.ignored);
     ::sigaddset(&set, SIGCHLD);
     ::sigaddset(&set, SIGTSTP);
     sigset_t old;
     ::sigprocmask(SIG_BLOCK, &set, &old);
-    auto sigfd = sup::make_signalfd(set);
+    auto sigfd = proc::make_signalfd(set);
     if (!sigfd) {
         warn(sigfd.error().message);
         return 1;

@@ -1,8 +1,8 @@
 #include "shim_process.hpp"
 
-#include "lokt/supervisor/event_poll.hpp"
-#include "lokt/supervisor/exit_status.hpp"
-#include "lokt/supervisor/signals.hpp"
+#include "lokt/proc/event_poll.hpp"
+#include "lokt/proc/exit_status.hpp"
+#include "lokt/proc/signals.hpp"
 #include "lokt/sys.hpp"
 
 #include <fcntl.h>
@@ -59,13 +59,13 @@ void detach_stdio() {
 }
 
 int wait_plain(pid_t child, int sigfd) {
-    sup::PollHealth health;
+    proc::PollHealth health;
     for (;;) {
         pollfd p{sigfd, POLLIN, 0};
         // Whatever poll says, the reads below are non-blocking: a failing poll costs a
         // bounded pause per turn (reported once), never a spin.
-        sup::poll_events(&p, 1, Deadline::forever(), health, "lokt shim");
-        for (const auto& si : sup::read_signals(sigfd)) {
+        proc::poll_events(&p, 1, Deadline::forever(), health, "lokt shim");
+        for (const auto& si : proc::read_signals(sigfd)) {
             const int sig = static_cast<int>(si.ssi_signo);
             if (sig != SIGCHLD) {
                 if (si.ssi_code != SI_KERNEL) ::kill(child, sig);
@@ -74,7 +74,7 @@ int wait_plain(pid_t child, int sigfd) {
         }
         int st = 0;
         pid_t w = ::waitpid(child, &st, WNOHANG);
-        if (w == child) return sup::exit_code(sup::exit_from_wait_status(st));
+        if (w == child) return proc::exit_code(proc::exit_from_wait_status(st));
         if (w < 0 && errno == ECHILD) return 1;
     }
 }

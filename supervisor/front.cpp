@@ -1,9 +1,10 @@
 #include "lokt/supervisor.hpp"
+#include "lokt/proc/droppable_write.hpp"
 
 #include "lokt/exit_code.hpp"
 #include "lokt/supervisor/channel.hpp"
-#include "lokt/supervisor/event_poll.hpp"
-#include "lokt/supervisor/proc_title.hpp"
+#include "lokt/proc/event_poll.hpp"
+#include "lokt/proc/proc_title.hpp"
 #include "lokt/supervisor/supervisor_loop.hpp"
 #include "lokt/supervisor/teardown.hpp"
 #include "lokt/supervisor/terminal.hpp"
@@ -22,6 +23,15 @@ namespace lokt {
 namespace {
 
 using namespace lokt::sup;
+using lokt::proc::PollHealth;
+using lokt::proc::SignalState;
+using lokt::proc::capture_signal_state;
+using lokt::proc::make_signalfd;
+using lokt::proc::poll_events;
+using lokt::proc::read_signals;
+using lokt::proc::relayed_signals;
+using lokt::proc::set_process_title;
+using lokt::proc::write_droppable;
 
 class Front {
 public:

@@ -5,6 +5,9 @@
 #include <cerrno>
 
 namespace lokt::sup {
+using proc::ChildExit;
+using proc::exit_from_siginfo;
+using proc::exit_from_wait_status;
 
 ReapStop reap_exited(pid_t hold, std::optional<ChildExit>& held) {
     for (;;) {

@@ -1,4 +1,5 @@
 #include "lokt/supervisor/store_keeper.hpp"
+#include "lokt/proc/droppable_write.hpp"
 
 #include "lokt/audit.hpp"
 #include "lokt/exit_code.hpp"
@@ -13,6 +14,7 @@
 #include <cerrno>
 
 namespace lokt::sup {
+using proc::write_droppable;
 
 StoreKeeper::StoreKeeper(Root root, Identity who, KeeperConfig cfg)
     : root_(std::move(root)), who_(std::move(who)), cfg_(std::move(cfg)) {}

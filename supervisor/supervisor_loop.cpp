@@ -1,9 +1,10 @@
 #include "lokt/supervisor/supervisor_loop.hpp"
+#include "lokt/proc/droppable_write.hpp"
 
 #include "lokt/exit_code.hpp"
 #include "lokt/supervisor/channel.hpp"
-#include "lokt/supervisor/exit_status.hpp"
-#include "lokt/supervisor/held_env.hpp"
+#include "lokt/proc/exit_status.hpp"
+#include "lokt/proc/held_env.hpp"
 #include "lokt/supervisor/lifecycle.hpp"
 #include "lokt/supervisor/proctree.hpp"
 #include "lokt/supervisor/reaper.hpp"
@@ -26,6 +27,20 @@
 #include <optional>
 
 namespace lokt::sup {
+using proc::ChildExit;
+using proc::append_held;
+using proc::escalates_to_kill;
+using proc::exec_failure_code;
+using proc::exit_code;
+using proc::fence_env;
+using proc::kFenceEnv;
+using proc::kHeldEnv;
+using proc::make_signalfd;
+using proc::read_signals;
+using proc::relayed_signals;
+using proc::release_reason;
+using proc::terminates_by_default;
+using proc::write_droppable;
 namespace {
 
 namespace asio = boost::asio;

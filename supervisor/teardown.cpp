@@ -1,10 +1,10 @@
 #include "lokt/supervisor/teardown.hpp"
 
 #include "lokt/log.hpp"
-#include "lokt/supervisor/event_poll.hpp"
+#include "lokt/proc/event_poll.hpp"
 #include "lokt/supervisor/proctree.hpp"
 #include "lokt/supervisor/reaper.hpp"
-#include "lokt/supervisor/signals.hpp"
+#include "lokt/proc/signals.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +15,10 @@
 #include <cerrno>
 
 namespace lokt::sup {
+using proc::ChildExit;
+using proc::PollHealth;
+using proc::poll_events;
+using proc::read_signals;
 namespace {
 
 // After SIGKILL, how often the tree is scanned again for processes forked in between.

@@ -12,7 +12,8 @@
 //
 // docs/design.md "Guard supervisor" has the reasoning.
 
-#include "lokt/supervisor/signals.hpp"
+#include "lokt/held_lock.hpp"
+#include "lokt/proc/signals.hpp"
 #include "lokt/time.hpp"
 
 #include <sys/types.h>
@@ -47,14 +48,6 @@ struct GuardOptions {
     Nanos kill_after = std::chrono::seconds(5);  ///< grace between SIGTERM and SIGKILL
     OnExit on_exit = OnExit::term;
     OnLost on_lost = OnLost::warn;
-};
-
-/// One lock held for the command.
-struct HeldLock {
-    std::string name;
-    std::string lock_id;
-    int slot = -1;  ///< a `--slots N` holder's slot (LOKT_SLOT for the command); -1: none
-    int64_t fence = 0;  ///< the holding's fencing token (0: unknown, e.g. after a takeover)
 };
 
 /// How taking the locks ended.

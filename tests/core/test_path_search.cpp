@@ -2,7 +2,7 @@
 
 #include "lokt/path_search.hpp"
 #include "lokt/rules.hpp"
-#include "lokt/supervisor/spawn.hpp"
+#include "lokt/proc/resolve_command.hpp"
 
 #include "support/scoped.hpp"
 
@@ -112,7 +112,7 @@ TEST_CASE("the rules check and the guard resolve a command alike, PATH set or no
     for (const char* path_list : {list.c_str(), static_cast<const char*>(nullptr), "/usr/bin:/bin"}) {
         for (const char* name : {"tool", "sh", "true", "no-such-cmd-lokt"}) {
             auto from_rules = lokt::rules::resolve_program(name, path_list);
-            auto from_guard = lokt::sup::resolve_command(name, path_list);
+            auto from_guard = lokt::proc::resolve_command(name, path_list);
             INFO("name " << name << ", PATH " << (path_list ? path_list : "(unset)"));
             REQUIRE(from_rules.has_value() == static_cast<bool>(from_guard));
             if (from_rules) CHECK(*from_rules == *from_guard);

@@ -1,4 +1,5 @@
 #include "lokt/supervisor/channel.hpp"
+#include "lokt/proc/droppable_write.hpp"
 
 #include "lokt/sys.hpp"
 
@@ -9,6 +10,7 @@
 
 using namespace lokt;
 using namespace lokt::sup;
+using lokt::proc::write_droppable;
 
 TEST_CASE("status messages survive being split anywhere", "[supervisor][channel]") {
     std::string all = encode_pgid_message(4242) + encode_stopped_message();

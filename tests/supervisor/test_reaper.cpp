@@ -13,6 +13,8 @@
 #include <csignal>
 
 using namespace lokt::sup;
+using lokt::proc::ChildExit;
+using lokt::proc::exit_code;
 using lokt::test::Expect;
 using lokt::test::fork_child;
 using lokt::test::run_isolated;

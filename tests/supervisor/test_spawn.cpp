@@ -1,4 +1,5 @@
 #include "lokt/supervisor/spawn.hpp"
+#include "lokt/proc/resolve_command.hpp"
 
 #include "lokt/supervisor/reaper.hpp"
 #include "lokt/supervisor/teardown.hpp"
@@ -20,6 +21,9 @@
 
 using namespace lokt;
 using namespace lokt::sup;
+using lokt::proc::capture_signal_state;
+using lokt::proc::exit_code;
+using lokt::proc::resolve_command;
 using lokt::test::Expect;
 using lokt::test::run_isolated;
 using lokt::test::TempDir;

@@ -35,9 +35,4 @@ private:
     std::string pending_;
 };
 
-/// Writes `text` only if it cannot block (poll for POLLOUT first; at most PIPE_BUF bytes so
-/// the write is atomic). Diagnostics go through this: a full stderr pipe must never stall the
-/// supervisor's loop. Returns false when the text was dropped.
-bool write_droppable(int fd, std::string_view text);
-
 } // namespace lokt::sup

@@ -1,7 +1,7 @@
 #pragma once
 // Reaping: SIGCHLD coalesces, so every wake-up reaps in a loop until nothing is ready.
 
-#include "lokt/supervisor/exit_status.hpp"
+#include "lokt/proc/exit_status.hpp"
 
 #include <sys/types.h>
 
@@ -19,9 +19,9 @@ enum class ReapStop {
 /// Reaps every exited child except `hold` (0: none). A held child that has exited is not
 /// reaped, so its pid — and so its process group id — cannot be reused while the caller
 /// still signals that group (coreutils 8.27's recycled-pid race).
-ReapStop reap_exited(pid_t hold, std::optional<ChildExit>& held);
+ReapStop reap_exited(pid_t hold, std::optional<proc::ChildExit>& held);
 
 /// Reaps `pid` (blocking); its end.
-ChildExit reap_pid(pid_t pid);
+proc::ChildExit reap_pid(pid_t pid);
 
 } // namespace lokt::sup

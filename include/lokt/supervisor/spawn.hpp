@@ -7,7 +7,7 @@
 // An exec failure comes back through a close-on-exec pipe as the errno.
 
 #include "lokt/result.hpp"
-#include "lokt/supervisor/signals.hpp"
+#include "lokt/proc/signals.hpp"
 #include "lokt/sys.hpp"
 
 #include <sys/types.h>
@@ -17,11 +17,6 @@
 #include <vector>
 
 namespace lokt::sup {
-
-/// Finds `name` like execvp does: a name with '/' is used as is, otherwise lokt::search_path
-/// on `path_env` (unset: confstr(_CS_PATH), as execvp). The Error's sys_errno is ENOENT (not
-/// found: 127), or EACCES/EISDIR (found but not executable: 126).
-Result<std::string> resolve_command(const std::string& name, const char* path_env);
 
 /// What to start.
 struct SpawnSpec {
@@ -33,7 +28,7 @@ struct SpawnSpec {
     /// LOKT_SLOT exist only after the gated child does). A value given replaces the variable
     /// in `env`; none leaves `env` as it is. alt_env is never changed.
     std::vector<std::string> gate_vars;
-    SignalState signals;              ///< the mask and ignored set the command gets
+    proc::SignalState signals;        ///< the mask and ignored set the command gets
     int tty_fd = -1;                  ///< >= 0: make the new group the terminal's foreground
     bool parent_death_kill = true;    ///< PR_SET_PDEATHSIG=SIGKILL in the command
 };

@@ -3,7 +3,7 @@
 // the relayed signals), the life pipe from the front, the heartbeat and the grace timer.
 
 #include "lokt/supervisor.hpp"
-#include "lokt/supervisor/signals.hpp"
+#include "lokt/proc/signals.hpp"
 #include "lokt/sys.hpp"
 
 namespace lokt::sup {
@@ -13,7 +13,7 @@ struct SupervisorIo {
     sys::UniqueFd life;    ///< read end of the life pipe (relayed signal numbers; EOF: front gone)
     sys::UniqueFd status;  ///< write end of the status pipe (channel.hpp messages)
     int tty_fd = -1;       ///< the terminal to hand to the command, or -1
-    SignalState caller;    ///< the caller's signal state, for the command
+    proc::SignalState caller;  ///< the caller's signal state, for the command
     std::vector<HeldLock> planned;  ///< the locks the front prepared (LockKeeper::prepare)
 };
 

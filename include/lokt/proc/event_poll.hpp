@@ -9,7 +9,7 @@
 #include <cstddef>
 #include <optional>
 
-namespace lokt::sup {
+namespace lokt::proc {
 
 /// What a loop remembers about its failing polls across turns.
 struct PollHealth {
@@ -25,4 +25,4 @@ struct PollHealth {
 int poll_events(struct pollfd* fds, size_t n, const Deadline& deadline, PollHealth& health,
                 const char* who);
 
-} // namespace lokt::sup
+} // namespace lokt::proc

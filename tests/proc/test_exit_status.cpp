@@ -1,4 +1,4 @@
-#include "lokt/supervisor/exit_status.hpp"
+#include "lokt/proc/exit_status.hpp"
 #include "support/process.hpp"
 
 #include <catch2/catch.hpp>
@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <csignal>
 
-using namespace lokt::sup;
+using namespace lokt::proc;
 
 namespace {
 int status_of_child(void (*body)()) {
@@ -23,7 +23,7 @@ int status_of_child(void (*body)()) {
 }
 } // namespace
 
-TEST_CASE("an exit code is passed through", "[supervisor][exit_status]") {
+TEST_CASE("an exit code is passed through", "[proc][exit_status]") {
     int st = status_of_child([] { ::_exit(42); });
     auto e = exit_from_wait_status(st);
     CHECK_FALSE(e.signaled);
@@ -31,7 +31,7 @@ TEST_CASE("an exit code is passed through", "[supervisor][exit_status]") {
     CHECK(release_reason(e) == "exited");
 }
 
-TEST_CASE("death by signal N gives 128+N", "[supervisor][exit_status]") {
+TEST_CASE("death by signal N gives 128+N", "[proc][exit_status]") {
     int st = status_of_child([] { ::raise(SIGTERM); });
     auto e = exit_from_wait_status(st);
     CHECK(e.signaled);
@@ -40,7 +40,7 @@ TEST_CASE("death by signal N gives 128+N", "[supervisor][exit_status]") {
     CHECK(exit_code(ChildExit{true, SIGKILL}) == 137);
 }
 
-TEST_CASE("exec failures map to 127 and 126", "[supervisor][exit_status]") {
+TEST_CASE("exec failures map to 127 and 126", "[proc][exit_status]") {
     CHECK(exec_failure_code(ENOENT) == 127);
     CHECK(exec_failure_code(ENOTDIR) == 127);
     CHECK(exec_failure_code(EACCES) == 126);
@@ -48,7 +48,7 @@ TEST_CASE("exec failures map to 127 and 126", "[supervisor][exit_status]") {
     CHECK(exec_failure_code(ENOEXEC) == 126);
 }
 
-TEST_CASE("siginfo of a killed child reads as signaled", "[supervisor][exit_status]") {
+TEST_CASE("siginfo of a killed child reads as signaled", "[proc][exit_status]") {
     pid_t pid = lokt::test::fork_child([] {
         ::pause();
         return 0;

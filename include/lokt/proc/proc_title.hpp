@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace lokt::sup {
+namespace lokt::proc {
 
 /// Remembers the bytes main's argv strings occupy (call first thing in main, before anything
 /// keeps a char* into argv; lokt copies its arguments into std::strings at once).
@@ -15,4 +15,4 @@ void remember_argv(int argc, char** argv);
 /// A title longer than that area is cut; without remember_argv only comm changes.
 void set_process_title(const std::string& comm, const std::string& title);
 
-} // namespace lokt::sup
+} // namespace lokt::proc

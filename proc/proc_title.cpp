@@ -1,10 +1,10 @@
-#include "lokt/supervisor/proc_title.hpp"
+#include "lokt/proc/proc_title.hpp"
 
 #include <sys/prctl.h>
 
 #include <cstring>
 
-namespace lokt::sup {
+namespace lokt::proc {
 namespace {
 
 // [begin, end) of the argv strings as the kernel laid them out: one contiguous block (see
@@ -39,4 +39,4 @@ void set_process_title(const std::string& comm, const std::string& title) {
     std::memset(g_begin + n, 0, static_cast<size_t>(g_end - g_begin) - n);
 }
 
-} // namespace lokt::sup
+} // namespace lokt::proc

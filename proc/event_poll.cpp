@@ -1,6 +1,6 @@
-#include "lokt/supervisor/event_poll.hpp"
+#include "lokt/proc/event_poll.hpp"
 
-#include "lokt/supervisor/channel.hpp"
+#include "lokt/proc/droppable_write.hpp"
 #include "lokt/sys.hpp"
 
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-namespace lokt::sup {
+namespace lokt::proc {
 
 int poll_events(struct pollfd* fds, size_t n, const Deadline& deadline, PollHealth& health,
                 const char* who) {
@@ -25,4 +25,4 @@ int poll_events(struct pollfd* fds, size_t n, const Deadline& deadline, PollHeal
     return 0;
 }
 
-} // namespace lokt::sup
+} // namespace lokt::proc

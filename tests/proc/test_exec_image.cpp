@@ -1,6 +1,6 @@
 // ExecImage, the one exec-with-/bin/sh-fallback of the guard, the seccomp shim and a nested
 // guard: run in forked children, which report what the exec'd program saw.
-#include "lokt/supervisor/exec_image.hpp"
+#include "lokt/proc/exec_image.hpp"
 #include "support/process.hpp"
 #include "support/scoped.hpp"
 
@@ -14,7 +14,7 @@
 #include <sstream>
 #include <string>
 
-using lokt::sup::ExecImage;
+using lokt::proc::ExecImage;
 using lokt::test::TempDir;
 using namespace lokt::test;
 
@@ -32,7 +32,7 @@ std::string slurp(const std::string& path) {
 } // namespace
 
 TEST_CASE("ExecImage runs the file with argv byte for byte, a script without #! through /bin/sh",
-          "[supervisor][exec_image]") {
+          "[proc][exec_image]") {
     TempDir tmp("lokt-exec-image");
     const std::string out = tmp.path + "/out";
     const std::string script = tmp.path + "/script";
@@ -51,7 +51,7 @@ TEST_CASE("ExecImage runs the file with argv byte for byte, a script without #! 
     CHECK(slurp(out) == "zero");
 }
 
-TEST_CASE("ExecImage returns the first exec's errno", "[supervisor][exec_image]") {
+TEST_CASE("ExecImage returns the first exec's errno", "[proc][exec_image]") {
     TempDir tmp("lokt-exec-image");
     const ExecImage missing(tmp.path + "/nope", {"nope"});
     CHECK(missing.exec(environ) == ENOENT);

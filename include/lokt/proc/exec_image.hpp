@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace lokt::sup {
+namespace lokt::proc {
 
 /// A command ready to exec: the path, its argv and the /bin/sh fallback's argv.
 class ExecImage {
@@ -33,4 +33,4 @@ private:
 /// A NULL-terminated array of pointers into `words` (which must outlive it).
 std::vector<char*> c_array(const std::vector<std::string>& words);
 
-} // namespace lokt::sup
+} // namespace lokt::proc

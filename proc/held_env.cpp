@@ -1,6 +1,6 @@
-#include "lokt/supervisor/held_env.hpp"
+#include "lokt/proc/held_env.hpp"
 
-namespace lokt::sup {
+namespace lokt::proc {
 
 std::map<std::string, std::string> parse_held(std::string_view value) {
     std::map<std::string, std::string> out;
@@ -38,4 +38,4 @@ std::string fence_env(const std::vector<std::pair<std::string, int64_t>>& locks)
     return out;
 }
 
-} // namespace lokt::sup
+} // namespace lokt::proc

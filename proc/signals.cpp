@@ -1,4 +1,4 @@
-#include "lokt/supervisor/signals.hpp"
+#include "lokt/proc/signals.hpp"
 
 #include <string.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 
-namespace lokt::sup {
+namespace lokt::proc {
 
 SignalState capture_signal_state() {
     SignalState s;
@@ -85,4 +85,4 @@ const char* signal_name(int sig) {
     return buf;
 }
 
-} // namespace lokt::sup
+} // namespace lokt::proc

@@ -1,10 +1,10 @@
-#include "lokt/supervisor/held_env.hpp"
+#include "lokt/proc/held_env.hpp"
 
 #include <catch2/catch.hpp>
 
-using namespace lokt::sup;
+using namespace lokt::proc;
 
-TEST_CASE("LOKT_HELD round-trips and appends", "[supervisor][held_env]") {
+TEST_CASE("LOKT_HELD round-trips and appends", "[proc][held_env]") {
     std::string v = append_held("", {{"build", "aa"}, {"deploy", "bb"}});
     CHECK(v == "build:aa,deploy:bb");
     std::string w = append_held(v, {{"test", "cc"}});
@@ -14,14 +14,14 @@ TEST_CASE("LOKT_HELD round-trips and appends", "[supervisor][held_env]") {
     CHECK(m["deploy"] == "bb");
 }
 
-TEST_CASE("malformed LOKT_HELD entries are skipped", "[supervisor][held_env]") {
+TEST_CASE("malformed LOKT_HELD entries are skipped", "[proc][held_env]") {
     auto m = parse_held(",noid,:x,a:,ok:1,");
     REQUIRE(m.size() == 1);
     CHECK(m["ok"] == "1");
 }
 
 TEST_CASE("LOKT_FENCE is the one fence, NAME:N pairs for several, empty if one is unknown",
-          "[supervisor][held_env]") {
+          "[proc][held_env]") {
     CHECK(fence_env({}) == "");
     CHECK(fence_env({{"build", 7}}) == "7");
     CHECK(fence_env({{"build", 7}, {"deploy", 12}}) == "build:7,deploy:12");

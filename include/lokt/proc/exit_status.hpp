@@ -8,7 +8,7 @@
 
 #include <string>
 
-namespace lokt::sup {
+namespace lokt::proc {
 
 /// The end of one child process.
 struct ChildExit {
@@ -28,4 +28,4 @@ int exec_failure_code(int err);
 /// The audit release reason for a command that ended this way: "exited" or "signaled".
 std::string release_reason(const ChildExit& e);
 
-} // namespace lokt::sup
+} // namespace lokt::proc

@@ -1,10 +1,10 @@
-#include "lokt/supervisor/exec_image.hpp"
+#include "lokt/proc/exec_image.hpp"
 
 #include <unistd.h>
 
 #include <cerrno>
 
-namespace lokt::sup {
+namespace lokt::proc {
 
 std::vector<char*> c_array(const std::vector<std::string>& words) {
     std::vector<char*> out;
@@ -34,4 +34,4 @@ int ExecImage::exec(char* const envp[]) const noexcept {
     return err;
 }
 
-} // namespace lokt::sup
+} // namespace lokt::proc

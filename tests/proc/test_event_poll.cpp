@@ -1,6 +1,6 @@
 // F11: an event loop's poll that keeps failing is reported and paced, never a spin.
 
-#include "lokt/supervisor/event_poll.hpp"
+#include "lokt/proc/event_poll.hpp"
 #include "lokt/sys.hpp"
 
 #include <catch2/catch.hpp>
@@ -12,7 +12,7 @@
 #include <vector>
 
 using namespace lokt;
-using namespace lokt::sup;
+using namespace lokt::proc;
 using namespace std::chrono_literals;
 
 TEST_CASE("a failing poll pauses for the backoff and counts the failure", "[event_poll]") {

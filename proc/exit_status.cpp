@@ -1,4 +1,4 @@
-#include "lokt/supervisor/exit_status.hpp"
+#include "lokt/proc/exit_status.hpp"
 
 #include "lokt/exit_code.hpp"
 
@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-namespace lokt::sup {
+namespace lokt::proc {
 
 ChildExit exit_from_wait_status(int status) {
     if (WIFSIGNALED(status)) return {true, WTERMSIG(status)};
@@ -32,4 +32,4 @@ int exec_failure_code(int err) {
 
 std::string release_reason(const ChildExit& e) { return e.signaled ? "signaled" : "exited"; }
 
-} // namespace lokt::sup
+} // namespace lokt::proc

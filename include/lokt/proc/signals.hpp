@@ -10,7 +10,7 @@
 
 #include <vector>
 
-namespace lokt::sup {
+namespace lokt::proc {
 
 /// The mask and the ignored dispositions a process started with.
 struct SignalState {
@@ -49,4 +49,4 @@ std::vector<signalfd_siginfo> read_signals(int fd);
 /// "SIGTERM" for 15; "SIG<n>" for numbers without a name.
 const char* signal_name(int sig);
 
-} // namespace lokt::sup
+} // namespace lokt::proc

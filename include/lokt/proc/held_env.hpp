@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace lokt::sup {
+namespace lokt::proc {
 
 /// The variables' names.
 inline constexpr const char* kHeldEnv = "LOKT_HELD";
@@ -28,4 +28,4 @@ std::string append_held(std::string_view inherited,
 /// when there is none or one of them is unknown (0).
 std::string fence_env(const std::vector<std::pair<std::string, int64_t>>& locks);
 
-} // namespace lokt::sup
+} // namespace lokt::proc
