@@ -97,6 +97,8 @@ int fail(ExitCode code, const std::string& message) {
     return to_int(code);
 }
 
+void warn(const std::string& message) { std::fprintf(stderr, "warning: %s\n", message.c_str()); }
+
 int usage_error(const Command& cmd, const std::string& message) {
     std::fprintf(stderr, "error: %s\nusage: lokt %s\n", message.c_str(), cmd.synopsis.c_str());
     return to_int(ExitCode::usage);

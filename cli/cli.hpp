@@ -60,6 +60,8 @@ Result<Args> parse_args(const Command& cmd, const std::vector<std::string>& argv
 int fail(ExitCode code, const std::string& message);
 /// Prints "error: <message>" and "usage: lokt <synopsis>" to stderr; returns 64.
 int usage_error(const Command& cmd, const std::string& message);
+/// Prints "warning: MESSAGE" to stderr.
+void warn(const std::string& message);
 /// Maps a library Error to "error: ..." and exit 1.
 int fail(const Error& e);
 

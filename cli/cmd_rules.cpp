@@ -107,20 +107,15 @@ bool shim_switched_off() {
 }
 
 Result<std::unique_ptr<rules::RuleSet>> load_shim_rules(const std::string& path) {
-    auto say = [](const std::string& text) {
-        std::string line = "warning: " + text + "\n";
-        ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
-        (void)n;
-    };
     if (!sys::exists(path)) {
-        say("no rules file at " + path + "; nothing will be locked");
+        warn("no rules file at " + path + "; nothing will be locked");
         return std::unique_ptr<rules::RuleSet>();
     }
     auto loaded = rules::load(path);
     if (loaded) return std::move(*loaded);
     // Refused up front: failing open at run time would silently drop every rule of the file.
     if (!shim_switched_off()) return loaded.error();
-    say(loaded.error().message + "; running without transparent locking (LOKT_SHIM=off)");
+    warn(loaded.error().message + "; running without transparent locking (LOKT_SHIM=off)");
     return std::unique_ptr<rules::RuleSet>();
 }
 

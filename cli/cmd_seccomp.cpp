@@ -22,22 +22,6 @@
 #include <cstdlib>
 
 namespace lokt::cli {
-namespace {
-
-std::string absolute_path(const std::string& p) {
-    if (!p.empty() && p[0] == '/') return p;
-    char buf[PATH_MAX];
-    std::string cwd = ::getcwd(buf, sizeof buf) ? buf : ".";
-    return cwd + "/" + p;
-}
-
-void warn_line(const std::string& text) {
-    std::string line = "warning: " + text + "\n";
-    ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
-    (void)n;
-}
-
-} // namespace
 
 int cmd_seccomp_shim(const Command& cmd, const Args& args) {
     if (!args.positional.empty())
@@ -66,7 +50,7 @@ int cmd_seccomp_shim(const Command& cmd, const Args& args) {
     opt.refusal = [self](const AcquireOutcome& o, const std::string& waited) {
         return refusal_message(o, waited, self);
     };
-    opt.warn = warn_line;
+    opt.warn = warn;
     opt.report_every = report_interval(WaitDisplay::lines);
     // Tests of kernels without WAIT_KILLABLE_RECV (before 5.19) force the fallback path.
     if (const char* v = std::getenv("LOKT_SECCOMP_NO_WAITKILL"); v && std::string(v) == "1")

@@ -23,13 +23,6 @@
 namespace lokt::cli {
 namespace {
 
-std::string absolute(const std::string& p) {
-    if (!p.empty() && p[0] == '/') return p;
-    char buf[PATH_MAX];
-    std::string cwd = ::getcwd(buf, sizeof buf) ? buf : ".";
-    return cwd + "/" + p;
-}
-
 // True if `list` (LD_PRELOAD: entries separated by ':' or spaces) already names `lib`.
 bool lists_entry(const std::string& list, const std::string& lib) {
     size_t i = 0;
@@ -58,7 +51,7 @@ int cmd_shim(const Command& cmd, const Args& args) {
     const std::string self = self_exe();
     if (self.empty()) return fail(Error::from_errno("readlink /proc/self/exe", errno));
     std::string lib;
-    if (const char* v = std::getenv("LOKT_PRELOAD_LIB"); v && *v) lib = absolute(v);
+    if (const char* v = std::getenv("LOKT_PRELOAD_LIB"); v && *v) lib = absolute_path(v);
     else lib = installed_lib_dir() + "/liblokt_preload.so";
     if (!sys::exists(lib))
         return fail(ExitCode::error, "cannot find the preload library " + lib + " (set LOKT_PRELOAD_LIB)");
@@ -67,10 +60,10 @@ int cmd_shim(const Command& cmd, const Args& args) {
     if (!root) return fail(root.error());
     std::string rules_file;
     if (auto v = args.value("rules")) {
-        rules_file = absolute(*v);
+        rules_file = absolute_path(*v);
         if (!sys::exists(rules_file)) return fail(ExitCode::error, "no rules file at " + rules_file);
     } else {
-        rules_file = rules::rules_path(*root, std::getenv("LOKT_RULES"), absolute("."));
+        rules_file = rules::rules_path(*root, std::getenv("LOKT_RULES"), absolute_path("."));
     }
 
     // A rules file that does not parse stops us (exit 1) unless LOKT_SHIM=off says to run
@@ -106,7 +99,7 @@ int cmd_shim(const Command& cmd, const Args& args) {
         for (size_t i = 1; i < argv.size(); ++i) a.push_back(argv[i].c_str());
         rules::Decision d{};
         if (resolved && rules::decide(*set, resolved->c_str(), a.data(), a.size(), &d)) {
-            words = rules::guard_argv(*set, d, absolute(*resolved), argv);
+            words = rules::guard_argv(*set, d, absolute_path(*resolved), argv);
             target = self;
             via_path = false;
         }

@@ -24,4 +24,11 @@ std::string installed_lib_dir() {
     return dir_of(dir_of(self)) + "/lib/lokt";
 }
 
+std::string absolute_path(const std::string& p) {
+    if (!p.empty() && p[0] == '/') return p;
+    char buf[PATH_MAX];
+    std::string cwd = ::getcwd(buf, sizeof buf) ? buf : ".";
+    return cwd + "/" + p;
+}
+
 } // namespace lokt::cli

@@ -1,5 +1,6 @@
 #pragma once
-// Where this lokt binary is, and the library directory installed beside it (lib/lokt).
+// Paths: where this lokt binary is, the library directory installed beside it (lib/lokt),
+// and paths made absolute before they are handed to processes that may change directory.
 
 #include <string>
 
@@ -11,5 +12,7 @@ std::string self_exe();
 std::string dir_of(const std::string& path);
 /// PREFIX/lib/lokt for a binary installed as PREFIX/bin/lokt (empty if self_exe() is).
 std::string installed_lib_dir();
+/// `path` made absolute against the current directory (unchanged if it already is).
+std::string absolute_path(const std::string& path);
 
 } // namespace lokt::cli

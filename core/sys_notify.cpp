@@ -31,6 +31,16 @@ Result<UniqueFd> pidfd_open(pid_t pid) {
 #endif
 }
 
+Result<void> pidfd_send_signal(int pidfd, int sig) {
+#ifdef SYS_pidfd_send_signal
+    if (::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) != 0)
+        return Error::from_errno("pidfd_send_signal", errno);
+    return {};
+#else
+    return Error::from_errno("pidfd_send_signal", ENOSYS);
+#endif
+}
+
 Result<UniqueFd> pidfd_getfd(int pidfd, int target_fd) {
 #ifdef SYS_pidfd_getfd
     // The kernel sets close-on-exec on the new fd; glibc 2.36 has no wrapper.

@@ -48,10 +48,9 @@ public:
         thread_ = std::thread([this, cancel_fd, &confirm, &session] {
             struct pollfd fds[2] = {{cancel_fd, POLLIN, 0}, {stop_.read.get(), POLLIN, 0}};
             while (true) {
-                if (::poll(fds, 2, -1) < 0) {
-                    if (errno == EINTR) continue;
-                    return;
-                }
+                auto ready = sys::poll(fds, 2, std::nullopt);
+                if (!ready) return;
+                if (*ready == 0) continue;  // interrupted
                 if (fds[1].revents) return;
                 if (fds[0].revents && (!confirm || confirm())) {
                     cancelled_ = true;

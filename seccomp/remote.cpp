@@ -114,16 +114,15 @@ std::optional<pid_t> thread_group_of(pid_t tid) {
 }
 
 std::optional<FileId> executable_id(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-    if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) return std::nullopt;
-    return FileId{st.st_dev, st.st_ino};
+    auto st = sys::stat(path);
+    if (!st || !S_ISREG(st->st_mode) || (st->st_mode & 0111) == 0) return std::nullopt;
+    return FileId{st->st_dev, st->st_ino};
 }
 
 std::optional<FileId> file_id(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-    return FileId{st.st_dev, st.st_ino};
+    auto st = sys::stat(path);
+    if (!st) return std::nullopt;
+    return FileId{st->st_dev, st->st_ino};
 }
 
 std::optional<std::string> read_link(const std::string& path) {

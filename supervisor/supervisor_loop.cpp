@@ -185,8 +185,8 @@ int Supervisor::run() {
         write_droppable(STDERR_FILENO, "error: cannot become a child subreaper\n");
         return to_int(ExitCode::error);
     }
-    ::fcntl(io_.life.get(), F_SETFL, O_NONBLOCK);
-    ::fcntl(io_.status.get(), F_SETFL, O_NONBLOCK);
+    (void)sys::set_nonblocking(io_.life.get(), true);  // cannot fail on a valid pipe fd
+    (void)sys::set_nonblocking(io_.status.get(), true);
     sigset_t set = relayed_signals(io_.caller.ignored);
     ::sigaddset(&set, SIGCHLD);
     auto sfd = make_signalfd(set);  // the front blocked these before forking us

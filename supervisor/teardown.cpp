@@ -5,10 +5,10 @@
 #include "lokt/supervisor/proctree.hpp"
 #include "lokt/supervisor/reaper.hpp"
 #include "lokt/proc/signals.hpp"
+#include "lokt/sys.hpp"
 
 #include <poll.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,19 +24,13 @@ namespace {
 // After SIGKILL, how often the tree is scanned again for processes forked in between.
 constexpr auto kKillRescan = std::chrono::milliseconds(20);
 
-int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-
-int pidfd_send_signal(int pidfd, int sig) {
-    return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
-}
-
 bool stopped(const ProcInfo& p) { return p.state == 'T' || p.state == 't'; }
 
 // Signals one scanned process unless its pid now names another process.
 void signal_one(const ProcInfo& p, int sig, bool cont) {
-    int fd = pidfd_open(p.pid);
-    if (fd < 0) {
-        if (errno == ESRCH) return;
+    auto fd = sys::pidfd_open(p.pid);
+    if (!fd) {
+        if (fd.error().sys_errno == ESRCH) return;
         // No pidfd (kernel < 5.3, old seccomp profile): plain kill, the race is microseconds.
         ::kill(p.pid, sig);
         if (cont) ::kill(p.pid, SIGCONT);
@@ -44,10 +38,9 @@ void signal_one(const ProcInfo& p, int sig, bool cont) {
     }
     auto now = read_proc(p.pid);
     if (now && now->start == p.start) {
-        pidfd_send_signal(fd, sig);
-        if (cont) pidfd_send_signal(fd, SIGCONT);
+        (void)sys::pidfd_send_signal(fd->get(), sig);  // ESRCH: it has just exited
+        if (cont) (void)sys::pidfd_send_signal(fd->get(), SIGCONT);
     }
-    ::close(fd);
 }
 
 } // namespace

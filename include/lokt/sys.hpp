@@ -125,6 +125,8 @@ void inject_write_failure(int err, size_t after_bytes = 0);
 void inotify_rm_watch(int fd, int wd);
 /// pidfd_open(pid, 0): an fd that becomes readable when the process exits.
 Result<UniqueFd> pidfd_open(pid_t pid);
+/// Sends `sig` to the process behind `pidfd` (never to a later process with its pid).
+Result<void> pidfd_send_signal(int pidfd, int sig);
 /// pidfd_getfd(pidfd, fd, 0): a close-on-exec duplicate of another process's fd, sharing its
 /// open file (offset and flags included).
 Result<UniqueFd> pidfd_getfd(int pidfd, int target_fd);
