@@ -1,7 +1,11 @@
 #include "self_path.hpp"
 
+#include "lokt/root.hpp"
+
 #include <limits.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 namespace lokt::cli {
 
@@ -22,6 +26,14 @@ std::string installed_lib_dir() {
     const std::string self = self_exe();
     if (self.empty()) return {};
     return dir_of(dir_of(self)) + "/lib/lokt";
+}
+
+std::string preload_lib_path() {
+    if (const char* v = std::getenv("LOKT_PRELOAD_LIB"); v && *v) {
+        char cwd[PATH_MAX];
+        return resolve_path(::getcwd(cwd, sizeof cwd) ? cwd : ".", v);
+    }
+    return installed_lib_dir() + "/liblokt_preload.so";
 }
 
 } // namespace lokt::cli

@@ -38,6 +38,17 @@ struct SeccompShimOptions {
     bool wait_killable = true;
 };
 
+/// What the kernel lets `lokt shim --seccomp` do here (`lokt doctor`).
+struct SeccompSupport {
+    int err = 0;                 ///< errno when the exec filter cannot be installed; 0: it can
+    bool wait_killable = false;  ///< SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV accepted (Linux 5.19)
+    bool pidfd = false;          ///< pidfd_open() works (Linux 5.3)
+};
+
+/// Installs the exec filter in a throw-away child and reports how it went. Forks: call it
+/// only from a single-threaded process.
+Result<SeccompSupport> probe_seccomp();
+
 /// Runs `cmd` (argv; argv[0] searched in PATH) under the exec filter and supervises it.
 /// Returns what `lokt shim --seccomp` exits with: CMD's status, 128+N when CMD was killed by
 /// signal N, 126/127 when it could not be run. If CMD leaves processes behind, a copy of the
