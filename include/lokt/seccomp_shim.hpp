@@ -26,10 +26,10 @@ struct SeccompShimOptions {
     std::string rules_path;               ///< exported to CMD as LOKT_RULES
     std::string lokt_bin;                 ///< lokt itself: its execs are never locked
     Nanos ttl{0};                         ///< > 0: shim locks expire unless renewed (every ttl/2)
-    /// The text after "error: " for a refusal (held or frozen), written to the stderr of the
-    /// process whose exec is refused; `waited` is the rule's wait ("2s") when it ran out,
-    /// empty for an immediate refusal.
-    std::function<std::string(const AcquireOutcome&, const std::string& waited)> refusal;
+    /// The text after "lokt: " for a refusal (held or frozen), written to the stderr of the
+    /// process whose exec is refused; `tool` is the program's name (empty: not about one exec),
+    /// `waited` the rule's wait ("2s") when it ran out, empty for an immediate refusal.
+    std::function<std::string(const std::string& tool, const AcquireOutcome&, const std::string& waited)> refusal;
     /// Prints one warning line for the user (text without "warning: ").
     std::function<void(const std::string&)> warn;
     /// > 0: waiting execs get progress lines on their stderr at this interval (0: none).
