@@ -1,7 +1,9 @@
 // lokt doctor [--json]: checks that locks can work where the root is — directory, filesystem,
-// inotify, clock, audit log — one line per check, exit 1 when any check fails.
+// inotify, clock, audit log — and how lokt is set up (cli/doctor_checks.cpp): one line per
+// check, exit 1 when any check fails.
 
 #include "cli.hpp"
+#include "doctor_checks.hpp"
 #include "output.hpp"
 
 #include "lokt/audit.hpp"
@@ -23,13 +25,8 @@
 namespace lokt::cli {
 namespace {
 
-enum class Status { ok, warn, fail };
-
-struct Check {
-    std::string name;
-    Status status;
-    std::string detail;
-};
+using doctor::Check;
+using doctor::Status;
 
 std::string_view status_word(Status s, bool json) {
     switch (s) {
@@ -331,6 +328,7 @@ int cmd_doctor(const Command& cmd, const Args& args) {
         checks.push_back(check_sharing(*root));
         for (auto& c : check_entries(*root)) checks.push_back(std::move(c));
         checks.push_back(check_counts(*root));
+        for (auto& c : doctor::setup_checks(*root)) checks.push_back(std::move(c));
     }
     bool ok = true;
     for (const auto& c : checks) ok = ok && c.status != Status::fail;

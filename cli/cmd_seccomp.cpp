@@ -46,9 +46,10 @@ int cmd_seccomp_shim(const Command& cmd, const Args& args) {
     std::unique_ptr<rules::RuleSet> set = std::move(*loaded);
     opt.rules = set.get();
     const Identity self = opt.who;
-    // The guard's wording, so both shim modes read the same.
-    opt.refusal = [self](const AcquireOutcome& o, const std::string& waited) {
-        return refusal_message(o, waited, self);
+    // The guard's wording under the preload shim, so both shim modes read the same.
+    opt.refusal = [self](const std::string& tool, const AcquireOutcome& o, const std::string& waited) {
+        std::string text = refusal_message(o, waited, self);
+        return tool.empty() ? text : shim_refusal_message(tool, o, text);
     };
     opt.warn = warn;
     opt.report_every = report_interval(WaitDisplay::lines);

@@ -50,9 +50,7 @@ int cmd_shim(const Command& cmd, const Args& args) {
 
     const std::string self = self_exe();
     if (self.empty()) return fail(Error::from_errno("readlink /proc/self/exe", errno));
-    std::string lib;
-    if (const char* v = std::getenv("LOKT_PRELOAD_LIB"); v && *v) lib = absolute_path(v);
-    else lib = installed_lib_dir() + "/liblokt_preload.so";
+    const std::string lib = preload_lib_path();
     if (!sys::exists(lib))
         return fail(ExitCode::error, "cannot find the preload library " + lib + " (set LOKT_PRELOAD_LIB)");
 

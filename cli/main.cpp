@@ -6,6 +6,7 @@
 
 #include "lokt/log.hpp"
 #include "lokt/proc/proc_title.hpp"
+#include "lokt/root.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -158,7 +159,9 @@ const std::vector<Command>& commands() {
          "check the setup: lock directory, filesystem, inotify, clock",
          "One line per check (ok, warn or FAIL): where the root is and why, whether it is a\n"
          "writable directory, the filesystem type (network filesystems break flock/inotify),\n"
-         "inotify, the clock, the audit log, and the number of locks and freezes.\n"
+         "inotify, the clock, the audit log, and the number of locks and freezes; then the\n"
+         "setup: a per-directory ./.lokt or relative LOKT_ROOT, the preload library, the\n"
+         "rules file (one that does not parse fails) and whether lokt shim --seccomp can run.\n"
          "Exit 0 when nothing failed, 1 otherwise.\n\n"
          "  --json  {\"root\", \"root_source\", \"checks\": [{\"name\", \"status\", \"detail\"}], \"ok\"}",
          {{"json", false}}, false, cmd_doctor},
@@ -267,6 +270,10 @@ int main(int argc, char** argv) {
         if (!args) return usage_error(cmd, args.error().message);
         configure_logging(*args);
         LOKT_LOG(debug, "command ", cmd.name, ", ", rest.size(), " argument(s)");
+        // Without a working directory there is nothing to resolve against; discover_root()
+        // reports that itself when the command needs the root.
+        if (auto pinned = lokt::pin_env_root(); !pinned)
+            LOKT_LOG(debug, "LOKT_ROOT stays relative: ", pinned.error().message);
         if (args->switches.count("help")) {
             Args h;
             h.positional.push_back(cmd.name);

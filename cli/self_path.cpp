@@ -1,7 +1,11 @@
 #include "self_path.hpp"
 
+#include "lokt/root.hpp"
+
 #include <limits.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 namespace lokt::cli {
 
@@ -25,10 +29,13 @@ std::string installed_lib_dir() {
 }
 
 std::string absolute_path(const std::string& p) {
-    if (!p.empty() && p[0] == '/') return p;
-    char buf[PATH_MAX];
-    std::string cwd = ::getcwd(buf, sizeof buf) ? buf : ".";
-    return cwd + "/" + p;
+    char cwd[PATH_MAX];
+    return resolve_path(::getcwd(cwd, sizeof cwd) ? cwd : ".", p);
+}
+
+std::string preload_lib_path() {
+    if (const char* v = std::getenv("LOKT_PRELOAD_LIB"); v && *v) return absolute_path(v);
+    return installed_lib_dir() + "/liblokt_preload.so";
 }
 
 } // namespace lokt::cli

@@ -14,5 +14,8 @@ std::string dir_of(const std::string& path);
 std::string installed_lib_dir();
 /// `path` made absolute against the current directory (unchanged if it already is).
 std::string absolute_path(const std::string& path);
+/// The library `lokt shim` preloads: $LOKT_PRELOAD_LIB (made absolute), else
+/// installed_lib_dir()/liblokt_preload.so.
+std::string preload_lib_path();
 
 } // namespace lokt::cli

@@ -14,82 +14,24 @@
 namespace lokt {
 namespace {
 
-std::string join(const std::string& base, const std::string& rel) {
-    if (!rel.empty() && rel[0] == '/') return rel;
-    if (base.empty() || base.back() == '/') return base + rel;
-    return base + "/" + rel;
-}
-
-std::string parent_of(const std::string& dir) {
-    auto slash = dir.find_last_of('/');
-    if (slash == 0 || slash == std::string::npos) return "/";
-    return dir.substr(0, slash);
-}
-
-std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-    return s;
-}
-
-std::string canonical(const std::string& path) {
-    char buf[PATH_MAX];
-    if (::realpath(path.c_str(), buf)) return buf;
-    return path;
-}
-
-bool is_dir(const std::string& path) {
-    auto st = sys::stat(path);
-    return st && S_ISDIR(st->st_mode);
-}
-
-// The common dir for a git dir: itself, or what its "commondir" file names (linked worktrees).
-std::string common_of_gitdir(const std::string& gitdir) {
-    if (auto c = sys::read_file(gitdir + "/commondir", 4096)) {
-        std::string rel = trim(*c);
-        if (!rel.empty()) return canonical(join(gitdir, rel));
-    }
-    return canonical(gitdir);
-}
-
-// "gitdir: X" in a .git file (worktrees, submodules); X is relative to the file's directory.
-std::optional<std::string> gitdir_from_file(const std::string& dir, const std::string& dotgit) {
-    auto content = sys::read_file(dotgit, 4096);
-    if (!content) return std::nullopt;
-    std::string s = trim(*content);
-    static const std::string prefix = "gitdir:";
-    if (s.rfind(prefix, 0) != 0) return std::nullopt;
-    std::string target = s.substr(prefix.size());
-    while (!target.empty() && target[0] == ' ') target.erase(0, 1);
-    if (target.empty()) return std::nullopt;
-    return join(dir, target);
+// The $LOKT_ROOT this process was started with, when pin_env_root() had to make it absolute.
+std::string& pinned_from() {
+    static std::string given;
+    return given;
 }
 
 } // namespace
 
-std::optional<std::string> find_git_common_dir(const std::string& cwd) {
-    if (const char* gd = std::getenv("GIT_DIR"); gd && *gd) {
-        if (const char* cd = std::getenv("GIT_COMMON_DIR"); cd && *cd) return canonical(join(cwd, cd));
-        return common_of_gitdir(join(cwd, gd));
-    }
-    std::string dir = canonical(cwd);
-    while (true) {
-        std::string dotgit = join(dir, ".git");
-        auto st = sys::stat(dotgit);
-        if (st) {
-            if (S_ISDIR(st->st_mode)) return common_of_gitdir(dotgit);
-            if (S_ISREG(st->st_mode))
-                if (auto gitdir = gitdir_from_file(dir, dotgit); gitdir && is_dir(*gitdir))
-                    return common_of_gitdir(*gitdir);
-        }
-        if (dir == "/") return std::nullopt;
-        dir = parent_of(dir);
-    }
+std::string resolve_path(const std::string& base, const std::string& path) {
+    if (!path.empty() && path[0] == '/') return path;
+    if (base.empty() || base.back() == '/') return base + path;
+    return base + "/" + path;
 }
 
 Result<Root> discover_root(const std::string& cwd, const char* env_root) {
-    if (env_root && *env_root) return Root{join(cwd, env_root), RootSource::env};
+    if (env_root && *env_root) return Root{resolve_path(cwd, env_root), RootSource::env};
     if (auto common = find_git_common_dir(cwd)) return Root{*common + "/lokt", RootSource::git};
-    return Root{join(cwd, ".lokt"), RootSource::cwd};
+    return Root{resolve_path(cwd, ".lokt"), RootSource::cwd};
 }
 
 Result<Root> discover_root() {
@@ -97,6 +39,21 @@ Result<Root> discover_root() {
     if (!::getcwd(buf, sizeof buf)) return Error::from_errno("getcwd", errno);
     return discover_root(buf, std::getenv("LOKT_ROOT"));
 }
+
+Result<void> pin_env_root() {
+    const char* v = std::getenv("LOKT_ROOT");
+    if (!v || !*v || v[0] == '/') return {};
+    char buf[PATH_MAX];
+    if (!::getcwd(buf, sizeof buf)) return Error::from_errno("getcwd", errno);
+    pinned_from() = v;
+    // Exported so that everything started from here (a guarded command, a shimmed tool, the
+    // supervisor after it chdir's, a nested lokt) resolves the root this process resolved.
+    if (::setenv("LOKT_ROOT", resolve_path(buf, pinned_from()).c_str(), 1) != 0)
+        return Error::from_errno("setenv LOKT_ROOT", errno);
+    return {};
+}
+
+const std::string& pinned_relative_root() { return pinned_from(); }
 
 Result<void> ensure_root_dirs(const Root& root) {
     for (const std::string& d : {root.locks_dir(), root.freezes_dir()}) {

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/file.h>
@@ -157,6 +158,13 @@ Result<struct stat> lstat(const std::string& path) {
     struct stat st;
     if (::lstat(path.c_str(), &st) < 0) return Error::from_errno("lstat " + path, errno);
     return st;
+}
+
+Result<std::string> readlink(const std::string& path) {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
+    if (n < 0) return Error::from_errno("readlink " + path, errno);
+    return std::string(buf, static_cast<size_t>(n));
 }
 
 Result<struct stat> fstat(int fd) {

@@ -1,5 +1,6 @@
 """The Makefile and CI snippets of README.md do what the README says: run them as written,
 with real make, real concurrency and the signals each CI runner sends on cancellation."""
+import json
 import os
 import re
 import signal
@@ -150,7 +151,7 @@ def test_rules_example_checks_and_locks_what_the_agent_runs(lokt, tmp_path):
     r = subprocess.run(["bash", "-e", "-c", snippet("rules")], cwd=repo, env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "5 rules, 4 tests, all passed" in r.stdout
+    assert "5 rules, 6 tests, all passed" in r.stdout
     # `make build` ran under the build lock (the guard sets LOKT_HELD), `make help` did not.
     assert (repo / "held.txt").read_text().startswith("build:")
     assert (repo / "help.txt").read_text().strip() == ""
@@ -187,3 +188,55 @@ def test_conflict_exit_code_pattern_tells_a_failed_make_from_a_held_lock(lokt):
     r = run_job()
     assert r.returncode == 0, r.stderr
     assert "built" in r.stdout
+
+
+def install_claude_hook(lokt, project):
+    """Writes .claude/settings.json and the hook script exactly as the README shows them."""
+    settings = json.loads(snippet("claude-settings"))
+    (project / ".claude" / "hooks").mkdir(parents=True)
+    (project / ".claude" / "settings.json").write_text(json.dumps(settings))
+    write_exec(str(project / ".claude" / "hooks" / "lokt-check.py"), snippet("claude-hook"))
+    [entry] = settings["hooks"]["PreToolUse"]
+    assert entry["matcher"] == "Bash"
+    [hook] = entry["hooks"]
+    assert hook["type"] == "command"
+    return hook["command"]
+
+
+def test_claude_code_hook_refuses_a_bash_call_whose_lock_is_held(lokt, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    command = install_claude_hook(lokt, project)
+    os.makedirs(lokt.root)
+    with open(os.path.join(lokt.root, "rules"), "w") as f:
+        f.write("git-push : git -C|-c * push *\ngit-push : git push *\nbuild : make build|all\n")
+    env = env_with_lokt(lokt)
+    env["CLAUDE_PROJECT_DIR"] = str(project)
+
+    def tool_call(cmd, tool="Bash"):
+        # What Claude Code does: the settings' command through a shell, the call as JSON on stdin.
+        call = {"session_id": "s1", "hook_event_name": "PreToolUse", "cwd": str(project),
+                "tool_name": tool, "tool_input": {"command": cmd, "description": "x"}}
+        return subprocess.run(["sh", "-c", command], input=json.dumps(call), env=env, cwd=project,
+                              capture_output=True, text=True, timeout=60)
+
+    push = "cd src && git -c push.default=current push origin 2>&1 | tail -3"
+    assert tool_call(push).returncode == 0  # free: runs at once
+    assert lokt.run("lock", "git-push", "--ttl", "10m", owner="claude-2").returncode == 0
+    r = tool_call(push)
+    assert r.returncode == 2, r.stdout + r.stderr
+    lines = r.stderr.splitlines()
+    assert lines[0] == 'lokt: git -c push.default=current push origin needs lock "git-push":'
+    assert any('held by claude-2@' in x for x in lines), r.stderr
+    assert ("Run it as: lokt guard git-push --wait --timeout 30m -- git -c push.default=current push origin"
+            in lines)
+    # Unrelated commands, lokt itself, other tools and other locks are never refused.
+    for cmd in ("git log --grep push", "make build", "lokt guard git-push --wait -- git push"):
+        assert tool_call(cmd).returncode == 0, cmd
+    assert tool_call(push, tool="Read").returncode == 0
+    assert lokt.run("freeze", "build", "--ttl", "10m").returncode == 0
+    r = tool_call("FOO=1 make build > build.log")
+    assert r.returncode == 2 and 'lokt: make build needs lock "build":' in r.stderr
+    # Without lokt on PATH the hook steps aside instead of blocking every call.
+    env["PATH"] = "/usr/bin:/bin"
+    assert tool_call(push).returncode == 0

@@ -36,9 +36,10 @@ def test_denial_message_is_not_overwritten_in_a_regular_file(sc, tmp_path):
     assert p.returncode == 0
     lines = log.read_text().splitlines()
     assert lines[0] == "step 1 ok"
-    denial = [x for x in lines if x.startswith("error: ")]
+    denial = [x for x in lines if x.startswith("lokt: env needs lock ")]
     assert len(denial) == 1, lines
-    assert denial[0].startswith('error: timed out after 1s waiting: lock "deploy" held by human@')
+    assert denial[0].startswith('lokt: env needs lock "deploy": timed out after 1s waiting: lock "deploy" held by human@')
+    assert denial[0].endswith("(ask: lokt why deploy)")
     assert lines[-1] == "exit=126"
     assert lines.index(denial[0]) < len(lines) - 1  # before bash's own report of the failure
 

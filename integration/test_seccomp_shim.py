@@ -155,7 +155,10 @@ def test_frozen_exec_fails_with_eagain_and_the_message(sc):
     r = sc.run(sc.t["probe-static"], "execv", sc.t["fake-terraform"], "apply")
     assert r.returncode == 42
     assert f"exec-errno={EAGAIN}" in r.stderr
-    assert 'error: lock "terraform" is frozen until ' in r.stderr
+    # As in preload mode: "lokt:" says who speaks, the tool and how to ask are named.
+    assert 'lokt: fake-terraform needs lock "terraform": lock "terraform" is frozen until ' in r.stderr
+    assert "(ask: lokt why terraform)" in r.stderr
+    assert "error:" not in r.stderr
     assert not sc.log(), "the tool must not run"
     assert sc.lokt.events(name="terraform", event="freeze-deny")
     assert sc.lokt.read_lock("terraform") is None
@@ -167,7 +170,9 @@ def test_timeout_fails_with_eagain_and_the_holder(sc):
     r = sc.run(sc.t["probe"], "raw", sc.t["fake-terraform"], "apply")
     assert r.returncode == 42
     assert f"exec-errno={EAGAIN}" in r.stderr
-    assert 'error: timed out after 300ms waiting: lock "terraform" held by other' in r.stderr
+    assert ('lokt: fake-terraform needs lock "terraform": timed out after 300ms waiting: lock "terraform" '
+            'held by other') in r.stderr
+    assert "(ask: lokt why terraform)" in r.stderr
     assert not sc.log()
     assert sc.lokt.events(name="terraform", event="deny")
 

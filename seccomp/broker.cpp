@@ -25,6 +25,12 @@ constexpr auto kMaxExecCheckStep = std::chrono::milliseconds(50);
 
 Steady steady_now() { return std::chrono::steady_clock::now(); }
 
+// The name the caller typed for the program ("git"), which a refusal names.
+std::string tool_of(const ExecRequest& req) {
+    const std::string& p = req.argv.empty() || req.argv[0].empty() ? req.path : req.argv[0];
+    return p.substr(p.rfind('/') == std::string::npos ? 0 : p.rfind('/') + 1);
+}
+
 } // namespace
 
 Broker::Broker(Store& store, const rules::RuleSet& rs, BrokerConfig cfg, Responder& resp)
@@ -194,9 +200,11 @@ void Broker::refuse(Pending& p, bool timed_out) {
     p.done = true;
     if (!p.last) return;
     if (!p.detached) {
-        // The message first, so it precedes whatever the caller prints about EAGAIN.
+        // The message first, so it precedes whatever the caller prints about EAGAIN. The
+        // caller typed e.g. "git push", not lokt: "lokt:" says who speaks, as in preload mode.
         const std::string waited = timed_out ? rs_.str(p.req.decision.wait_offset) : "";
-        if (cfg_.refusal) write_to_stderr_of(p.req.tgid, "error: " + cfg_.refusal(*p.last, waited) + "\n");
+        if (cfg_.refusal)
+            write_to_stderr_of(p.req.tgid, "lokt: " + cfg_.refusal(tool_of(p.req), *p.last, waited) + "\n");
         resp_.deny(p.req.id, EAGAIN);
     }
     AcquireRequest named = req;
@@ -211,7 +219,7 @@ void Broker::run_unlocked(Pending& p) {
     p.done = true;
     if (p.detached) return;
     const std::string why =
-        cfg_.refusal && p.last ? cfg_.refusal(*p.last, rs_.str(p.req.decision.wait_offset)) : "lock not acquired";
+        cfg_.refusal && p.last ? cfg_.refusal("", *p.last, rs_.str(p.req.decision.wait_offset)) : "lock not acquired";
     write_to_stderr_of(p.req.tgid, "warning: " + why + "; running it without the lock (on-timeout=run)\n");
     AuditEvent e;
     e.ts = now();

@@ -36,9 +36,10 @@ using Steady = std::chrono::steady_clock::time_point;
 /// What the broker needs besides the store.
 struct BrokerConfig {
     Nanos ttl{0};  ///< > 0: locks get this TTL and are renewed every ttl/2
-    /// The text after "error: " for a refusal (held or frozen); `waited`: the wait that ran
-    /// out ("2s"), empty for an immediate refusal.
-    std::function<std::string(const AcquireOutcome&, const std::string& waited)> refusal;
+    /// The text after "lokt: " for a refusal (held or frozen) of `tool` (the program's name;
+    /// empty: not about one exec); `waited`: the wait that ran out ("2s"), empty for an
+    /// immediate refusal.
+    std::function<std::string(const std::string& tool, const AcquireOutcome&, const std::string& waited)> refusal;
     /// A warning for the user of `lokt shim` (not the target), without "warning: ".
     std::function<void(const std::string&)> warn;
     /// Interval of the fallback re-try while execs wait (changes inotify cannot see).

@@ -26,10 +26,10 @@ struct SeccompShimOptions {
     std::string rules_path;               ///< exported to CMD as LOKT_RULES
     std::string lokt_bin;                 ///< lokt itself: its execs are never locked
     Nanos ttl{0};                         ///< > 0: shim locks expire unless renewed (every ttl/2)
-    /// The text after "error: " for a refusal (held or frozen), written to the stderr of the
-    /// process whose exec is refused; `waited` is the rule's wait ("2s") when it ran out,
-    /// empty for an immediate refusal.
-    std::function<std::string(const AcquireOutcome&, const std::string& waited)> refusal;
+    /// The text after "lokt: " for a refusal (held or frozen), written to the stderr of the
+    /// process whose exec is refused; `tool` is the program's name (empty: not about one exec),
+    /// `waited` the rule's wait ("2s") when it ran out, empty for an immediate refusal.
+    std::function<std::string(const std::string& tool, const AcquireOutcome&, const std::string& waited)> refusal;
     /// Prints one warning line for the user (text without "warning: ").
     std::function<void(const std::string&)> warn;
     /// > 0: waiting execs get progress lines on their stderr at this interval (0: none).
@@ -37,6 +37,17 @@ struct SeccompShimOptions {
     /// False: never ask for SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (tests of the fallback).
     bool wait_killable = true;
 };
+
+/// What the kernel lets `lokt shim --seccomp` do here (`lokt doctor`).
+struct SeccompSupport {
+    int err = 0;                 ///< errno when the exec filter cannot be installed; 0: it can
+    bool wait_killable = false;  ///< SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV accepted (Linux 5.19)
+    bool pidfd = false;          ///< pidfd_open() works (Linux 5.3)
+};
+
+/// Installs the exec filter in a throw-away child and reports how it went. Forks: call it
+/// only from a single-threaded process.
+Result<SeccompSupport> probe_seccomp();
 
 /// Runs `cmd` (argv; argv[0] searched in PATH) under the exec filter and supervises it.
 /// Returns what `lokt shim --seccomp` exits with: CMD's status, 128+N when CMD was killed by

@@ -71,6 +71,8 @@ Result<void> mkdir_p(const std::string& path, mode_t mode = 0755);
 Result<struct stat> stat(const std::string& path);
 Result<struct stat> lstat(const std::string& path);
 Result<struct stat> fstat(int fd);
+/// The target a symlink names (not resolved further).
+Result<std::string> readlink(const std::string& path);
 /// fstatat(dirfd, name, AT_SYMLINK_NOFOLLOW): what the entry itself is, never its target.
 Result<struct stat> lstatat(int dirfd, const std::string& name);
 /// mkdirat; EEXIST is returned as an Error (callers decide whether that is fine).

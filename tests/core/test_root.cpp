@@ -57,6 +57,29 @@ TEST_CASE("LOKT_ROOT wins over everything", "[root]") {
     CHECK(rel->path == "/srv/repo/locks-here");
 }
 
+TEST_CASE("a relative LOKT_ROOT is pinned to the directory it was given in", "[root]") {
+    TempDir tmp("lokt-root");
+    std::string d = real_path(tmp);
+    sh("mkdir -p " + d + "/sub");
+    char old_cwd[PATH_MAX];
+    REQUIRE(::getcwd(old_cwd, sizeof old_cwd));
+    ScopedEnv env("LOKT_ROOT", std::string(".locks"));
+    REQUIRE(::chdir(d.c_str()) == 0);
+    auto pinned = pin_env_root();
+    // A later chdir (a supervisor, a child) no longer moves the root.
+    REQUIRE(::chdir((d + "/sub").c_str()) == 0);
+    auto r = discover_root();
+    REQUIRE(::chdir(old_cwd) == 0);
+    REQUIRE(pinned);
+    CHECK(std::string(std::getenv("LOKT_ROOT")) == d + "/.locks");
+    REQUIRE(r);
+    CHECK(r->path == d + "/.locks");
+    CHECK(pinned_relative_root() == ".locks");
+    ScopedEnv abs("LOKT_ROOT", std::string("/var/x"));
+    REQUIRE(pin_env_root());
+    CHECK(std::string(std::getenv("LOKT_ROOT")) == "/var/x");
+}
+
 TEST_CASE("outside a repository the root is ./.lokt", "[root]") {
     TempDir tmp("lokt-root");
     std::string d = real_path(tmp);
@@ -101,6 +124,55 @@ TEST_CASE("git common dir is found without forking git and matches git's answer"
         auto common = find_git_common_dir(repo + "/sub");
         REQUIRE(common);
         CHECK(*common == git_common_dir(repo + "/sub"));
+    }
+}
+
+TEST_CASE("only what git accepts as a git dir counts", "[root][git]") {
+    ScopedEnv no_git_dir("GIT_DIR", std::nullopt);
+    TempDir tmp("lokt-root");
+    std::string d = real_path(tmp);
+    std::string g = kGit;
+    sh("cd " + d + " && " + g + " init -q repo && cd repo && echo x > f && " + g + " add . && " + g +
+       " commit -qm init && mkdir -p sub/deeper");
+    std::string repo = d + "/repo";
+    CHECK(is_git_dir(repo + "/.git"));
+    CHECK_FALSE(is_git_dir(repo));
+
+    SECTION("an empty .git directory in a subdirectory is not a repository") {
+        sh("mkdir -p " + repo + "/sub/.git/lokt");
+        CHECK(find_git_common_dir(repo + "/sub/deeper") == git_common_dir(repo + "/sub/deeper"));
+        CHECK(*find_git_common_dir(repo + "/sub") == repo + "/.git");
+    }
+    SECTION("a .git directory with a bad HEAD, or without objects/ or refs/, is not one either") {
+        sh("cd " + d + " && " + g + " init -q repo/sub && echo garbage > repo/sub/.git/HEAD");
+        CHECK(*find_git_common_dir(repo + "/sub") == repo + "/.git");
+        sh("cd " + d + " && echo 'ref: refs/heads/main' > repo/sub/.git/HEAD && rm -rf repo/sub/.git/objects");
+        CHECK(*find_git_common_dir(repo + "/sub") == repo + "/.git");
+        sh("cd " + d + " && mkdir repo/sub/.git/objects");
+        CHECK(*find_git_common_dir(repo + "/sub") == repo + "/sub/.git");
+        CHECK(git_common_dir(repo + "/sub") == repo + "/sub/.git");
+    }
+    SECTION("a .git file must name a git dir") {
+        sh("echo 'not a gitdir line' > " + repo + "/sub/.git");
+        CHECK(*find_git_common_dir(repo + "/sub") == repo + "/.git");
+        sh("echo 'gitdir: ../nowhere' > " + repo + "/sub/.git");
+        CHECK(*find_git_common_dir(repo + "/sub") == repo + "/.git");
+        sh("mkdir " + repo + "/nowhere && echo 'gitdir: ../nowhere' > " + repo + "/sub/.git");
+        CHECK(*find_git_common_dir(repo + "/sub") == repo + "/.git");
+    }
+    SECTION("inside the git dir itself, or a bare repository, the git dir is the one") {
+        CHECK(*find_git_common_dir(repo + "/.git/refs") == repo + "/.git");
+        sh("cd " + d + " && " + g + " clone -q --bare repo bare.git");
+        CHECK(*find_git_common_dir(d + "/bare.git") == git_common_dir(d + "/bare.git"));
+        CHECK(*find_git_common_dir(d + "/bare.git") == d + "/bare.git");
+    }
+    SECTION("a HEAD that is a detached object id or a symlink into refs/ is valid") {
+        sh("cd " + repo + " && " + g + " checkout -q --detach");
+        CHECK(is_git_dir(repo + "/.git"));
+        sh("cd " + repo + "/.git && rm HEAD && ln -s refs/heads/main HEAD");
+        CHECK(is_git_dir(repo + "/.git"));
+        sh("cd " + repo + "/.git && rm HEAD && ln -s ../elsewhere HEAD");
+        CHECK_FALSE(is_git_dir(repo + "/.git"));
     }
 }
 

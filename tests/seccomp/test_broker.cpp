@@ -69,7 +69,7 @@ struct Rig {
         REQUIRE(parsed);
         rs = std::move(*parsed);
         BrokerConfig cfg;
-        cfg.refusal = [](const AcquireOutcome&, const std::string&) { return std::string("refused"); };
+        cfg.refusal = [](const std::string&, const AcquireOutcome&, const std::string&) { return std::string("refused"); };
         cfg.retry_every = std::chrono::milliseconds(5);
         broker = std::make_unique<Broker>(store, *rs, cfg, resp);
     }
