@@ -241,7 +241,7 @@ Result<ReleaseOutcome> EtcdBackend::remove_holder(
 }
 
 Result<ReleaseOutcome> EtcdBackend::release_id(const std::string& name, const std::string& lock_id,
-                                               const std::string&) {
+                                               const ReleaseNote&) {
     return remove_holder(name, "release", [&](const LockRecord& r) -> std::optional<ReleaseStatus> {
         if (r.lock_id != lock_id) return ReleaseStatus::not_owner;
         return std::nullopt;
