@@ -3,6 +3,7 @@
 #include "lokt/etcd/backend.hpp"
 
 #include "lokt/etcd/session.hpp"
+#include "lokt/audit_event.hpp"
 #include "lokt/liveness.hpp"
 #include "lokt/sys.hpp"
 
@@ -209,11 +210,9 @@ std::optional<Result<lokt::AcquireOutcome>> EtcdBackend::refresh(const AcquireRe
 
 void EtcdBackend::audit_denial(const AcquireRequest& req, const lokt::AcquireOutcome& o) {
     const char* event = std::holds_alternative<Frozen>(o) ? "freeze-deny" : "deny";
-    if (auto r = locks_.audit(event, req.name, actor(req.who, req.name)); !r) {
-        std::string line = "lokt: warning: " + r.error().message + " (\"" + event + "\" of \"" + req.name +
-                           "\" is not audited)\n";
-        (void)sys::write_once(STDERR_FILENO, line);
-    }
+    // The event goes into etcd inside a transaction of its own; a failure warns as any other.
+    if (auto r = locks_.audit(event, req.name, actor(req.who, req.name)); !r)
+        warn_unaudited(make_event(event, req.who, req.name), r.error().message);
 }
 
 Result<std::optional<LockRecord>> EtcdBackend::renew(const std::string&, const std::string&, Nanos, SyncWait) {
