@@ -13,7 +13,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -68,7 +71,34 @@ std::optional<std::string> party(const nlohmann::json& extra, const std::string&
     return out;
 }
 
-// The details of extra in words: who was pruned or held the freeze, then key=value pairs.
+// "held 1m12s" for a PREFIX_sec key of extra (held_sec, waited_sec), if present and a number.
+std::optional<std::string> seconds_text(const nlohmann::json& extra, const std::string& prefix,
+                                        std::set<std::string>& used) {
+    auto v = extra.find(prefix + "_sec");
+    if (v == extra.end() || !v->is_number()) return std::nullopt;
+    used.insert(prefix + "_sec");
+    const double secs = std::max(0.0, std::min(v->get<double>(), 1e9));
+    const auto d = std::chrono::duration_cast<Nanos>(std::chrono::duration<double>(secs));
+    // Below a second the milliseconds matter (a quick command); above, whole seconds do.
+    return prefix + " " + (secs < 1 ? short_duration(std::chrono::duration_cast<std::chrono::milliseconds>(d))
+                                     : short_duration(std::chrono::duration_cast<std::chrono::seconds>(d)));
+}
+
+// "exit 143 (signal 15)" from the exit and signal keys of extra (a guard's release).
+std::optional<std::string> exit_text(const nlohmann::json& extra, std::set<std::string>& used) {
+    auto code = extra.find("exit");
+    if (code == extra.end()) return std::nullopt;
+    used.insert("exit");
+    std::string out = "exit " + scalar_text(*code);
+    if (auto sig = extra.find("signal"); sig != extra.end()) {
+        out += " (signal " + scalar_text(*sig) + ")";
+        used.insert("signal");
+    }
+    return out;
+}
+
+// The details of extra in words: who was pruned or held the freeze, how long, how a guarded
+// command ended, its command line, then key=value pairs.
 std::string extra_text(const nlohmann::json& extra) {
     if (!extra.is_object() || extra.empty()) return extra.is_null() ? "" : extra.dump();
     std::set<std::string> used;
@@ -80,6 +110,13 @@ std::string extra_text(const nlohmann::json& extra) {
     if (auto p = party(extra, "pruned", used)) add("pruned " + *p);
     if (auto p = party(extra, "freeze", used)) add("frozen by " + *p);
     if (auto p = party(extra, "holder", used)) add("held by " + *p);
+    if (auto s = seconds_text(extra, "held", used)) add(*s);
+    if (auto s = seconds_text(extra, "waited", used)) add(*s);
+    if (auto x = exit_text(extra, used)) add(*x);
+    // Last: a command line has spaces, so it reads best at the end of the line.
+    const auto cmd = extra.find("command");
+    const bool has_cmd = cmd != extra.end() && cmd->is_string();
+    if (has_cmd) used.insert("command");
     for (const auto& [key, value] : extra.items()) {
         if (used.count(key)) continue;
         if (key.size() > 6 && key.compare(key.size() - 6, 6, "_owner") == 0) {
@@ -90,6 +127,7 @@ std::string extra_text(const nlohmann::json& extra) {
         }
         add(key + "=" + scalar_text(value));
     }
+    if (has_cmd) add("command: " + cmd->get<std::string>());
     return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include "cli.hpp"
 #include "backend_open.hpp"
+#include "lock_json.hpp"
 #include "output.hpp"
 
 #include "lokt/sys.hpp"
@@ -28,7 +29,7 @@ int cmd_freeze(const Command& cmd, const Args& args) {
         j["status"] = "frozen";
         j["name"] = name;
         j["frozen_until"] = until;
-        j["freeze"] = record_json(*rec);
+        j["freeze"] = lock_json(*rec, true, now(), store.local_view());
         print_json(j);
     } else {
         std::printf("frozen \"%s\" until %s\n", name.c_str(), until.c_str());
@@ -42,18 +43,22 @@ int cmd_unfreeze(const Command& cmd, const Args& args) {
     auto backend = open_backend(false);
     if (!backend) return fail(backend.error());
     Backend& store = **backend;
-    if (!store.present()) return fail(ExitCode::not_found, "lock \"" + name + "\" is not frozen");
+    const bool json = args.has("json");
+    if (!store.present())
+        return refuse(ExitCode::not_found, "not_found", name, "lock \"" + name + "\" is not frozen", json);
     auto r = store.unfreeze(name, args.has("force"));
     if (!r) return fail(r.error());
     switch (r->status) {
     case ReleaseStatus::released:
         break;
     case ReleaseStatus::not_found:
-        return fail(ExitCode::not_found, "lock \"" + name + "\" is not frozen");
+        return refuse(ExitCode::not_found, "not_found", name, "lock \"" + name + "\" is not frozen", json);
     case ReleaseStatus::not_owner: {
         std::string by = r->record ? holder_text(*r->record) : "someone else";
-        return fail(ExitCode::not_owner, "\"" + name + "\" was frozen by " + by +
-                                             ", not by you (use --force to lift it)");
+        return refuse(ExitCode::not_owner, "not_owner", name,
+                      "\"" + name + "\" was frozen by " + by + ", not by you (use --force to lift it)",
+                      json, r->record ? std::optional<InTheWay>(InTheWay{*r->record, true, store.local_view()})
+                                      : std::nullopt);
     }
     case ReleaseStatus::not_stale:
     case ReleaseStatus::guarded:
@@ -63,7 +68,7 @@ int cmd_unfreeze(const Command& cmd, const Args& args) {
         OrderedJson j;
         j["status"] = "unfrozen";
         j["name"] = name;
-        if (r->record) j["freeze"] = record_json(*r->record);
+        if (r->record) j["freeze"] = lock_json(*r->record, true, now(), store.local_view());
         print_json(j);
     } else {
         std::printf("unfrozen \"%s\"\n", name.c_str());

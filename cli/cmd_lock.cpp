@@ -3,6 +3,7 @@
 
 #include "cli.hpp"
 #include "backend_open.hpp"
+#include "lock_json.hpp"
 #include "output.hpp"
 
 #include "lokt/proc/signals.hpp"
@@ -18,11 +19,12 @@ namespace lokt::cli {
 
 namespace {
 
-void print_acquired(const Acquired& a, bool json) {
+void print_acquired(const Acquired& a, bool json, const LocalView& this_host) {
     if (json) {
+        // The lock object every command prints, flat, between status and refreshed.
         OrderedJson j;
         j["status"] = "acquired";
-        const OrderedJson rec = record_json(a.record);
+        const OrderedJson rec = lock_json(a.record, false, now(), this_host);
         for (const auto& [key, value] : rec.items()) j[key] = value;
         j["refreshed"] = a.refreshed;
         print_json(j);
@@ -113,7 +115,7 @@ int cmd_lock(const Command& cmd, const Args& args) {
     }
 
     if (const auto* a = std::get_if<Acquired>(&*outcome)) {
-        print_acquired(*a, json);
+        print_acquired(*a, json, store.local_view());
         return to_int(ExitCode::ok);
     }
     store.audit_denial(req, *outcome);

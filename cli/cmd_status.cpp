@@ -2,6 +2,7 @@
 
 #include "cli.hpp"
 #include "backend_open.hpp"
+#include "lock_json.hpp"
 #include "output.hpp"
 
 #include "lokt/name.hpp"
@@ -120,20 +121,21 @@ int show_one(const Backend& store, const std::string& name, bool json) {
                                          read->detail + "); upgrade lokt to read it");
     }
     auto freeze = store.peek_freeze(name, at);
-    if (!read->record && !freeze) return fail(ExitCode::not_found, "lock \"" + name + "\" not found");
+    if (!read->record && !freeze)
+        return refuse(ExitCode::not_found, "not_found", name, "lock \"" + name + "\" not found", json);
 
     if (json) {
         if (read->record) {
-            OrderedJson j = status_json(*read->record, false, at, host);
+            OrderedJson j = lock_json(*read->record, false, at, host);
             if (is_group(*read->record)) {
                 j["holders"] = OrderedJson::array();
                 if (auto hs = store.holders(name))
-                    for (const auto& h : *hs) j["holders"].push_back(status_json(h, false, at, host));
+                    for (const auto& h : *hs) j["holders"].push_back(lock_json(h, false, at, host));
             }
             if (freeze && freeze->expires_at) j["frozen_until"] = format_rfc3339(*freeze->expires_at);
             print_json(j);
         } else {
-            print_json(status_json(*freeze, true, at, host));
+            print_json(lock_json(*freeze, true, at, host));
         }
         return to_int(ExitCode::ok);
     }
@@ -174,7 +176,8 @@ int cmd_status(const Command& cmd, const Args& args) {
     }
     if (args.positional.size() == 1) {
         if (!store.present())
-            return fail(ExitCode::not_found, "lock \"" + args.positional[0] + "\" not found");
+            return refuse(ExitCode::not_found, "not_found", args.positional[0],
+                          "lock \"" + args.positional[0] + "\" not found", json);
         return show_one(store, args.positional[0], json);
     }
 
@@ -185,7 +188,7 @@ int cmd_status(const Command& cmd, const Args& args) {
         out += entries.empty() ? "[" : "[\n";
         for (size_t i = 0; i < entries.size(); ++i) {
             if (i) out += ",\n";
-            append_status_json(out, entries[i].record, entries[i].frozen, at, store.local_view(), 2);
+            append_lock_json(out, entries[i].record, entries[i].frozen, at, store.local_view(), 2);
         }
         out += entries.empty() ? "]\n" : "\n]\n";
         std::fwrite(out.data(), 1, out.size(), stdout);

@@ -2,6 +2,7 @@
 
 #include "cli.hpp"
 #include "backend_open.hpp"
+#include "lock_json.hpp"
 #include "output.hpp"
 
 #include "lokt/liveness.hpp"
@@ -22,7 +23,7 @@ int print_done(const std::string& verb, const std::string& name, const ReleaseOu
         OrderedJson j;
         j["status"] = verb;
         j["name"] = name;
-        if (o.record) j["lock"] = record_json(*o.record);
+        if (o.record) j["lock"] = lock_json(*o.record, false, now(), store.local_view());
         print_json(j);
     } else if (verb == "released" || !o.record) {
         std::printf("%s lock \"%s\"\n", verb.c_str(), name.c_str());
@@ -41,12 +42,12 @@ int force_freeze_fallback(Backend& store, const std::string& name, bool json) {
     auto lifted = store.unfreeze(name, true);
     if (!lifted) return fail(lifted.error());
     if (lifted->status != ReleaseStatus::released)
-        return fail(ExitCode::not_found, "lock \"" + name + "\" not found");
+        return refuse(ExitCode::not_found, "not_found", name, "lock \"" + name + "\" not found", json);
     if (json) {
         OrderedJson j;
         j["status"] = "unfrozen";
         j["name"] = name;
-        if (lifted->record) j["freeze"] = record_json(*lifted->record);
+        if (lifted->record) j["freeze"] = lock_json(*lifted->record, true, now(), store.local_view());
         print_json(j);
     } else {
         std::printf("no lock \"%s\"; lifted its freeze\n", name.c_str());
@@ -54,41 +55,33 @@ int force_freeze_fallback(Backend& store, const std::string& name, bool json) {
     return to_int(ExitCode::ok);
 }
 
-// A refusal: the error line on stderr, and with --json also an object on stdout, so a script
-// reading stdout sees every outcome (status: not_found, not_owner, guarded, not_stale).
+// A refusal (status: not_found, not_owner, guarded, not_stale), with --json also on stdout.
 int refused(ExitCode code, const char* status, const std::string& name, const std::string& message,
-            const std::optional<LockRecord>& record, bool json) {
-    if (json) {
-        OrderedJson j;
-        j["status"] = status;
-        j["name"] = name;
-        j["error"] = message;
-        if (record) j["lock"] = record_json(*record);
-        print_json(j);
-    }
-    return fail(code, message);
+            const std::optional<LockRecord>& record, bool json, const Backend& store) {
+    if (!record) return refuse(code, status, name, message, json);
+    return refuse(code, status, name, message, json, InTheWay{*record, false, store.local_view()});
 }
 
-int refuse(const std::string& name, const ReleaseOutcome& o, const Backend& store,
+int refuse_release(const std::string& name, const ReleaseOutcome& o, const Backend& store,
            const std::optional<std::string>& as_owner, bool json) {
     const std::string q = "lock \"" + name + "\"";
     switch (o.status) {
     case ReleaseStatus::released:
         break;
     case ReleaseStatus::not_found:
-        return refused(ExitCode::not_found, "not_found", name, q + " not found", o.record, json);
+        return refused(ExitCode::not_found, "not_found", name, q + " not found", o.record, json, store);
     case ReleaseStatus::not_owner: {
         std::string holder = o.record ? who(*o.record) : "someone else";
         std::string me = as_owner ? printable(*as_owner) : "you";
         // A hint only where breaking is safe: a live, unexpired holder is waited for, not broken.
         const bool stale = o.record && (o.record->expired(now()) || provably_gone(*o.record, store.local_view()));
         return refused(ExitCode::not_owner, "not_owner", name, q + " is held by " + holder + ", not by " + me +
-                                             (stale ? " (it is stale: lokt unlock " + name + " --break-stale)" : ""), o.record, json);
+                                             (stale ? " (it is stale: lokt unlock " + name + " --break-stale)" : ""), o.record, json, store);
     }
     case ReleaseStatus::guarded: {
         std::string pid = o.record ? " (pid " + std::to_string(o.record->pid) + ")" : "";
         return refused(ExitCode::held, "guarded", name, q + " is held by a running guard" + pid +
-                                        "; it releases when its command ends", o.record, json);
+                                        "; it releases when its command ends", o.record, json, store);
     }
     case ReleaseStatus::not_stale: {
         std::string detail;
@@ -96,7 +89,7 @@ int refuse(const std::string& name, const ReleaseOutcome& o, const Backend& stor
             detail = ": held by " + who(*o.record) + " (pid " + std::to_string(o.record->pid) + ", " +
                      holder_state_text(*o.record, store.local_view()) + ") for " +
                      format_duration(age_of(o.record->acquired_ts, now())) + " and not expired";
-        return refused(ExitCode::held, "not_stale", name, q + " is not stale" + detail, o.record, json);
+        return refused(ExitCode::held, "not_stale", name, q + " is not stale" + detail, o.record, json, store);
     }
     }
     return fail(ExitCode::error, q + ": unexpected release outcome");
@@ -113,7 +106,7 @@ int unlock_one(const Command& cmd, const Args& args, Mode mode, bool json) {
     if (!backend) return fail(backend.error());
     Backend& store = **backend;
     if (!store.present())
-        return refused(ExitCode::not_found, "not_found", name, "lock \"" + name + "\" not found", std::nullopt, json);
+        return refused(ExitCode::not_found, "not_found", name, "lock \"" + name + "\" not found", std::nullopt, json, store);
 
     Result<ReleaseOutcome> r = Error{};
     switch (mode) {
@@ -128,7 +121,7 @@ int unlock_one(const Command& cmd, const Args& args, Mode mode, bool json) {
     }
     if (mode == Mode::force && r->status == ReleaseStatus::not_found)
         return force_freeze_fallback(store, name, json);
-    return refuse(name, *r, store, as_owner, json);
+    return refuse_release(name, *r, store, as_owner, json);
 }
 
 int unlock_all(const std::string& owner, bool json) {

@@ -3,6 +3,7 @@
 
 #include "cli.hpp"
 #include "backend_open.hpp"
+#include "lock_json.hpp"
 #include "output.hpp"
 
 #include "lokt/liveness.hpp"
@@ -178,16 +179,16 @@ int cmd_why(const Command& cmd, const Args& args) {
         j["reason"] = v.reason;
         j["explanation"] = v.lines;
         if (read.record) {
-            j["holder"] = status_json(*read.record, false, at, store.local_view());
+            j["holder"] = lock_json(*read.record, false, at, store.local_view());
             j["stale"] = read.record->expired(at) || provably_gone(*read.record, store.local_view());
             if (is_group(*read.record)) {
                 j["stale"] = v.reason == "stale";  // a group is stale only when all its holders are
                 j["holders"] = OrderedJson::array();
                 if (auto hs = store.holders(name))
-                    for (const auto& h : *hs) j["holders"].push_back(status_json(h, false, at, store.local_view()));
+                    for (const auto& h : *hs) j["holders"].push_back(lock_json(h, false, at, store.local_view()));
             }
         }
-        if (freeze) j["freeze"] = status_json(*freeze, true, at, store.local_view());
+        if (freeze) j["freeze"] = lock_json(*freeze, true, at, store.local_view());
         if (read.status != DecodeStatus::ok) {
             j["detail"] = read.detail;
             j["future_version"] = read.status == DecodeStatus::future_version;

@@ -1,5 +1,7 @@
 #include "output.hpp"
 
+#include "lock_json.hpp"
+
 #include "lokt/identity.hpp"
 #include "lokt/liveness.hpp"
 #include "lokt/log.hpp"
@@ -176,107 +178,6 @@ std::string holder_state_text(const LockRecord& r, const LocalView& this_host) {
     return holder_state(r, this_host);
 }
 
-OrderedJson record_json(const LockRecord& r) {
-    return lock_to_json(r);
-}
-
-namespace {
-
-void append_escaped(std::string& out, std::string_view v) {
-    out += '"';
-    size_t run = 0;  // start of the pending run of bytes that need no escaping
-    for (size_t i = 0; i < v.size(); ++i) {
-        const unsigned char c = static_cast<unsigned char>(v[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        out.append(v, run, i - run);
-        run = i + 1;
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
-        default: {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-            out += buf;
-        }
-        }
-    }
-    out.append(v, run, v.size() - run);
-    out += '"';
-}
-
-// Writes `"key": value` members of one pretty-printed object, commas included.
-class ObjectWriter {
-public:
-    ObjectWriter(std::string& out, int indent) : out_(out), indent_(indent) {
-        out_.append(static_cast<size_t>(indent_), ' ');
-        out_ += '{';
-    }
-    void str(std::string_view key, std::string_view v) { append_escaped(start(key), v); }
-    void num(std::string_view key, long long v) { start(key) += std::to_string(v); }
-    void unum(std::string_view key, unsigned long long v) { start(key) += std::to_string(v); }
-    void boolean(std::string_view key, bool v) { start(key) += v ? "true" : "false"; }
-    void close() {
-        out_ += '\n';
-        out_.append(static_cast<size_t>(indent_), ' ');
-        out_ += '}';
-    }
-
-private:
-    std::string& start(std::string_view key) {
-        out_ += first_ ? "\n" : ",\n";
-        first_ = false;
-        out_.append(static_cast<size_t>(indent_ + 2), ' ');
-        append_escaped(out_, key);
-        out_ += ": ";
-        return out_;
-    }
-    std::string& out_;
-    int indent_;
-    bool first_ = true;
-};
-
-} // namespace
-
-void append_status_json(std::string& out, const LockRecord& r, bool freeze, TimePoint at,
-                        const LocalView& this_host, int indent) {
-    ObjectWriter w(out, indent);
-    w.num("version", r.version);
-    w.str("name", r.name);
-    w.str("owner", r.owner);
-    w.str("host", r.host);
-    w.num("pid", r.pid);
-    if (r.pid_start_ns) w.unum("pid_start_ns", r.pid_start_ns);
-    w.str("agent_id", r.agent_id);
-    w.str("acquired_ts", format_rfc3339(r.acquired_ts));
-    w.num("ttl_sec", r.ttl_sec);
-    if (r.expires_at) w.str("expires_at", format_rfc3339(*r.expires_at));
-    w.num("age_sec", std::chrono::duration_cast<std::chrono::seconds>(age_of(r.acquired_ts, at)).count());
-    w.boolean("expired", r.expired(at));
-    w.str("pid_status", holder_state(r, this_host));
-    // What pid_status "dead" meant to the original: safe to break (a lease's pid never is).
-    w.boolean("stale", r.expired(at) || (!freeze && provably_gone(r, this_host)));
-    if (freeze) w.boolean("freeze", true);
-    w.str("lock_id", r.lock_id);
-    if (r.kind) w.str("kind", to_string(*r.kind));
-    if (r.fence > 0) w.num("fence", r.fence);
-    // Shared and slot holders: the mode, and N and the slot for a pool (absent when exclusive).
-    if (const Sharing sh = sharing_of(r); sh.mode != LockMode::exclusive) {
-        w.str("mode", to_string(sh.mode));
-        if (sh.mode == LockMode::slots) w.num("slots", sh.slots);
-        if (sh.slot >= 0) w.num("slot", sh.slot);
-    }
-    w.close();
-}
-
-OrderedJson status_json(const LockRecord& r, bool freeze, TimePoint at, const LocalView& this_host) {
-    std::string s;
-    append_status_json(s, r, freeze, at, this_host, 0);
-    return OrderedJson::parse(s, nullptr, /*allow_exceptions=*/false);
-}
-
 void print_json(const OrderedJson& j) {
     // replace: an owner string with invalid UTF-8 must not abort the command
     std::string s = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -299,11 +200,7 @@ void print_denial(const std::string& name, const AcquireOutcome& outcome, bool j
                 j["status"] = "held";
                 j["name"] = name;
                 if (o.being_written) j["being_written"] = true;
-                OrderedJson h = record_json(o.holder);
-                h["age_sec"] = std::chrono::duration_cast<std::chrono::seconds>(
-                                   age_of(o.holder.acquired_ts, at)).count();
-                h["expired"] = o.holder.expired(at);
-                h["pid_status"] = holder_state(o.holder, this_host);
+                const OrderedJson h = lock_json(o.holder, false, at, this_host);
                 j["holder"] = h;
                 // The original's flat fields, for scripts written against it.
                 j["holder_owner"] = o.holder.owner;
@@ -322,7 +219,7 @@ void print_denial(const std::string& name, const AcquireOutcome& outcome, bool j
                 j["status"] = "frozen";
                 j["name"] = name;
                 if (o.freeze.expires_at) j["frozen_until"] = format_rfc3339(*o.freeze.expires_at);
-                j["freeze"] = record_json(o.freeze);
+                j["freeze"] = lock_json(o.freeze, true, at, this_host);
                 if (!prefix.empty()) j["timed_out"] = true;
                 print_json(j);
             } else {

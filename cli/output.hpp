@@ -101,15 +101,6 @@ std::string shim_refusal_message(const std::string& tool, const AcquireOutcome& 
 void print_denial(const std::string& name, const AcquireOutcome& outcome, bool json,
                   const std::string& prefix, const LocalView& this_host);
 
-/// A lock or freeze record with the lock file's fields, in the file's order.
-OrderedJson record_json(const LockRecord& r);
-/// One element of `status --json` (golden status-json-v1.json), plus lock_id and kind.
-OrderedJson status_json(const LockRecord& r, bool freeze, TimePoint at, const LocalView& this_host);
-/// Appends status_json(r, ...) as pretty JSON whose lines are indented by `indent` spaces,
-/// without building a JSON tree (status --json lists thousands of locks).
-void append_status_json(std::string& out, const LockRecord& r, bool freeze, TimePoint at,
-                        const LocalView& this_host, int indent);
-
 /// Prints `j` indented by two spaces with a trailing newline on stdout.
 void print_json(const OrderedJson& j);
 

@@ -87,7 +87,7 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
         return Fenced{std::move(*lk), std::move(*tmp)};
     };
     auto acquired = [&]() -> AcquireOutcome {
-        detail::audit(audit_, detail::make_event("acquire", req.who, name, &mine, true));
+        write_event(audit_, acquire_event(req.who, name, mine));
         return Acquired{mine, false};
     };
 
@@ -126,9 +126,9 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
             auto f = prepare(0);
             if (!f) return f.error();
             LOKT_TRY(f->tmp.rename_to(path));
-            auto ev = detail::make_event("corrupt-break", req.who, name, nullptr, false);
+            auto ev = make_event("corrupt-break", req.who, name, nullptr, false);
             ev.extra = {{"reason", cur->decoded.detail}};
-            detail::audit(audit_, ev);
+            write_event(audit_, ev);
             return acquired();
         }
         case DecodeStatus::ok:
@@ -152,12 +152,12 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
             if (!f) return f.error();
             LOKT_TRY(f->tmp.rename_to(path));
             remove_held(view_.held_dir, old.lock_id);
-            auto ev = detail::make_event("auto-prune", req.who, name, &old, false);
+            auto ev = make_event("auto-prune", req.who, name, &old, false);
             ev.extra = {{"pruned_owner", old.owner},
                         {"pruned_host", old.host},
                         {"pruned_pid", old.pid},
                         {"reason", expired ? "expired" : "dead"}};
-            detail::audit(audit_, ev);
+            write_event(audit_, ev);
             return acquired();
         }
         case Verdict::refresh: {
@@ -171,7 +171,7 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
             auto rtmp = detail::TempFile::write(root_, root_.locks_dir(), encode_lock(refreshed));
             if (!rtmp) return rtmp.error();
             LOKT_TRY(rtmp->rename_to(path));
-            detail::audit(audit_, detail::make_event("renew", req.who, name, &refreshed, true));
+            write_event(audit_, make_event("renew", req.who, name, &refreshed, true));
             return AcquireOutcome{Acquired{refreshed, true}};
         }
         }
@@ -182,17 +182,17 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
 
 void Store::audit_denial(const AcquireRequest& req, const AcquireOutcome& outcome) {
     if (const auto* h = std::get_if<Held>(&outcome)) {
-        auto ev = detail::make_event("deny", req.who, req.name, &h->holder, false);
+        auto ev = make_event("deny", req.who, req.name, &h->holder, false);
         ev.extra = {{"holder_owner", h->holder.owner},
                     {"holder_host", h->holder.host},
                     {"holder_pid", h->holder.pid}};
-        detail::audit(audit_, ev);
+        write_event(audit_, ev);
     } else if (const auto* f = std::get_if<Frozen>(&outcome)) {
-        auto ev = detail::make_event("freeze-deny", req.who, req.name, &f->freeze, false);
+        auto ev = make_event("freeze-deny", req.who, req.name, &f->freeze, false);
         ev.extra = {{"freeze_owner", f->freeze.owner},
                     {"freeze_host", f->freeze.host},
                     {"freeze_pid", f->freeze.pid}};
-        detail::audit(audit_, ev);
+        write_event(audit_, ev);
     }
 }
 
@@ -210,7 +210,7 @@ Result<std::optional<LockRecord>> Store::renew(const std::string& name, const st
     if (!tmp) return tmp.error();
     LOKT_TRY(tmp->rename_to(path));
     if (renew_audit_due(lock_id, Steady::now()))
-        detail::audit(audit_, detail::make_event("renew", self_, name, &renewed, true));
+        write_event(audit_, make_event("renew", self_, name, &renewed, true));
     return std::optional<LockRecord>{renewed};
 }
 

@@ -32,7 +32,7 @@ Result<std::optional<LockRecord>> active_freeze(const Root& root, const AuditLog
         LOKT_TRY(rootfs::unlink(root.path, path));
         auto ev = make_event("unfreeze", actor, name, nullptr, false);
         ev.extra = {{"reason", "corrupt"}};
-        audit(log, ev);
+        write_event(log, ev);
         return std::optional<LockRecord>{};
     }
     case DecodeStatus::ok:
@@ -43,7 +43,7 @@ Result<std::optional<LockRecord>> active_freeze(const Root& root, const AuditLog
     LOKT_TRY(rootfs::unlink(root.path, path));
     auto ev = make_event("unfreeze", actor, name, &rec, true);
     ev.extra = {{"reason", "expired"}};
-    audit(log, ev);
+    write_event(log, ev);
     return std::optional<LockRecord>{};
 }
 
@@ -74,7 +74,7 @@ Result<LockRecord> Store::freeze(const std::string& name, Nanos ttl) {
     if (cur->exists && cur->decoded.status == DecodeStatus::future_version)
         return detail::future_version_error("freeze", name, *cur);
     LOKT_TRY(tmp->rename_to(path));
-    detail::audit(audit_, detail::make_event("freeze", self_, name, &r, true));
+    write_event(audit_, make_event("freeze", self_, name, &r, true));
     return r;
 }
 
@@ -108,15 +108,15 @@ Result<ReleaseOutcome> Store::unfreeze(const std::string& name, bool force) {
     if (rec && rec->expired(now())) {
         // It already ended on its own: report it as not frozen and tidy up.
         LOKT_TRY(rootfs::unlink(root_.path, path));
-        auto ev = detail::make_event("unfreeze", self_, name, &*rec, true);
+        auto ev = make_event("unfreeze", self_, name, &*rec, true);
         ev.extra = {{"reason", "expired"}};
-        detail::audit(audit_, ev);
+        write_event(audit_, ev);
         return ReleaseOutcome{ReleaseStatus::not_found, rec};
     }
     if (rec && rec->owner != self_.owner && !force)
         return ReleaseOutcome{ReleaseStatus::not_owner, rec};
     LOKT_TRY(rootfs::unlink(root_.path, path));
-    detail::audit(audit_, detail::make_event(force ? "force-unfreeze" : "unfreeze", self_, name,
+    write_event(audit_, make_event(force ? "force-unfreeze" : "unfreeze", self_, name,
                                              rec ? &*rec : nullptr, true));
     return ReleaseOutcome{ReleaseStatus::released, rec};
 }

@@ -97,12 +97,12 @@ Result<std::vector<LockRecord>> Store::live_holders(const std::string& name) {
         }
         LOKT_TRY(detail::remove_holder(root_, name, h.lock_id));
         remove_held(view_.held_dir, h.lock_id);
-        auto ev = detail::make_event("auto-prune", self_, name, &h, false);
+        auto ev = make_event("auto-prune", self_, name, &h, false);
         ev.extra = {{"pruned_owner", h.owner},
                     {"pruned_host", h.host},
                     {"pruned_pid", h.pid},
                     {"reason", expired ? "expired" : "dead"}};
-        detail::audit(audit_, ev);
+        write_event(audit_, ev);
     }
     return live;
 }

@@ -242,43 +242,11 @@ void set_ttl(LockRecord& r, Nanos ttl, TimePoint at) {
     r.expires_at = saturating_add(at, ttl);
 }
 
-AuditEvent make_event(std::string_view event, const Identity& actor, const std::string& name,
-                      const LockRecord* lock, bool with_ttl) {
-    AuditEvent e;
-    e.ts = now();
-    e.event = std::string(event);
-    e.name = name;
-    if (lock) e.lock_id = lock->lock_id;
-    e.owner = actor.owner;
-    e.host = actor.host;
-    e.pid = actor.pid;
-    e.agent_id = actor.agent_id;
-    if (with_ttl && lock) e.ttl_sec = lock->ttl_sec;
-    return e;
-}
-
-void audit(const AuditLog& log, const AuditEvent& e) {
-    // The state change already happened; a full disk or unwritable log must not undo it,
-    // and neither may a field the JSON encoder rejects (e.g. invalid UTF-8 in an owner).
-    // But it is never silent: the first failure in this process says so on stderr.
-    static bool warned = false;
-    std::string why;
-    try {
-        if (auto r = log.append(e); !r) why = r.error().message;
-    } catch (const std::exception& ex) {
-        why = "audit log: cannot encode the event: " + std::string(ex.what());
-    }
-    if (why.empty() || warned) return;
-    warned = true;
-    std::string line = "lokt: warning: " + why + " (\"" + e.event + "\" of \"" + e.name + "\" is not audited)\n";
-    (void)sys::write_once(STDERR_FILENO, line);
-}
-
 void audit_cleared(const AuditLog& log, const Identity& actor, const std::string& event,
                    const std::string& name, const std::string& path, mode_t mode) {
     auto ev = make_event(event, actor, name, nullptr, false);
     ev.extra = {{"reason", "not-regular"}, {"path", path}, {"type", std::string(rootfs::type_name(mode))}};
-    audit(log, ev);
+    write_event(log, ev);
 }
 
 Error future_version_error(std::string_view what, const std::string& name, const FileState& st) {

@@ -1,8 +1,9 @@
 #pragma once
 // Private helpers of the lock store (not installed): the per-name critical section, reading a
-// lock/freeze file, complete temp files, and audit event construction.
+// lock/freeze file, complete temp files (audit events: lokt/audit_event.hpp).
 
 #include "lokt/audit.hpp"
+#include "lokt/audit_event.hpp"
 #include "lokt/identity.hpp"
 #include "lokt/lock_file.hpp"
 #include "lokt/result.hpp"
@@ -127,13 +128,6 @@ std::string holders_dir(const Root& root, const std::string& name);
 /// Sets ttl_sec / expires_at of `r` for a TTL starting at `at` (0: no TTL). ttl_sec is
 /// rounded up so a sub-second TTL still reads as a TTL to the original tool.
 void set_ttl(LockRecord& r, Nanos ttl, TimePoint at);
-
-/// An audit event by `actor` about `lock` (lock_id, and ttl_sec when `with_ttl`).
-AuditEvent make_event(std::string_view event, const Identity& actor, const std::string& name,
-                      const LockRecord* lock, bool with_ttl);
-/// Appends `e`; a failing audit log never fails or undoes the lock operation that happened,
-/// but is never silent either: the first failure in a process prints one warning on stderr.
-void audit(const AuditLog& log, const AuditEvent& e);
 
 /// Audits the removal of a non-regular entry at `path` by a break-glass operation (`event` is
 /// force-break or force-unfreeze; extra says reason "not-regular", the path and its type).

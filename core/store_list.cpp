@@ -108,16 +108,16 @@ Result<std::vector<LockEntry>> Store::list(bool prune_expired) {
         if (!frozen) remove_held(view_.held_dir, rec.lock_id);
         AuditEvent ev;
         if (frozen) {
-            ev = detail::make_event("unfreeze", self_, name, &rec, true);
+            ev = make_event("unfreeze", self_, name, &rec, true);
             ev.extra = {{"reason", "expired"}};
         } else {
-            ev = detail::make_event("auto-prune", self_, name, &rec, false);
+            ev = make_event("auto-prune", self_, name, &rec, false);
             ev.extra = {{"pruned_owner", rec.owner},
                         {"pruned_host", rec.host},
                         {"pruned_pid", rec.pid},
                         {"reason", "expired"}};
         }
-        detail::audit(audit_, ev);
+        write_event(audit_, ev);
     }
 
     std::sort(entries.begin(), entries.end(), [](const LockEntry& a, const LockEntry& b) {

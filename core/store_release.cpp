@@ -21,7 +21,7 @@ bool is_tree_lock(const LockRecord& r) {
 } // namespace
 
 Result<ReleaseOutcome> Store::release_id(const std::string& name, const std::string& lock_id,
-                                         const std::string& reason) {
+                                         const ReleaseNote& note) {
     auto locked = detail::lock_and_read(root_, name, root_.lock_path(name));
     if (!locked) return locked.error();
     const std::string& path = locked->path;
@@ -29,13 +29,12 @@ Result<ReleaseOutcome> Store::release_id(const std::string& name, const std::str
     if (!cur->exists) return outcome(ReleaseStatus::not_found);
     if (!cur->ok()) return outcome(ReleaseStatus::not_owner);
     const LockRecord& rec = cur->record();
-    if (is_group(rec)) return release_holder(rec, lock_id, reason);
+    if (is_group(rec)) return release_holder(rec, lock_id, note);
     if (rec.lock_id != lock_id) return outcome(ReleaseStatus::not_owner, rec);
-    auto ev = detail::make_event("release", self_, name, &rec, true);
-    if (!reason.empty()) ev.extra = {{"reason", reason}};
+    auto ev = release_event(self_, name, rec, note);
     // Audited before the unlink: a waiter acquires the moment the file goes, and the log
     // must show this release before that acquire.
-    detail::audit(audit_, ev);
+    write_event(audit_, ev);
     LOKT_TRY(rootfs::unlink(root_.path, path));
     remove_held(view_.held_dir, rec.lock_id);
     return outcome(ReleaseStatus::released, rec);
@@ -64,7 +63,7 @@ Result<ReleaseOutcome> Store::release_owned(const std::string& name,
     // A running guard's lock protects a live process tree: only --force may take it away.
     if (is_tree_lock(rec) && !provably_gone(rec, view_))
         return outcome(ReleaseStatus::guarded, rec);
-    detail::audit(audit_, detail::make_event("release", self_, name, &rec, true));  // before: see release_id
+    write_event(audit_, release_event(self_, name, rec, {}));  // before: see release_id
     LOKT_TRY(rootfs::unlink(root_.path, path));
     remove_held(view_.held_dir, rec.lock_id);
     return outcome(ReleaseStatus::released, rec);
@@ -93,13 +92,13 @@ Result<ReleaseOutcome> Store::force_break(const std::string& name) {
         rec = cur->record();
         remove_held(view_.held_dir, rec->lock_id);
         if (is_group(*rec)) clear_holders(name);
-        ev = detail::make_event("force-break", self_, name, &*rec, true);
+        ev = make_event("force-break", self_, name, &*rec, true);
     } else {
-        ev = detail::make_event("force-break", self_, name, nullptr, false);
+        ev = make_event("force-break", self_, name, nullptr, false);
         ev.extra = {{"reason", cur->decoded.status == DecodeStatus::corrupt ? "corrupt"
                                                                             : "future-version"}};
     }
-    detail::audit(audit_, ev);
+    write_event(audit_, ev);
     return outcome(ReleaseStatus::released, rec);
 }
 
@@ -115,9 +114,9 @@ Result<ReleaseOutcome> Store::break_stale(const std::string& name) {
     case DecodeStatus::corrupt: {
         // A file nobody can read holds nothing: it counts as stale.
         LOKT_TRY(rootfs::unlink(root_.path, path));
-        auto ev = detail::make_event("stale-break", self_, name, nullptr, false);
+        auto ev = make_event("stale-break", self_, name, nullptr, false);
         ev.extra = {{"reason", "corrupt"}};
-        detail::audit(audit_, ev);
+        write_event(audit_, ev);
         return outcome(ReleaseStatus::released);
     }
     case DecodeStatus::ok:
@@ -137,9 +136,9 @@ Result<ReleaseOutcome> Store::break_stale(const std::string& name) {
     if (!reason) return outcome(ReleaseStatus::not_stale, rec);
     LOKT_TRY(rootfs::unlink(root_.path, path));
     remove_held(view_.held_dir, rec.lock_id);
-    auto ev = detail::make_event("stale-break", self_, name, &rec, true);
+    auto ev = make_event("stale-break", self_, name, &rec, true);
     ev.extra = {{"reason", reason}};
-    detail::audit(audit_, ev);
+    write_event(audit_, ev);
     return outcome(ReleaseStatus::released, rec);
 }
 

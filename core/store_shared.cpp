@@ -84,10 +84,10 @@ Result<AcquireOutcome> Store::try_acquire_shared(const AcquireRequest& req) {
                 const bool expired = old.expired(now());
                 if (!expired && !provably_gone(old, view_)) return AcquireOutcome{Held{old}};
                 remove_held(view_.held_dir, old.lock_id);
-                auto ev = detail::make_event("auto-prune", req.who, name, &old, false);
+                auto ev = make_event("auto-prune", req.who, name, &old, false);
                 ev.extra = {{"pruned_owner", old.owner}, {"pruned_host", old.host}, {"pruned_pid", old.pid},
                             {"reason", expired ? "expired" : "dead"}};
-                detail::audit(audit_, ev);
+                write_event(audit_, ev);
             }
         }
         if (!group) clear_holders(name);  // files of no group (a crash, a force-break) are void
@@ -110,10 +110,10 @@ Result<AcquireOutcome> Store::try_acquire_shared(const AcquireRequest& req) {
                 return g.error();
             }
         }
-        auto ev = detail::make_event("acquire", req.who, name, &mine, true);
-        ev.extra = {{"mode", std::string(to_string(want.mode))}};
+        auto ev = acquire_event(req.who, name, mine);
+        ev.extra["mode"] = std::string(to_string(want.mode));
         if (ms.slot >= 0) ev.extra["slot"] = ms.slot;
-        detail::audit(audit_, ev);
+        write_event(audit_, ev);
         return AcquireOutcome{Acquired{mine, false}};
     }
     return Error{"lock \"" + name + "\": gave up after " + std::to_string(kMaxAttempts) +
@@ -130,7 +130,7 @@ Result<std::optional<LockRecord>> Store::renew_holder(const LockRecord& group, c
     // The group record carries its representative's TTL, for the original's sake.
     if (sharing_of(group).rep == lock_id) LOKT_TRY(settle_group(group.name, group));
     if (renew_audit_due(lock_id, Steady::now()))
-        detail::audit(audit_, detail::make_event("renew", self_, group.name, &renewed, true));
+        write_event(audit_, make_event("renew", self_, group.name, &renewed, true));
     return std::optional<LockRecord>{renewed};
 }
 
@@ -148,14 +148,13 @@ Result<bool> Store::update_holder(const LockRecord& group, const LockRecord& upd
 }
 
 Result<ReleaseOutcome> Store::release_holder(const LockRecord& group, const std::string& lock_id,
-                                             const std::string& reason) {
+                                             const ReleaseNote& note) {
     auto cur = detail::read_holder(root_, group.name, lock_id);
     if (!cur) return cur.error();
     if (!*cur) return outcome(ReleaseStatus::not_owner, group);
     const LockRecord& rec = **cur;
-    auto ev = detail::make_event("release", self_, group.name, &rec, true);
-    if (!reason.empty()) ev.extra = {{"reason", reason}};
-    detail::audit(audit_, ev);  // before the files go: see release_id
+    auto ev = release_event(self_, group.name, rec, note);
+    write_event(audit_, ev);  // before the files go: see release_id
     LOKT_TRY(detail::remove_holder(root_, group.name, lock_id));
     remove_held(view_.held_dir, lock_id);
     auto settled = settle_group(group.name, group);

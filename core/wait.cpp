@@ -81,9 +81,9 @@ bool lock_free(Store& store, const std::string& name) {
 void audit_skip(Store& store, const std::string& name, const detail::TicketInfo& head) {
     auto st = read_proc_stat(head.pid);
     const bool stopped = st && (st->state == 'T' || st->state == 't');
-    AuditEvent e = detail::make_event("queue-skip", store.self(), name, nullptr, false);
+    AuditEvent e = make_event("queue-skip", store.self(), name, nullptr, false);
     e.extra = {{"skipped_pid", head.pid}, {"reason", stopped ? "stopped" : "idle"}};
-    detail::audit(store.audit(), e);
+    write_event(store.audit(), e);
 }
 
 /// One call of acquire_waiting: the queue, the two ways of sleeping (behind another waiter,
@@ -333,11 +333,10 @@ void audit_wait_end(Store& store, const std::string& name, pid_t pid, const std:
     if (end == WaitEnd::refused) result = "refused";
     Identity waiter = store.self();
     waiter.pid = pid;
-    AuditEvent e = detail::make_event("wait", waiter, name, nullptr, false);
+    AuditEvent e = make_event("wait", waiter, name, nullptr, false);
     e.lock_id = lock_id;
-    e.extra = {{"waited_sec", std::round(std::chrono::duration<double>(waited).count() * 1000) / 1000},
-               {"result", result}};
-    detail::audit(store.audit(), e);
+    e.extra = {{"waited_sec", audit_seconds(waited)}, {"result", result}};
+    write_event(store.audit(), e);
 }
 
 Result<WaitResult> acquire_waiting(Store& store, const AcquireRequest& req, const WaitOptions& opt) {

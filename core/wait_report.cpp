@@ -1,5 +1,6 @@
 #include "lokt/wait_report.hpp"
 
+#include "lokt/audit_event.hpp"
 #include "lokt/sys.hpp"
 
 #include <poll.h>
@@ -24,12 +25,7 @@ std::string rounded(Nanos d) {
 // Appends the holder's command, shortened so that the status line fits a terminal.
 void append_command(std::string& out, const std::string& cmd) {
     constexpr size_t kMax = 40;
-    if (cmd.size() <= kMax) {
-        out.append(cmd);
-        return;
-    }
-    out.append(cmd, 0, kMax - 3);
-    out.append("...");
+    out.append(shorten(cmd, kMax));
 }
 
 std::string blocker_text(const AcquireOutcome& o, TimePoint at) {

@@ -3,6 +3,7 @@
 #include "lokt/etcd/backend.hpp"
 
 #include "lokt/etcd/session.hpp"
+#include "lokt/audit_event.hpp"
 #include "lokt/liveness.hpp"
 #include "lokt/sys.hpp"
 
@@ -208,11 +209,9 @@ std::optional<Result<lokt::AcquireOutcome>> EtcdBackend::refresh(const AcquireRe
 
 void EtcdBackend::audit_denial(const AcquireRequest& req, const lokt::AcquireOutcome& o) {
     const char* event = std::holds_alternative<Frozen>(o) ? "freeze-deny" : "deny";
-    if (auto r = locks_.audit(event, req.name, actor(req.who, req.name)); !r) {
-        std::string line = "lokt: warning: " + r.error().message + " (\"" + event + "\" of \"" + req.name +
-                           "\" is not audited)\n";
-        (void)sys::write_once(STDERR_FILENO, line);
-    }
+    // The event goes into etcd inside a transaction of its own; a failure warns as any other.
+    if (auto r = locks_.audit(event, req.name, actor(req.who, req.name)); !r)
+        warn_unaudited(make_event(event, req.who, req.name), r.error().message);
 }
 
 Result<std::optional<LockRecord>> EtcdBackend::renew(const std::string&, const std::string&, Nanos, SyncWait) {
@@ -240,7 +239,7 @@ Result<ReleaseOutcome> EtcdBackend::remove_holder(
 }
 
 Result<ReleaseOutcome> EtcdBackend::release_id(const std::string& name, const std::string& lock_id,
-                                               const std::string&) {
+                                               const ReleaseNote&) {
     return remove_holder(name, "release", [&](const LockRecord& r) -> std::optional<ReleaseStatus> {
         if (r.lock_id != lock_id) return ReleaseStatus::not_owner;
         return std::nullopt;

@@ -1,6 +1,7 @@
 // The key layout and the values stored under it (see locks.hpp).
 #include "lokt/etcd/locks.hpp"
 
+#include "lokt/audit_event.hpp"
 #include "lokt/identity.hpp"
 
 #include <cstdio>
@@ -56,17 +57,12 @@ LockEntry decode_lock_entry(const KeyLayout& layout, const KeyValue& kv) {
 
 PutRequest Locks::audit_put(const std::string& event, const std::string& name, const LockRecord& who,
                             int64_t fence) const {
-    AuditEvent e;
-    e.ts = now();
-    e.event = event;
-    e.name = name;
-    e.lock_id = who.lock_id;
-    e.owner = who.owner;
-    e.host = who.host;
-    e.pid = who.pid;
-    e.agent_id = who.agent_id;
-    e.ttl_sec = who.ttl_sec;
-    if (fence > 0) e.extra = nlohmann::json{{"fence", fence}};
+    // The same builders as the file store's, so an event has the same fields on both.
+    const Identity actor = actor_of(who);
+    AuditEvent e = event == "acquire"   ? acquire_event(actor, name, who)
+                   : event == "release" ? release_event(actor, name, who, {})
+                                        : make_event(event, actor, name, &who, true);
+    if (fence > 0) e.extra["fence"] = fence;
     return PutRequest{keys_.audit_key(e.ts), encode_event(e), 0};
 }
 

@@ -3,7 +3,7 @@
 #include "remote.hpp"
 
 #include "lokt/proc_stat.hpp"
-#include "lokt/audit.hpp"
+#include "lokt/audit_event.hpp"
 #include "lokt/wait.hpp"
 #include "lokt/wait_report.hpp"
 
@@ -221,17 +221,11 @@ void Broker::run_unlocked(Pending& p) {
     const std::string why =
         cfg_.refusal && p.last ? cfg_.refusal("", *p.last, rs_.str(p.req.decision.wait_offset)) : "lock not acquired";
     write_to_stderr_of(p.req.tgid, "warning: " + why + "; running it without the lock (on-timeout=run)\n");
-    AuditEvent e;
-    e.ts = now();
-    e.event = "unlocked-run";
-    e.name = blocked;
-    e.owner = store_.self().owner;
-    e.host = store_.self().host;
-    e.pid = p.req.tgid;
-    e.agent_id = store_.self().agent_id;
-    e.extra = {{"command", command_of(p.req)}, {"kind", "shim"}};
-    auto ignored = store_.audit().append(e);
-    (void)ignored;
+    Identity who = store_.self();
+    who.pid = p.req.tgid;
+    AuditEvent e = make_event("unlocked-run", who, blocked);
+    e.extra = {{"command", shorten(command_of(p.req), kAuditCommandMax)}, {"kind", "shim"}};
+    write_event(store_.audit(), e);
     resp_.allow(p.req.id);
 }
 
@@ -298,19 +292,13 @@ void Broker::check_exec(Running& r, Steady at) {
         r.next_check = at + r.check_step;
         return;
     }
+    Identity who = store_.self();
+    who.pid = r.req.tgid;
     for (const auto& l : r.locks) {
-        AuditEvent e;
-        e.ts = now();
-        e.event = "exec-failed";
-        e.name = l.name;
+        AuditEvent e = make_event("exec-failed", who, l.name);
         e.lock_id = l.lock_id;
-        e.owner = store_.self().owner;
-        e.host = store_.self().host;
-        e.pid = r.req.tgid;
-        e.agent_id = store_.self().agent_id;
         e.extra = {{"path", r.req.path}, {"kind", "shim"}};
-        auto ignored = store_.audit().append(e);
-        (void)ignored;
+        write_event(store_.audit(), e);
     }
     release(r.locks, "exec-failed");
     r.done = true;

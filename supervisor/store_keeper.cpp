@@ -1,7 +1,7 @@
 #include "lokt/supervisor/store_keeper.hpp"
 #include "lokt/proc/droppable_write.hpp"
 
-#include "lokt/audit.hpp"
+#include "lokt/audit_event.hpp"
 #include "lokt/exit_code.hpp"
 #include "lokt/log.hpp"
 #include "lokt/own_lease.hpp"
@@ -45,17 +45,10 @@ Acquisition StoreKeeper::run_unlocked(const std::string& name, const Held& held,
     const std::string why = cfg_.unlocked ? cfg_.unlocked(held, timed_out) : "lock \"" + name + "\" not acquired";
     write_droppable(STDERR_FILENO, "warning: " + why + "; running without it (on-timeout=run)\n");
     Store& s = store();
-    AuditEvent e;
-    e.ts = now();
-    e.event = "unlocked-run";
-    e.name = name;
-    e.owner = s.self().owner;
-    e.host = s.self().host;
-    e.pid = s.self().pid;
-    e.agent_id = s.self().agent_id;
-    e.extra = {{"reason", "timeout"}, {"command", cfg_.command}, {"kind", std::string(to_string(cfg_.kind))}};
-    auto ignored = s.audit().append(e);
-    (void)ignored;
+    AuditEvent e = make_event("unlocked-run", s.self(), name);
+    e.extra = {{"reason", "timeout"}, {"command", shorten(cfg_.command, kAuditCommandMax)},
+               {"kind", std::string(to_string(cfg_.kind))}};
+    write_event(s.audit(), e);
     return {Acquisition::End::acquired, 0};
 }
 
@@ -187,22 +180,22 @@ void StoreKeeper::report_lost(const HeldLock& h) {
     Store& s = store();
     const Identity& me = s.self();
     const auto ttl_sec = std::chrono::duration_cast<std::chrono::seconds>(cfg_.ttl).count();
-    auto ignored = s.audit().append({.ts = now(), .event = "lost", .name = h.name, .lock_id = h.lock_id,
-                                     .owner = me.owner, .host = me.host, .pid = me.pid,
-                                     .agent_id = me.agent_id, .ttl_sec = ttl_sec, .extra = {}});
-    (void)ignored;
+    AuditEvent e = make_event("lost", me, h.name);
+    e.lock_id = h.lock_id;
+    e.ttl_sec = ttl_sec;
+    write_event(s.audit(), e);
     const char* next = cfg_.end_on_lost ? "ending the command (--on-lost term)"
                                         : "the command keeps running without it";
     write_droppable(STDERR_FILENO,
                     "warning: lock \"" + h.name + "\" was broken by someone else; " + next + "\n");
 }
 
-void StoreKeeper::release(const std::string& reason) {
+void StoreKeeper::release(const ReleaseNote& note) {
     if (held_.empty()) return;
     Store& s = store();
     // Reverse order of acquisition, so a waiter for several names never sees a partial set.
     for (auto it = held_.rbegin(); it != held_.rend(); ++it) {
-        auto r = s.release_id(it->name, it->lock_id, reason);
+        auto r = s.release_id(it->name, it->lock_id, note);
         if (!r) {
             write_droppable(STDERR_FILENO, "warning: releasing lock \"" + it->name + "\": " +
                                                r.error().message + "\n");

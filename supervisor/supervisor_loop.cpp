@@ -227,11 +227,19 @@ int Supervisor::run() {
     if (!finished()) ctx_.run();
     if (loss_desc_) loss_desc_->release();
 
-    locks_.release(reason_);
     // Like `timeout -k`: a command that had to be killed after a relayed TERM/HUP/QUIT ends
     // the guard with that signal's status, not SIGKILL's.
-    if (cancelled_by_ && main_killed_) return to_int(ExitCode::signal_base) + cancelled_by_;
-    return end_ ? exit_code(*end_) : to_int(ExitCode::signal_base) + SIGKILL;
+    const int code = cancelled_by_ && main_killed_ ? to_int(ExitCode::signal_base) + cancelled_by_
+                     : end_                        ? exit_code(*end_)
+                                                   : to_int(ExitCode::signal_base) + SIGKILL;
+    // The release event says how the command ended: what "what happened overnight?" asks.
+    ReleaseNote note(reason_);
+    if (end_) {
+        note.exit = code;
+        if (end_->signaled) note.signal = end_->value;
+    }
+    locks_.release(note);
+    return code;
 }
 
 void Supervisor::arm_signals() {

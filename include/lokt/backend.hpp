@@ -51,7 +51,7 @@ public:
     virtual Result<void> record(const AuditEvent& e) = 0;
 
     virtual Result<ReleaseOutcome> release_id(const std::string& name, const std::string& lock_id,
-                                              const std::string& reason) = 0;
+                                              const ReleaseNote& note) = 0;
     virtual Result<ReleaseOutcome> release_owned(const std::string& name,
                                                  const std::optional<std::string>& owner) = 0;
     virtual Result<ReleaseOutcome> force_break(const std::string& name) = 0;
@@ -97,8 +97,8 @@ public:
     Result<void> record(const AuditEvent& e) override { return store_.audit().append(e); }
 
     Result<ReleaseOutcome> release_id(const std::string& name, const std::string& lock_id,
-                                      const std::string& reason) override {
-        return store_.release_id(name, lock_id, reason);
+                                      const ReleaseNote& note) override {
+        return store_.release_id(name, lock_id, note);
     }
     Result<ReleaseOutcome> release_owned(const std::string& name, const std::optional<std::string>& owner) override {
         return store_.release_owned(name, owner);

@@ -9,6 +9,7 @@
 //   (compare-and-delete / compare-and-replace via rename of a complete temp file).
 
 #include "lokt/audit.hpp"
+#include "lokt/audit_event.hpp"
 #include "lokt/identity.hpp"
 #include "lokt/liveness.hpp"
 #include "lokt/lock_file.hpp"
@@ -113,10 +114,10 @@ public:
     /// Replaces our lock `lock_id` with `updated` (same lock_id), e.g. to record the pgid.
     Result<bool> update(const LockRecord& updated, SyncWait wait = SyncWait::bounded);
 
-    /// Releases lock_id if it is still the file's (compare-and-delete). `reason` goes into the
-    /// audit's extra (e.g. "exited", "signaled", "parent-gone"); empty: none.
+    /// Releases lock_id if it is still the file's (compare-and-delete). `note` goes into the
+    /// `release` event (reason "exited", "signaled", "parent-gone", ...; a guard's exit).
     Result<ReleaseOutcome> release_id(const std::string& name, const std::string& lock_id,
-                                      const std::string& reason = {});
+                                      const ReleaseNote& note = {});
     /// `lokt unlock NAME`: release if owned by `owner` (default: self's owner).
     Result<ReleaseOutcome> release_owned(const std::string& name,
                                          const std::optional<std::string>& owner = {});
@@ -162,7 +163,7 @@ private:
     Result<std::optional<LockRecord>> renew_holder(const LockRecord& group, const std::string& lock_id, Nanos ttl);
     Result<bool> update_holder(const LockRecord& group, const LockRecord& updated);
     Result<ReleaseOutcome> release_holder(const LockRecord& group, const std::string& lock_id,
-                                          const std::string& reason);
+                                          const ReleaseNote& note);
     Result<ReleaseOutcome> release_owned_holder(const LockRecord& group, const std::string& owner);
     /// force-break of a group: every holder file goes (audited with the lock).
     void clear_holders(const std::string& name);

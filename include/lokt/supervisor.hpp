@@ -12,6 +12,7 @@
 //
 // docs/design.md "Guard supervisor" has the reasoning.
 
+#include "lokt/audit_event.hpp"
 #include "lokt/held_lock.hpp"
 #include "lokt/proc/signals.hpp"
 #include "lokt/time.hpp"
@@ -74,8 +75,8 @@ public:
                                 const std::function<bool()>& confirm_cancel) = 0;
     /// Renews every held lock; a lost one is audited `lost`, warned about and dropped.
     virtual void renew() = 0;
-    /// Releases every held lock that is still ours; the audit says `reason`.
-    virtual void release(const std::string& reason) = 0;
+    /// Releases every held lock that is still ours; the `release` events say what `note` does.
+    virtual void release(const ReleaseNote& note) = 0;
     /// The locks held now.
     virtual std::vector<HeldLock> held() const = 0;
     /// Front, after the supervisor died: holds those of `locks` that are still ours in the

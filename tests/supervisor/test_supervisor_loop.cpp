@@ -34,9 +34,9 @@ public:
         return {Acquisition::End::acquired, 0};
     }
     void renew() override { note("renew"); }
-    void release(const std::string& reason) override {
+    void release(const ReleaseNote& n) override {
         if (held_.empty()) return;
-        note("release:" + reason + watched_state());
+        note("release:" + n.reason + watched_state());
         held_.clear();
     }
     std::vector<HeldLock> held() const override { return held_; }

@@ -49,7 +49,7 @@ public:
     Acquisition acquire(int cancel_fd, pid_t pgid,
                         const std::function<bool()>& confirm_cancel) override;
     void renew() override;
-    void release(const std::string& reason) override;
+    void release(const ReleaseNote& note) override;
     std::vector<HeldLock> held() const override { return held_; }
     void adopt(const std::vector<HeldLock>& locks) override;
     int loss_fd() override;

@@ -33,7 +33,7 @@ public:
     Result<void> record(const AuditEvent& e) override { return locks_.record(e); }
 
     Result<ReleaseOutcome> release_id(const std::string& name, const std::string& lock_id,
-                                      const std::string& reason) override;
+                                      const ReleaseNote& note) override;
     Result<ReleaseOutcome> release_owned(const std::string& name, const std::optional<std::string>& owner) override;
     Result<ReleaseOutcome> force_break(const std::string& name) override;
     Result<ReleaseOutcome> break_stale(const std::string& name) override;
