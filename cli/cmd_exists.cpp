@@ -1,10 +1,12 @@
-// `lokt exists NAME [--fence N]`: silent; exit 0 for a held, unexpired lock (whose fencing
-// token is N, with --fence), 3 otherwise (cache markers rely on the TTL ending them).
+// `lokt exists NAME [--fence N]`: silent; exit 0 for a held, unexpired lock (with --fence:
+// whose fencing token, or a shared or slot holder's, is N), 3 otherwise (cache markers rely
+// on the TTL ending them).
 
 #include "cli.hpp"
 #include "backend_open.hpp"
 #include "output.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace lokt::cli {
@@ -17,6 +19,17 @@ std::optional<int64_t> parse_fence(const std::string& s) {
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || end != s.data() + s.size() || v <= 0) return std::nullopt;
     return v;
+}
+
+/// Whether `fence` belongs to a current holder of `lock`: the lock itself, or for a shared or
+/// slot lock any unexpired holder (each has a fence of its own).
+Result<bool> holds_fence(const Backend& store, const LockRecord& lock, int64_t fence) {
+    if (!is_group(lock)) return lock.fence == fence;
+    auto holders = store.holders(lock.name);
+    if (!holders) return holders.error();
+    const TimePoint at = now();
+    return std::any_of(holders->begin(), holders->end(),
+                       [&](const LockRecord& h) { return h.fence == fence && !h.expired(at); });
 }
 
 } // namespace
@@ -35,8 +48,11 @@ int cmd_exists(const Command& cmd, const Args& args) {
     auto read = store.read(args.positional[0]);
     if (!read) return fail(read.error());
     const bool live = read->status == DecodeStatus::ok && read->record && !read->record->expired(now());
-    const bool match = live && (!fence || read->record->fence == *fence);
-    return to_int(match ? ExitCode::ok : ExitCode::not_found);
+    if (!live) return to_int(ExitCode::not_found);
+    if (!fence) return to_int(ExitCode::ok);
+    auto match = holds_fence(store, *read->record, *fence);
+    if (!match) return fail(match.error());
+    return to_int(*match ? ExitCode::ok : ExitCode::not_found);
 }
 
 } // namespace lokt::cli

@@ -28,12 +28,21 @@ int free_slot(const std::vector<LockRecord>& live) {
             return n;
 }
 
-/// Whether `req` must wait although the group has room: a pool at its N, or (writer
-/// preference) an exclusive waiter of this host queued while a request without a ticket of
-/// its own asks to join.
+/// Whether `req` must wait: a pool at its N, or a request without a ticket of its own while
+/// a waiter with an unmarked ticket is queued (an exclusive one: writer preference; a slot
+/// waiter: first come, first served).
 bool group_full(const AcquireRequest& req, const std::vector<LockRecord>& live, const Root& root) {
     if (req.mode == LockMode::slots && live.size() >= static_cast<size_t>(req.slots)) return true;
     return !req.queued && detail::exclusive_waiter_queued(root, req.name, req.who.host);
+}
+
+/// The fence a new holder must exceed besides the counter: that of whatever is on disk (a
+/// lock being replaced, the group record) and of every live holder, in case the counter was
+/// lost (design.md "Fencing tokens").
+int64_t fence_floor(const detail::FileState& cur, const std::vector<LockRecord>& live) {
+    int64_t floor = cur.ok() ? cur.record().fence : 0;
+    for (const auto& h : live) floor = std::max(floor, h.fence);
+    return floor;
 }
 
 bool is_tree_lock(const LockRecord& r) {
@@ -96,6 +105,13 @@ Result<AcquireOutcome> Store::try_acquire_shared(const AcquireRequest& req) {
         Sharing ms = want;
         if (want.mode == LockMode::slots) ms.slot = free_slot(live);
         set_sharing(mine, ms);
+        // Held (inside the sync lock, as for any replacer) until the holder and the group
+        // record are in place, so fences follow the order in which holdings begin.
+        auto fence_lock = detail::NameLock::acquire_fence(root_, name);
+        if (!fence_lock) return fence_lock.error();
+        auto fence = fence_lock->next_fence(fence_floor(cur, live));
+        if (!fence) return fence.error();
+        mine.fence = *fence;
         LOKT_TRY(detail::write_holder(root_, mine));
         if (group) {
             // The record may mirror a holder just pruned: point it at a live one.
@@ -140,6 +156,7 @@ Result<bool> Store::update_holder(const LockRecord& group, const LockRecord& upd
     if (!*cur) return false;
     LockRecord r = updated;
     r.version = 1;
+    r.fence = (*cur)->fence;            // the holding's token, whatever the caller's copy says
     set_sharing(r, sharing_of(**cur));  // mode and slot are the store's, not the caller's
     LOKT_TRY(detail::write_holder(root_, r));
     if (sharing_of(group).rep == r.lock_id)

@@ -2,6 +2,7 @@
 // every earlier holder's, whatever ended the earlier one (release, break, prune, corruption),
 // across processes and store instances; a holding keeps its number while it lasts.
 #include "lokt/store.hpp"
+#include "lokt/sharing.hpp"
 
 #include "store_fixture.hpp"
 
@@ -180,4 +181,57 @@ TEST_CASE("racing processes never get the same fence", "[store][fence]") {
     CHECK(fences.size() == size_t(kChildren * kRounds));
     // A creator that loses the link() race to another leaves a gap, never a repeat.
     CHECK(*fences.begin() >= 1);
+}
+
+TEST_CASE("every shared and slot holder gets a fence of its own from the name's counter", "[store][fence][shared]") {
+    TempRoot t;
+    Store a = t.store("agent-1");
+    Store b = t.store("agent-2");
+    auto shared = [](const Store& s, const std::string& name, LockMode mode = LockMode::shared, int slots = 0) {
+        AcquireRequest r = request(s, name);
+        r.mode = mode;
+        r.slots = slots;
+        return r;
+    };
+    auto joined = [](Store& s, const AcquireRequest& req) {
+        auto r = s.try_acquire(req);
+        REQUIRE(r);
+        REQUIRE(std::holds_alternative<Acquired>(*r));
+        return std::get<Acquired>(*r).record;
+    };
+    CHECK(take(a, "db").fence == 1);
+    REQUIRE(a.release_owned("db"));
+    LockRecord ra = joined(a, shared(a, "db"));
+    LockRecord rb = joined(b, shared(b, "db"));
+    CHECK(ra.fence == 2);
+    CHECK(rb.fence == 3);
+    // Each holder file carries its own; the group record mirrors one of them.
+    auto hs = a.holders("db");
+    REQUIRE(hs);
+    REQUIRE(hs->size() == 2);
+    CHECK(std::set<int64_t>{(*hs)[0].fence, (*hs)[1].fence} == std::set<int64_t>{2, 3});
+    CHECK((fence_on_disk(a, "db") == 2 || fence_on_disk(a, "db") == 3));
+    // Renewing and updating a holder keep its fence: it is the same holding.
+    auto renewed = b.renew("db", rb.lock_id, 1h);
+    REQUIRE(renewed);
+    REQUIRE(*renewed);
+    CHECK((*renewed)->fence == 3);
+    LockRecord forged = **renewed;
+    forged.fence = 99;
+    REQUIRE(b.update(forged));
+    auto after = b.holder("db", rb.lock_id);
+    REQUIRE(after);
+    REQUIRE(*after);
+    CHECK((*after)->fence == 3);
+    REQUIRE(a.release_owned("db"));
+    REQUIRE(b.release_owned("db"));
+    // The next exclusive holder, and a slot holder after it, continue the same count.
+    CHECK(take(b, "db").fence == 4);
+    REQUIRE(b.release_owned("db"));
+    CHECK(joined(a, shared(a, "db", LockMode::slots, 2)).fence == 5);
+    CHECK(joined(b, shared(b, "db", LockMode::slots, 2)).fence == 6);
+    // An unreadable counter: a new holder still goes above every live holder's fence.
+    REQUIRE(a.release_owned("db"));
+    t.write(fence_file(t, "db"), "not a number");
+    CHECK(joined(a, shared(a, "db", LockMode::slots, 2)).fence == 7);
 }
