@@ -74,9 +74,11 @@ std::optional<TicketInfo> parse_ticket(std::string_view file) {
 }
 
 Result<Ticket> Ticket::enter(const Root& root, const std::string& name, const std::string& host,
-                            bool shared) {
+                            LockMode mode) {
     std::string dir = queue_dir(root, name);
-    auto self = parse_ticket(ticket_name(boottime_ns(), host, shared));
+    // Only shared waiters go in together. Slot waiters queue like exclusive ones: marked,
+    // every waiter woken by a freed slot would race for it, first come or not.
+    auto self = parse_ticket(ticket_name(boottime_ns(), host, mode == LockMode::shared));
     if (!self) return Error{"bad ticket name for host " + host};
     LOKT_TRY(create_ticket(root.path, dir, self->file));
     return Ticket(root.path, std::move(dir), std::move(*self));

@@ -51,9 +51,29 @@ std::optional<std::string> read_small_file(const rootfs::Dir& dir, const std::st
 
 } // namespace
 
+Result<void> Store::prune_group(const std::string& name, std::vector<LockEntry>& entries) {
+    // As for an exclusive lock, decided again under the name's lock. settle_group prunes
+    // every expired holder (and any provably gone, as an acquirer would), audited one by one.
+    auto locked = detail::lock_and_read(root_, name, root_.lock_path(name));
+    if (!locked) return locked.error();
+    if (!locked->state.ok()) return {};  // released meanwhile (or unreadable: not an entry)
+    if (!is_group(locked->state.record())) {
+        entries.push_back(LockEntry{locked->state.record(), false});  // replaced meanwhile
+        return {};
+    }
+    auto settled = settle_group(name, locked->state.record());
+    if (!settled) return settled.error();
+    if (!*settled) return {};
+    auto holders = detail::read_holders(root_, name);
+    if (!holders) return holders.error();
+    for (auto& h : *holders) entries.push_back(LockEntry{std::move(h), false});
+    return {};
+}
+
 Result<std::vector<LockEntry>> Store::list(bool prune_expired) {
     std::vector<LockEntry> entries;
     std::vector<std::pair<std::string, bool>> expired;  // (name, frozen) to prune afterwards
+    std::vector<std::string> groups;                     // shared or slot locks with expired holders
     const TimePoint at = now();
 
     for (bool frozen : {false, true}) {
@@ -80,6 +100,11 @@ Result<std::vector<LockEntry>> Store::list(bool prune_expired) {
                 // A shared or slot lock is listed as its holders, one entry each.
                 auto holders = detail::read_holders(root_, name);
                 if (!holders) return holders.error();
+                if (prune_expired && validate_name(name) &&
+                    std::any_of(holders->begin(), holders->end(), [&](const LockRecord& h) { return h.expired(at); })) {
+                    groups.push_back(std::move(name));  // listed after pruning, below
+                    continue;
+                }
                 for (auto& h : *holders) entries.push_back(LockEntry{std::move(h), false});
                 continue;
             }
@@ -119,6 +144,8 @@ Result<std::vector<LockEntry>> Store::list(bool prune_expired) {
         }
         write_event(audit_, ev);
     }
+
+    for (const auto& name : groups) LOKT_TRY(prune_group(name, entries));
 
     std::sort(entries.begin(), entries.end(), [](const LockEntry& a, const LockEntry& b) {
         if (a.record.name != b.record.name) return a.record.name < b.record.name;

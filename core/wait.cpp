@@ -66,14 +66,30 @@ Result<AcquireOutcome> current_outcome(Store& store, const AcquireRequest& req, 
     return AcquireOutcome{Held{}};
 }
 
-/// Whether the head of the queue could take NAME right now (nothing holds it, or only a
-/// holder it would prune). Unsure (an I/O error, a corrupt file) counts as not free.
+/// Whether a slot pool has a slot that no live holder has.
+bool pool_has_room(Store& store, const LockRecord& group, int slots) {
+    auto holders = store.holders(group.name);
+    if (!holders) return false;
+    const TimePoint at = now();
+    const auto live = std::count_if(holders->begin(), holders->end(), [&](const LockRecord& h) {
+        return !h.expired(at) && !provably_gone(h, store.local_view());
+    });
+    return live < slots;
+}
+
+/// Whether the head of the queue could take NAME right now (nothing holds it, only a holder
+/// it would prune, or a pool with a free slot). Unsure (an I/O error, a corrupt file) counts
+/// as not free.
 bool lock_free(Store& store, const std::string& name) {
     auto fz = store.active_freeze(name);
     if (!fz || *fz) return false;
     auto rd = store.read(name);
     if (!rd) return false;
     if (!rd->record) return rd->status == DecodeStatus::ok;
+    // Slot waiters queue one behind the other: a head that leaves a free slot untaken
+    // stalls them all, so it is timed like one that leaves a free lock untaken.
+    if (const Sharing s = sharing_of(*rd->record); is_group(*rd->record) && s.mode == LockMode::slots)
+        return pool_has_room(store, *rd->record, s.slots);
     return rd->record->expired(now()) || provably_gone(*rd->record, store.local_view());
 }
 
@@ -152,8 +168,8 @@ Result<WaitResult> Waiter::run() {
         watcher_.watch_lock_dirs();
     }
     // Without a ticket (queue directory not writable) we still wait, just not in order.
-    const bool shared = req_.mode != LockMode::exclusive;
-    if (auto t = detail::Ticket::enter(store_.root(), req_.name, store_.self().host, shared)) ticket_.emplace(std::move(*t));
+    if (auto t = detail::Ticket::enter(store_.root(), req_.name, store_.self().host, req_.mode))
+        ticket_.emplace(std::move(*t));
     for (;;) {
         std::optional<Result<WaitResult>> done;
         if (ticket_) {

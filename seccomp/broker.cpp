@@ -151,7 +151,7 @@ void Broker::attempt(Pending& p) {
         }
         p.last = *r;
         if (!p.ticket) {
-            if (auto t = detail::Ticket::enter(store_.root(), name, store_.self().host, req.mode != LockMode::exclusive))
+            if (auto t = detail::Ticket::enter(store_.root(), name, store_.self().host, req.mode))
                 p.ticket.emplace(std::move(*t));
         }
         const bool frozen = std::holds_alternative<Frozen>(*r);

@@ -2,7 +2,9 @@
 // The waiters' ticket queue ROOT/queue/NAME/ (used by wait.cpp and the seccomp broker), which makes
 // waiting first come, first served. A ticket is an empty file named
 // "<CLOCK_BOOTTIME ns, 20 digits>-<pid>-<starttime>-<host>", so names sort by arrival; a
-// shared or slot waiter's stamp is followed by "s" (writer preference: see Ticket::look).
+// shared waiter's stamp is followed by "s" (writer preference: see Ticket::look). Slot
+// waiters take unmarked tickets: they wait for every ticket ahead, so a pool's slots go
+// first come, first served.
 //
 // A head that does not move (a waiter in a stopped session, a planted ticket naming some
 // long-lived process) would stall everyone behind it while the lock is free, so the waiter
@@ -11,6 +13,7 @@
 
 #include "lokt/result.hpp"
 #include "lokt/root.hpp"
+#include "lokt/sharing.hpp"
 #include "lokt/time.hpp"
 
 #include <sys/types.h>
@@ -30,7 +33,7 @@ struct TicketInfo {
     pid_t pid = 0;
     uint64_t start = 0;  ///< the waiter's starttime (recycled pids are told apart)
     std::string host;
-    bool shared = false;  ///< a shared or slot waiter: it may go in beside shared waiters ahead
+    bool shared = false;  ///< a shared waiter: it may go in beside shared waiters ahead
 };
 
 /// Parses a ticket file name; nullopt for anything else.
@@ -48,9 +51,9 @@ struct QueueView {
 /// Our place in NAME's queue; the ticket is removed on destruction (every exit path).
 class Ticket {
 public:
-    /// Creates our ticket at the back of NAME's queue.
+    /// Creates our ticket at the back of NAME's queue, for a request of `mode`.
     static Result<Ticket> enter(const Root& root, const std::string& name, const std::string& host,
-                                bool shared = false);
+                                LockMode mode = LockMode::exclusive);
     Ticket(Ticket&& o) noexcept : root_(std::move(o.root_)), dir_(std::move(o.dir_)), self_(std::move(o.self_)) {
         o.dir_.clear();
     }
@@ -86,8 +89,8 @@ private:
     TicketInfo self_;
 };
 
-/// True when a live exclusive waiter of `host` is queued for NAME (a shared request without a
-/// ticket then waits: writer preference).
+/// True when a live waiter of `host` with an unmarked ticket (exclusive or slot) is queued for
+/// NAME: a shared or slot request without a ticket then waits (writer preference; slot FIFO).
 bool exclusive_waiter_queued(const Root& root, const std::string& name, const std::string& host);
 
 /// How long the head of a queue may leave a free lock untaken before the waiter behind it

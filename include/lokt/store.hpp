@@ -167,6 +167,9 @@ private:
     Result<ReleaseOutcome> release_owned_holder(const LockRecord& group, const std::string& owner);
     /// force-break of a group: every holder file goes (audited with the lock).
     void clear_holders(const std::string& name);
+    /// `status --prune-expired` on a group with expired holders: prunes them under NAME's
+    /// flock and appends what is left of NAME to `entries`.
+    Result<void> prune_group(const std::string& name, std::vector<LockEntry>& entries);
 
     /// True when a renewal of `lock_id` at `at` is to be audited (none in the last minute).
     bool renew_audit_due(const std::string& lock_id, Steady::time_point at);

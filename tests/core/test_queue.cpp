@@ -155,6 +155,29 @@ TEST_CASE("a head is not skipped while the lock is held", "[queue][wait]") {
     CHECK(t.events("queue-skip").empty());
 }
 
+TEST_CASE("a head that leaves a slot of a pool free is skipped", "[queue][wait][slots]") {
+    Env grace("LOKT_TEST_QUEUE_GRACE_MS", "50");
+    TempRoot t;
+    auto slot_req = [](const Store& s) {
+        AcquireRequest r = request(s, "pool");
+        r.mode = LockMode::slots;
+        r.slots = 2;
+        return r;
+    };
+    Store holder = t.store("holder");
+    auto held = holder.try_acquire(slot_req(holder));
+    REQUIRE(held);
+    REQUIRE(std::holds_alternative<Acquired>(*held));
+    plant(t, "pool", 1, ::getpid());  // alive, never acts, while one slot stays free
+    Store s = t.store("waiter");
+    WaitOptions o;
+    o.timeout = 60s;
+    auto r = acquire_waiting(s, slot_req(s), o);
+    REQUIRE(r);
+    CHECK(r->end == WaitEnd::acquired);
+    CHECK(t.events("queue-skip").size() == 1);
+}
+
 TEST_CASE("an unconfirmed cancel keeps the waiter's ticket", "[queue][wait]") {
     TempRoot t;
     Store a = t.store("holder");

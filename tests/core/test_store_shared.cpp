@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <set>
 #include <string>
+#include <thread>
 
 using namespace lokt;
 using namespace lokt::test;
@@ -207,7 +208,7 @@ TEST_CASE("a shared try without a ticket yields to a queued exclusive waiter", "
     TempRoot t;
     Store a = t.store("agent-1");
     got(a.try_acquire(shared_req(a, "w")));
-    auto writer = detail::Ticket::enter(t.root, "w", a.self().host, /*shared=*/false);
+    auto writer = detail::Ticket::enter(t.root, "w", a.self().host, LockMode::exclusive);
     REQUIRE(writer);
     CHECK(is_held(a.try_acquire(shared_req(a, "w"))));
     AcquireRequest queued = shared_req(a, "w");
@@ -221,18 +222,18 @@ TEST_CASE("a shared waiter waits only for exclusive tickets ahead", "[queue][sha
     TempRoot t;
     Store a = t.store("agent-1");
     const std::string host = a.self().host;
-    auto s1 = detail::Ticket::enter(t.root, "q", host, true);
+    auto s1 = detail::Ticket::enter(t.root, "q", host, LockMode::shared);
     REQUIRE(s1);
-    auto s2 = detail::Ticket::enter(t.root, "q", host, true);
+    auto s2 = detail::Ticket::enter(t.root, "q", host, LockMode::shared);
     REQUIRE(s2);
     CHECK(s2->self().shared);
     auto v = s2->look();
     REQUIRE(v);
     CHECK_FALSE(v->pred);  // shared behind shared: may try
     CHECK(v->ahead == 1);
-    auto x = detail::Ticket::enter(t.root, "q", host, false);
+    auto x = detail::Ticket::enter(t.root, "q", host, LockMode::exclusive);
     REQUIRE(x);
-    auto s3 = detail::Ticket::enter(t.root, "q", host, true);
+    auto s3 = detail::Ticket::enter(t.root, "q", host, LockMode::shared);
     REQUIRE(s3);
     auto v3 = s3->look();
     REQUIRE(v3);
@@ -261,4 +262,78 @@ TEST_CASE("sharing fields and --slots values", "[shared]") {
     CHECK(r.unknown.empty());
     CHECK(parse_slots("3").value() == 3);
     for (const char* bad : {"0", "-1", "x", "", "3x", "1025"}) CHECK_FALSE(parse_slots(bad));
+}
+
+TEST_CASE("status --prune-expired prunes expired shared and slot holders", "[store][shared][prune]") {
+    TempRoot t;
+    Store a = t.store("agent-1");
+    Store b = t.store("agent-2");
+    TimePoint expiry{};
+    for (const char* name : {"db", "pool"}) {
+        const bool slots = std::string(name) == "pool";
+        const LockMode mode = slots ? LockMode::slots : LockMode::shared;
+        AcquireRequest gone = shared_req(a, name, mode, slots ? 3 : 0);
+        gone.ttl = 50ms;  // not expired yet when it joins: a joiner prunes the expired holders it finds
+        AcquireRequest kept = shared_req(b, name, mode, slots ? 3 : 0);
+        kept.ttl = 1h;
+        got(b.try_acquire(kept));
+        expiry = std::max(expiry, *got(a.try_acquire(gone)).expires_at);
+    }
+    // A group whose holders are all expired goes entirely.
+    AcquireRequest lone = shared_req(a, "old");
+    lone.ttl = 1ns;
+    got(a.try_acquire(lone));
+    while (now() <= expiry) std::this_thread::sleep_for(10ms);  // until the 50ms TTLs are over
+
+    auto before = a.list(false);
+    REQUIRE(before);
+    CHECK(before->size() == 5);  // without pruning, every holder is listed
+    auto listed = a.list(true);
+    REQUIRE(listed);
+    REQUIRE(listed->size() == 2);
+    for (const auto& e : *listed) CHECK(e.record.owner == "agent-2");
+    for (const char* name : {"db", "pool"}) {
+        auto hs = a.holders(name);
+        REQUIRE(hs);
+        REQUIRE(hs->size() == 1);
+        CHECK((*hs)[0].owner == "agent-2");
+        auto rd = a.read(name);
+        REQUIRE(rd->record);
+        CHECK(sharing_of(*rd->record).rep == (*hs)[0].lock_id);  // mirrors the holder left
+    }
+    CHECK(!a.read("old")->record);
+    CHECK(t.events("auto-prune").size() == 3);
+}
+
+TEST_CASE("slot waiters queue first come, first served among themselves", "[queue][shared][slots]") {
+    TempRoot t;
+    Store a = t.store("agent-1");
+    const std::string host = a.self().host;
+    got(a.try_acquire(shared_req(a, "p", LockMode::slots, 2)));
+    auto w1 = detail::Ticket::enter(t.root, "p", host, LockMode::slots);
+    REQUIRE(w1);
+    auto w2 = detail::Ticket::enter(t.root, "p", host, LockMode::slots);
+    REQUIRE(w2);
+    CHECK_FALSE(w2->self().shared);  // not the shared marker: no going in together
+    auto v = w2->look();
+    REQUIRE(v);
+    REQUIRE(v->pred);
+    CHECK(v->pred->file == w1->self().file);
+    CHECK(v->pred_is_head);
+    // The pool has room, but a slot request without a ticket does not pass the queued ones.
+    CHECK(is_held(a.try_acquire(shared_req(a, "p", LockMode::slots, 2))));
+    AcquireRequest head = shared_req(a, "p", LockMode::slots, 2);
+    head.queued = true;
+    CHECK(sharing_of(got(a.try_acquire(head))).slot == 1);
+    w1->leave();
+    w2->leave();
+    // Shared waiters still go in together.
+    auto s1 = detail::Ticket::enter(t.root, "q", host, LockMode::shared);
+    REQUIRE(s1);
+    auto s2 = detail::Ticket::enter(t.root, "q", host, LockMode::shared);
+    REQUIRE(s2);
+    CHECK(s2->self().shared);
+    auto vs = s2->look();
+    REQUIRE(vs);
+    CHECK_FALSE(vs->pred);
 }
