@@ -36,6 +36,17 @@ int64_t fence_on_disk(const Store& s, const std::string& name) {
     return r->record->fence;
 }
 
+/// Renews `held`, then updates it with a forged fence; returns the fence the renewal kept.
+int64_t renew_and_forge(Store& s, const LockRecord& held) {
+    auto renewed = s.renew(held.name, held.lock_id, 30min);
+    REQUIRE(renewed);
+    REQUIRE(*renewed);
+    LockRecord forged = **renewed;
+    forged.fence = 99;
+    REQUIRE(s.update(forged));
+    return (*renewed)->fence;
+}
+
 std::string fence_file(const TempRoot& t, const std::string& name) { return t.root.path + "/fence/" + name; }
 
 } // namespace
@@ -69,13 +80,7 @@ TEST_CASE("fences increase from holder to holder and stay with a holding", "[sto
 
     // Refreshing one's own lease, renewing and updating are the same holding: same fence.
     CHECK(take(a, "build", 20min).fence == 1);
-    auto renewed = a.renew("build", first.lock_id, 30min);
-    REQUIRE(renewed);
-    REQUIRE(*renewed);
-    CHECK((*renewed)->fence == 1);
-    LockRecord forged = **renewed;
-    forged.fence = 99;
-    REQUIRE(a.update(forged));
+    CHECK(renew_and_forge(a, first) == 1);
     CHECK(fence_on_disk(a, "build") == 1);
 
     REQUIRE(a.release_owned("build"));
@@ -212,13 +217,7 @@ TEST_CASE("every shared and slot holder gets a fence of its own from the name's 
     CHECK(std::set<int64_t>{(*hs)[0].fence, (*hs)[1].fence} == std::set<int64_t>{2, 3});
     CHECK((fence_on_disk(a, "db") == 2 || fence_on_disk(a, "db") == 3));
     // Renewing and updating a holder keep its fence: it is the same holding.
-    auto renewed = b.renew("db", rb.lock_id, 1h);
-    REQUIRE(renewed);
-    REQUIRE(*renewed);
-    CHECK((*renewed)->fence == 3);
-    LockRecord forged = **renewed;
-    forged.fence = 99;
-    REQUIRE(b.update(forged));
+    CHECK(renew_and_forge(b, rb) == 3);
     auto after = b.holder("db", rb.lock_id);
     REQUIRE(after);
     REQUIRE(*after);

@@ -325,15 +325,4 @@ TEST_CASE("slot waiters queue first come, first served among themselves", "[queu
     AcquireRequest head = shared_req(a, "p", LockMode::slots, 2);
     head.queued = true;
     CHECK(sharing_of(got(a.try_acquire(head))).slot == 1);
-    w1->leave();
-    w2->leave();
-    // Shared waiters still go in together.
-    auto s1 = detail::Ticket::enter(t.root, "q", host, LockMode::shared);
-    REQUIRE(s1);
-    auto s2 = detail::Ticket::enter(t.root, "q", host, LockMode::shared);
-    REQUIRE(s2);
-    CHECK(s2->self().shared);
-    auto vs = s2->look();
-    REQUIRE(vs);
-    CHECK_FALSE(vs->pred);
 }
