@@ -111,7 +111,7 @@ const std::vector<Command>& commands() {
          "exit 0 if NAME is held and not expired, 3 otherwise (prints nothing)",
          "For cache markers: lokt exists \"tests-passed-$COMMIT\" && exit 0, then\n"
          "lokt lock \"tests-passed-$COMMIT\" --ttl 24h once the tests pass.\n\n"
-         "  --fence N   exit 0 only while N is the current holder's fencing token\n"
+         "  --fence N   exit 0 only while N is a current holder's fencing token\n"
          "              ($LOKT_FENCE in a guarded command); 3 once the holding is over",
          {{"fence", true}}, false, cmd_exists},
         {"freeze", "freeze NAME --ttl D [--json]",
