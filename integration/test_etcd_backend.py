@@ -164,9 +164,9 @@ def test_unknown_backends_and_commands_not_on_etcd_yet_are_refused(lokt, etcd):
     assert r.returncode == 1
     assert r.stderr.startswith('error: unknown lock backend "redis://h"'), r.stderr
     run = on(lokt, etcd.url("t9"))
-    r = run("guard", "x", "--", "true")
+    r = run("shim", "--seccomp", "--", "true")
     assert r.returncode == 1
-    assert r.stderr.startswith(f"error: lokt guard does not run on the lock backend {etcd.url('t9')} yet"), r.stderr
+    assert r.stderr.startswith(f"error: lokt shim --seccomp does not run on the lock backend {etcd.url('t9')} yet"), r.stderr
     assert not os.path.exists(lokt.lock_file("x"))
     # Shared and slot holds are not on etcd yet: refused, never taken as an exclusive lock.
     for mode in (["--shared"], ["--slots", "3"]):
