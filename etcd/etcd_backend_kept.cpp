@@ -1,9 +1,11 @@
 // lokt::Backend on etcd, for a holder process (the guard's supervisor, or its front after a
 // takeover): the lease it keeps alive for its own locks, and what renews, updates and checks
-// a holding it has.
+// a holding it has; and the members' health for `lokt doctor`.
 #include "lokt/etcd/backend.hpp"
 
 #include "lokt/etcd/session.hpp"
+
+#include <cstdio>
 
 namespace lokt::etcd {
 
@@ -70,6 +72,34 @@ Result<bool> EtcdBackend::update(const LockRecord& updated, SyncWait) {
         if (it != kept_.end()) it->second = updated;
     }
     return *moved;
+}
+
+std::vector<BackendProbe> EtcdBackend::probe() {
+    std::vector<BackendProbe> out;
+    const auto& eps = client_->options().url.endpoints;
+    for (size_t i = 0; i < eps.size(); ++i) {
+        BackendProbe p;
+        p.what = eps[i].host + ":" + std::to_string(eps[i].port);
+        auto st = client_->endpoint_status(i);
+        if (!st) {
+            p.detail = st.error().message;
+            out.push_back(std::move(p));
+            continue;
+        }
+        p.reached = true;
+        char rtt[32];
+        std::snprintf(rtt, sizeof rtt, "%.1f ms", std::chrono::duration<double, std::milli>(st->round_trip).count());
+        p.detail = "etcd " + st->reply.value("version", std::string("?")) + ", round trip " + rtt;
+        p.clock_skew = st->clock_skew;
+        if (p.clock_skew) {
+            const auto s = std::chrono::duration_cast<std::chrono::seconds>(*p.clock_skew).count();
+            p.detail += ", clock skew " + std::string(s >= 0 ? "+" : "") + std::to_string(s) + "s";
+        } else {
+            p.detail += ", clock skew unknown (no Date header)";
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
 }
 
 } // namespace lokt::etcd

@@ -13,17 +13,10 @@ from etcd_harness import etcd  # noqa: E402,F401 (a fixture)
 from shimkit import shim, shim_targets  # noqa: E402,F401 (fixtures)
 
 from conftest import pid_alive, wait_for  # noqa: E402
+from test_etcd_backend import on  # noqa: E402
 
 # A guard without --ttl keeps its lock on a lease of this many seconds (EtcdBackend::kKeptTtlSec).
 KEPT_TTL = 5
-
-
-def on(lokt, url):
-    def run(*args, owner="tester", **kw):
-        env = lokt.env(owner=owner, LOKT_BACKEND=url)
-        env.update(kw.pop("env", {}))
-        return lokt.run(*args, env=env, **kw)
-    return run
 
 
 def start_guard(lokt, url, tmp_path, name, *flags, owner="g", tag="cmd"):

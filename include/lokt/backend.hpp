@@ -24,6 +24,14 @@ struct UnreadableLock {
     bool is_error = false;  ///< detail is an error message (a planted entry), not a decode detail
 };
 
+/// How one part of a backend answered `lokt doctor` (an etcd member, say).
+struct BackendProbe {
+    std::string what;    ///< e.g. "127.0.0.1:2379"
+    bool reached = false;
+    std::string detail;  ///< the server's version and timings, or why it was not reached
+    std::optional<Nanos> clock_skew;  ///< its clock minus ours, when it tells
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -51,6 +59,11 @@ public:
     /// Audits an event that goes with no change of the store (`lost`, `unlocked-run`). A
     /// failing audit never fails the caller: the Error is for it to warn about.
     virtual Result<void> record(const AuditEvent& e) = 0;
+    /// Reaches every server the backend uses (none for files), for `lokt doctor`.
+    virtual std::vector<BackendProbe> probe() { return {}; }
+    /// The audit events the backend stores itself (etcd's ~audit/ keys), oldest first; none
+    /// on files, whose events are all in the local audit log.
+    virtual Result<std::vector<AuditEvent>> stored_events() { return std::vector<AuditEvent>{}; }
     /// NAME's lock while `lock_id` holds it; nullopt when that holding is gone (lost).
     virtual Result<std::optional<LockRecord>> holder(const std::string& name, const std::string& lock_id) const = 0;
 

@@ -35,6 +35,9 @@ public:
                                             SyncWait wait) override;
     Result<bool> update(const LockRecord& updated, SyncWait wait) override;
     Result<void> record(const AuditEvent& e) override { return locks_.record(e); }
+    Result<std::vector<AuditEvent>> stored_events() override { return locks_.audit_events(); }
+    /// Every member: its server version, the round trip and its clock's skew.
+    std::vector<BackendProbe> probe() override;
     Result<std::optional<LockRecord>> holder(const std::string& name, const std::string& lock_id) const override;
 
     void act_as(const Identity& who) override { self_ = who; }
