@@ -24,7 +24,8 @@ def start_guard(lokt, url, tmp_path, name, *flags, owner="g", tag="cmd"):
     files and then waits for a `go` file; returns (process, dir)."""
     d = tmp_path / tag
     d.mkdir()
-    script = (f'echo "$LOKT_FENCE" > {d}/fence.tmp && mv {d}/fence.tmp {d}/fence; echo $$ > {d}/pid; '
+    # The pid first: the fence file is what tells the test that the command started.
+    script = (f'echo $$ > {d}/pid; echo "$LOKT_FENCE" > {d}/fence.tmp && mv {d}/fence.tmp {d}/fence; '
               f'while [ ! -e {d}/go ]; do sleep 0.02; done')
     env = lokt.env(owner=owner, LOKT_BACKEND=url)
     p = lokt.start("guard", name, *flags, "--", "sh", "-c", script, env=env, start_new_session=True)
