@@ -101,7 +101,7 @@ Result<void> require_file_backend(const std::string& command) {
     if (!setting) return setting.error();
     if (is_file_backend(*setting)) return {};
     return Error{"lokt " + command + " does not run on the lock backend " + *setting +
-                 " yet (only lock, unlock, status, exists, freeze and unfreeze do)"};
+                 " yet (lock, unlock, status, exists, freeze, unfreeze, why, guard and shim do)"};
 }
 
 } // namespace lokt::cli

@@ -4,6 +4,7 @@
 // original lokt).
 
 #include "cli.hpp"
+#include "backend_open.hpp"
 #include "output.hpp"
 
 #include "lokt/audit.hpp"
@@ -19,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace lokt::cli {
 namespace {
@@ -183,6 +185,35 @@ Result<bool> wants_json(const Args& args) {
     return ::isatty(STDOUT_FILENO) == 0;
 }
 
+// The events the backend stores itself (etcd) that `q` selects, each with its JSON line.
+Result<std::vector<std::pair<std::string, AuditEvent>>> backend_events(const AuditQuery& q) {
+    auto backend = open_backend(false);
+    if (!backend) return backend.error();
+    auto stored = (*backend)->stored_events();
+    if (!stored) return stored.error();
+    std::vector<std::pair<std::string, AuditEvent>> out;
+    for (auto& e : *stored) {
+        if ((q.since && e.ts < *q.since) || (q.name && e.name != *q.name)) continue;
+        std::string line = encode_event(e);
+        out.emplace_back(std::move(line), std::move(e));
+    }
+    return out;
+}
+
+// The local log's history and the backend's stored events, merged by time; a follower
+// (--tail) then follows the local log only.
+Result<AuditReadStats> read_history(const AuditLog& log, const AuditQuery& q, const AuditSink& sink) {
+    auto events = backend_events(q);
+    if (!events) return events.error();
+    if (events->empty()) return log.read(q, sink);  // files: as before, streamed
+    auto r = log.read(q, [&](std::string_view line, const AuditEvent& e) { events->emplace_back(line, e); });
+    if (!r) return r.error();
+    std::stable_sort(events->begin(), events->end(),
+                     [](const auto& a, const auto& b) { return a.second.ts < b.second.ts; });
+    for (const auto& [line, e] : *events) sink(line, e);
+    return r;
+}
+
 } // namespace
 
 int cmd_audit(const Command& cmd, const Args& args) {
@@ -233,9 +264,13 @@ int cmd_audit(const Command& cmd, const Args& args) {
     Result<AuditReadStats> r = AuditReadStats{};
     if (tail) {
         install_stop_handlers();
+        // What the backend stored comes first; then the local log, followed as it grows.
+        auto stored = backend_events(q);
+        if (!stored) return fail(stored.error());
+        for (const auto& [line, e] : *stored) sink(line, e);
         r = log.follow(q, sink, [] { return g_stop_requested != 0; });
     } else {
-        r = log.read(q, sink);
+        r = read_history(log, q, sink);
     }
     std::fflush(stdout);
     if (!r) return fail(r.error());

@@ -3,6 +3,7 @@
 // check, exit 1 when any check fails.
 
 #include "cli.hpp"
+#include "doctor_backend.hpp"
 #include "doctor_checks.hpp"
 #include "output.hpp"
 
@@ -329,6 +330,7 @@ int cmd_doctor(const Command& cmd, const Args& args) {
         for (auto& c : check_entries(*root)) checks.push_back(std::move(c));
         checks.push_back(check_counts(*root));
         for (auto& c : doctor::setup_checks(*root)) checks.push_back(std::move(c));
+        for (auto& c : doctor::backend_checks()) checks.push_back(std::move(c));
     }
     bool ok = true;
     for (const auto& c : checks) ok = ok && c.status != Status::fail;

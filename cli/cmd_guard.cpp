@@ -14,7 +14,7 @@
 #include "lokt/proc/exit_status.hpp"
 #include "lokt/proc/held_env.hpp"
 #include "lokt/proc/resolve_command.hpp"
-#include "lokt/supervisor/store_keeper.hpp"
+#include "lokt/supervisor/backend_keeper.hpp"
 #include "lokt/sys.hpp"
 
 #include <unistd.h>
@@ -91,9 +91,11 @@ int cmd_guard(const Command& cmd, const Args& args) {
         else if (*v == "wait") opt.on_exit = OnExit::wait;
         else return usage_error(cmd, "--on-exit must be \"term\" or \"wait\", not \"" + *v + "\"");
     }
+    std::optional<OnLost> on_lost;  // unset: the backend's default (see below)
     if (auto v = args.value("on-lost")) {
-        if (*v == "term") opt.on_lost = OnLost::term;
-        else if (*v != "warn") return usage_error(cmd, "--on-lost must be \"warn\" or \"term\", not \"" + *v + "\"");
+        if (*v == "term") on_lost = OnLost::term;
+        else if (*v == "warn") on_lost = OnLost::warn;
+        else return usage_error(cmd, "--on-lost must be \"warn\" or \"term\", not \"" + *v + "\"");
     }
     bool run_on_timeout = false;
     if (auto v = args.value("on-timeout")) {
@@ -119,10 +121,11 @@ int cmd_guard(const Command& cmd, const Args& args) {
                            path.error().message);
     opt.path = *path;
 
-    // Not on etcd yet: never a silent fall back to files (docs/distributed.md).
-    if (auto file = require_file_backend("guard"); !file) return fail(file.error());
-    auto store = open_store(true);
+    auto store = open_backend(true);
     if (!store) return fail(store.error());
+    Backend& locks = **store;
+    // Where a lost lock may already be another machine's (etcd), the command ends by default.
+    opt.on_lost = on_lost.value_or(locks.loss_ends_command() ? OnLost::term : OnLost::warn);
 
     // Re-entrancy: a lock a guard above us holds (LOKT_HELD, and the file still carries that
     // lock id; or the holder is our ancestor) is not taken again — and so never released by us.
@@ -133,12 +136,12 @@ int cmd_guard(const Command& cmd, const Args& args) {
         auto it = inherited.find(n);
         if (it != inherited.end()) {
             // Ours above us in the same mode (a shared guard inside an exclusive one still asks).
-            auto h = store->holder(n, it->second);
+            auto h = locks.holder(n, it->second);
             if (h && *h && sharing_of(**h).mode == mode->mode) continue;
         }
-        auto r = store->read(n);
+        auto r = locks.read(n);
         if (r && r->record && !is_group(*r->record) && mode->mode == LockMode::exclusive &&
-            held_by_ancestor(*r->record, store->local_view()))
+            held_by_ancestor(*r->record, locks.local_view()))
             continue;
         wanted.push_back(n);
     }
@@ -159,7 +162,7 @@ int cmd_guard(const Command& cmd, const Args& args) {
     cfg.quiet = args.has("quiet");
     cfg.conflict_code = *conflict_code;
     const Nanos timeout = timing->timeout;
-    const Identity self = store->self();
+    const Identity self = locks.self();
     // Under the shim the caller typed e.g. "git push", not lokt: the line says who speaks.
     const std::string tool = kind == LockKind::shim ? basename_of(opt.argv[0]) : "";
     if (kind == LockKind::shim) cfg.refusal_prefix = "lokt: ";
@@ -173,7 +176,7 @@ int cmd_guard(const Command& cmd, const Args& args) {
         if (timed_out) return "lock \"" + r.name + "\" still held by " + who + " after " + short_duration(timeout);
         return held_message(r.name, h, now());
     };
-    sup::StoreKeeper keeper(store->root(), store->self(), std::move(cfg));
+    sup::BackendKeeper keeper(locks, locks.self(), std::move(cfg));
     std::fflush(nullptr);  // nothing buffered may be written twice by the forked supervisor
     return run_guard(opt, keeper);
 }

@@ -3,6 +3,7 @@
 // without cleaning up).
 #include "lokt/backend.hpp"
 
+#include "lokt/audit.hpp"
 #include "lokt/name.hpp"
 #include "lokt/root_fs.hpp"
 #include "lokt/sys.hpp"
@@ -12,6 +13,42 @@
 #include <set>
 
 namespace lokt {
+
+void FileBackend::act_as(const Identity& who) {
+    const Root root = store_.root();
+    store_ = Store(root, AuditLog(root.audit_path()), who);
+}
+
+Result<void> FileBackend::prepare_hold(const std::string& lock_id) {
+    auto proof = HeldFile::create(store_.root(), lock_id);
+    if (!proof) return proof.error();
+    proofs_.push_back(std::move(*proof));
+    return {};
+}
+
+void FileBackend::discard_holds() {
+    const std::string dir = held_dir(store_.root());
+    for (const auto& p : proofs_) remove_held(dir, p.lock_id());
+    proofs_.clear();
+}
+
+int FileBackend::loss_fd() {
+    if (!watch_) watch_.emplace(store_.root().locks_dir());
+    return watch_->fd();
+}
+
+void FileBackend::drain_loss() {
+    if (watch_) watch_->drain();
+}
+
+Result<ReleaseOutcome> FileBackend::release_id(const std::string& name, const std::string& lock_id,
+                                               const ReleaseNote& note) {
+    auto r = store_.release_id(name, lock_id, note);
+    // The store removed its proof file with the lock; nothing is left to discard for it.
+    if (r && r->status == ReleaseStatus::released)
+        std::erase_if(proofs_, [&](const HeldFile& p) { return p.lock_id() == lock_id; });
+    return r;
+}
 
 bool FileBackend::present() const { return sys::exists(store_.root().locks_dir()); }
 

@@ -117,31 +117,53 @@ Result<lokt::AcquireOutcome> EtcdBackend::take(const AcquireRequest& req, const 
     // Never an exclusive lock in place of the shared or slot hold that was asked for.
     if (req.mode != LockMode::exclusive)
         return Error{"--shared and --slots do not run on the lock backend " + describe() + " yet"};
-    auto session = Session::open(*client_, kQueueTtlSec);
-    if (!session) return session.error();
-    const LockRecord rec = make_lock_record(req, now());
+    // A guard's (or shim's) lock waits and stays on the lease this process keeps alive; any
+    // other waits on a queue lease of its own and then moves to the lock's lease (settle).
+    const bool kept = req.kind == LockKind::guard || req.kind == LockKind::shim;
+    std::unique_ptr<Session> queue;
+    Session* session = nullptr;
+    if (kept) {
+        auto s = kept_lease(req);
+        if (!s) return s.error();
+        session = *s;
+    } else {
+        auto s = Session::open(*client_, kQueueTtlSec);
+        if (!s) return s.error();
+        queue = std::move(*s);
+        session = queue.get();
+    }
+    LockRecord rec = make_lock_record(req, now());
+    // The kept lease is the truth about when it ends, not an expiry written once.
+    if (kept) rec.expires_at.reset();
     Result<etcd::AcquireOutcome> got = Error{""};
     bool was_cancelled = false;
     if (wait) {
         const Deadline deadline = Deadline::after(wait->timeout);
-        CancelWatch watch(wait->cancel_fd, wait->confirm_cancel, **session);
-        got = locks_.acquire(req.name, rec, **session, deadline);
+        CancelWatch watch(wait->cancel_fd, wait->confirm_cancel, *session);
+        got = locks_.acquire(req.name, rec, *session, deadline);
         was_cancelled = watch.cancelled();
         // A request cut short by the deadline itself is the end of the wait, not an outage
         // (the watch's transfer timeout is the time left, which curl counts on its own clock).
         if (!got && deadline.remaining() <= kDeadlineSlack)
             got = etcd::AcquireOutcome{AcquireStatus::timeout, {}, {}, {}};
     } else {
-        got = locks_.try_acquire(req.name, rec, **session);
+        got = locks_.try_acquire(req.name, rec, *session);
     }
     if (cancelled) *cancelled = was_cancelled;
+    if (got && got->status == AcquireStatus::acquired && kept) {
+        LockRecord held = got->held.record;
+        held.fence = got->held.fence;
+        kept_[held.lock_id] = held;
+        return lokt::AcquireOutcome{Acquired{held, false}};
+    }
     if (got && got->status == AcquireStatus::acquired) {
         auto settled = settle(req, got->held);
-        (void)(*session)->revoke();  // the queue lease; our key has left it
+        (void)queue->revoke();  // the queue lease; our key has left it
         if (!settled) return settled.error();
         return lokt::AcquireOutcome{Acquired{*settled, false}};
     }
-    (void)(*session)->revoke();  // takes a queued key along
+    // A queued key was taken out of the queue already; a queue lease takes it along anyway.
+    if (queue) (void)queue->revoke();
     if (!got) return got.error();
     switch (got->status) {
     case AcquireStatus::acquired:
@@ -155,7 +177,7 @@ Result<lokt::AcquireOutcome> EtcdBackend::take(const AcquireRequest& req, const 
     case AcquireStatus::lost: {
         if (got->status == AcquireStatus::lost && !was_cancelled)
             return Error{"lock \"" + req.name + "\": lost the etcd lease while waiting (" +
-                         (*session)->lost_reason() + ")"};
+                         session->lost_reason() + ")"};
         // What blocks it now, for the timed-out (or cancelled) report.
         if (auto f = locks_.frozen(req.name); f && *f) return lokt::AcquireOutcome{Frozen{(*f)->record}};
         auto h = locks_.holder(req.name);
@@ -214,24 +236,16 @@ void EtcdBackend::audit_denial(const AcquireRequest& req, const lokt::AcquireOut
         warn_unaudited(make_event(event, req.who, req.name), r.error().message);
 }
 
-Result<std::optional<LockRecord>> EtcdBackend::renew(const std::string&, const std::string&, Nanos, SyncWait) {
-    return Error{"renewing a lock is not available on the etcd backend yet"};
-}
-
-Result<bool> EtcdBackend::update(const LockRecord&, SyncWait) {
-    return Error{"updating a lock is not available on the etcd backend yet"};
-}
-
 Result<ReleaseOutcome> EtcdBackend::remove_holder(
     const std::string& name, const std::string& event,
-    const std::function<std::optional<ReleaseStatus>(const LockRecord&)>& refuse) {
+    const std::function<std::optional<ReleaseStatus>(const LockRecord&)>& refuse, bool revoke_lease) {
     auto h = locks_.holder(name);
     if (!h) return h.error();
     if (!*h) return outcome(ReleaseStatus::not_found);
     const LockRecord rec = shown(**h);
     if (refuse)
         if (auto no = refuse(rec)) return outcome(*no, rec);
-    auto removed = locks_.remove(**h, event, actor(self_, name, rec.lock_id));
+    auto removed = locks_.remove(**h, event, actor(self_, name, rec.lock_id), revoke_lease);
     if (!removed) return removed.error();
     // Gone by itself meanwhile (its lease expired, or someone else removed it).
     if (!*removed) return outcome(ReleaseStatus::not_found);
@@ -240,10 +254,23 @@ Result<ReleaseOutcome> EtcdBackend::remove_holder(
 
 Result<ReleaseOutcome> EtcdBackend::release_id(const std::string& name, const std::string& lock_id,
                                                const ReleaseNote&) {
-    return remove_holder(name, "release", [&](const LockRecord& r) -> std::optional<ReleaseStatus> {
-        if (r.lock_id != lock_id) return ReleaseStatus::not_owner;
-        return std::nullopt;
-    });
+    // A kept lock's lease may carry our other locks too: it is revoked with the last of them.
+    const bool kept = kept_.count(lock_id) > 0;
+    auto r = remove_holder(
+        name, "release",
+        [&](const LockRecord& rec) -> std::optional<ReleaseStatus> {
+            if (rec.lock_id != lock_id) return ReleaseStatus::not_owner;
+            return std::nullopt;
+        },
+        !kept);
+    if (kept) {
+        kept_.erase(lock_id);
+        if (kept_.empty() && kept_lease_) {
+            (void)kept_lease_->revoke();
+            kept_lease_.reset();
+        }
+    }
+    return r;
 }
 
 Result<ReleaseOutcome> EtcdBackend::release_owned(const std::string& name, const std::optional<std::string>& owner) {

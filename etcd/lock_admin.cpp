@@ -53,7 +53,8 @@ Result<std::optional<LockEntry>> Locks::break_lock(const std::string& name, Brea
     return std::optional<LockEntry>(victim);
 }
 
-Result<bool> Locks::remove(const LockEntry& victim, const std::string& event, const LockRecord& actor) {
+Result<bool> Locks::remove(const LockEntry& victim, const std::string& event, const LockRecord& actor,
+                           bool revoke_lease) {
     TxnRequest t;
     t.compare = {Compare{CompareResult::equal, CompareTarget::create, victim.key, victim.fence, ""}};
     t.success = {DeleteRangeRequest{victim.key, ""}, audit_put(event, victim.name, actor, victim.fence)};
@@ -61,7 +62,7 @@ Result<bool> Locks::remove(const LockEntry& victim, const std::string& event, co
     if (!r) return r.error();
     if (!r->succeeded) return false;
     // Revoking ends the holder's session too, so its keepalive sees TTL 0 and reports loss.
-    if (victim.lease != 0) LOKT_TRY(client_.lease_revoke(victim.lease));
+    if (revoke_lease && victim.lease != 0) LOKT_TRY(client_.lease_revoke(victim.lease));
     return true;
 }
 

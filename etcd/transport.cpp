@@ -274,3 +274,47 @@ Result<void> Transport::stream(const std::string& path, const json& body, Deadli
 }
 
 } // namespace lokt::etcd
+
+namespace lokt::etcd {
+namespace {
+
+/// The reply's Date header as a time (whole seconds), if it has one. curl_easy_header reads
+/// the headers of the last transfer (https://curl.se/libcurl/c/curl_easy_header.html, curl
+/// 7.84+); curl_getdate parses the RFC 7231 date (https://curl.se/libcurl/c/curl_getdate.html).
+std::optional<TimePoint> reply_date(CURL* easy) {
+    struct curl_header* h = nullptr;
+    if (curl_easy_header(easy, "Date", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h) return std::nullopt;
+    const time_t t = curl_getdate(h->value, nullptr);
+    if (t < 0) return std::nullopt;
+    return TimePoint(std::chrono::seconds(t));
+}
+
+} // namespace
+
+Result<Probe> Transport::probe(size_t ep, const std::string& path, const json& body) {
+    const std::string text = body.dump();
+    const Endpoint& e = options_.url.endpoints.at(ep);
+    Sink sink;
+    auto slot = take_slot();
+    curl_slist* headers = prepare(slot->easy, options_, options_.url.base(ep) + path, text, token(), &sink,
+                                  to_ms(options_.request_timeout));
+    const TimePoint wall = now();
+    const auto sent = Steady::now();
+    auto out = slot->run(nullptr);
+    const Nanos rtt = Steady::now() - sent;
+    const auto date = reply_date(slot->easy);
+    curl_slist_free_all(headers);
+    give_back(std::move(slot));
+    if (out.code != CURLE_OK) return Error{e.host + ":" + std::to_string(e.port) + ": " + out.curl_error};
+    json reply = json::parse(sink.body, nullptr, false);
+    if (out.status != 200 || reply.is_discarded()) {
+        std::string msg = reply.is_discarded() ? std::string() : gateway_error(reply);
+        return Error{e.host + ":" + std::to_string(e.port) + ": " + (msg.empty() ? "HTTP " + std::to_string(out.status) : msg)};
+    }
+    Probe p{std::move(reply), rtt, std::nullopt};
+    // The Date header has whole seconds: compare it with our clock at the midpoint, rounded down.
+    if (date) p.clock_skew = *date - std::chrono::floor<std::chrono::seconds>(wall + rtt / 2);
+    return p;
+}
+
+} // namespace lokt::etcd

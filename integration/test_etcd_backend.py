@@ -164,9 +164,9 @@ def test_unknown_backends_and_commands_not_on_etcd_yet_are_refused(lokt, etcd):
     assert r.returncode == 1
     assert r.stderr.startswith('error: unknown lock backend "redis://h"'), r.stderr
     run = on(lokt, etcd.url("t9"))
-    r = run("guard", "x", "--", "true")
+    r = run("shim", "--seccomp", "--", "true")
     assert r.returncode == 1
-    assert r.stderr.startswith(f"error: lokt guard does not run on the lock backend {etcd.url('t9')} yet"), r.stderr
+    assert r.stderr.startswith(f"error: lokt shim --seccomp does not run on the lock backend {etcd.url('t9')} yet"), r.stderr
     assert not os.path.exists(lokt.lock_file("x"))
     # Shared and slot holds are not on etcd yet: refused, never taken as an exclusive lock.
     for mode in (["--shared"], ["--slots", "3"]):
@@ -188,3 +188,45 @@ def test_a_missing_module_is_a_clear_error(lokt):
     r = lokt.run("lock", "x", env=lokt.env(LOKT_BACKEND=url, LOKT_ETCD_MODULE="/nonexistent/lib.so"))
     assert r.returncode == 1
     assert r.stderr.startswith(f"error: lock backend {url} unavailable: /nonexistent/lib.so"), r.stderr
+
+
+def test_audit_reads_the_events_stored_in_etcd_with_the_local_log(lokt, etcd):
+    run = on(lokt, etcd.url("t10"))
+    assert run("lock", "a1", owner="a").returncode == 0
+    assert run("lock", "a1", owner="b").returncode == 2
+    assert run("unlock", "a1", owner="a").returncode == 0
+    assert run("lock", "other", owner="a").returncode == 0
+
+    def events(*args):
+        r = run("audit", "--format", "jsonl", *args)
+        assert r.returncode == 0, r.stderr
+        return [json.loads(l) for l in r.stdout.splitlines()]
+
+    got = events("--name", "a1")
+    assert [(e["event"], e["owner"]) for e in got] == [("acquire", "a"), ("deny", "b"), ("release", "a")]
+    assert got[0]["extra"]["fence"] > 0, got[0]  # the acquisition's fencing token
+    assert [e["name"] for e in events()] == ["a1", "a1", "a1", "other"]
+    assert events("--since", "2999-01-01") == []
+    # The text view reads the same events.
+    r = run("audit", "--format", "text", "--name", "other")
+    assert r.returncode == 0 and r.stdout.count("\n") == 1 and " acquire " in r.stdout, r.stdout
+
+
+def test_doctor_shows_the_backend_and_reaches_every_member(lokt, etcd):
+    dead = f"127.0.0.1:{free_port()}"
+    url = f"etcd://{etcd.endpoint},{dead}/t11"
+    r = on(lokt, url)("doctor", "--json")
+    checks = json.loads(r.stdout)["checks"]
+    mine = [c for c in checks if c["name"] in ("backend", "endpoint")]
+    assert mine[0] == {"name": "backend", "status": "ok", "detail": f"etcd://{etcd.endpoint},{dead}"}, mine
+    up, down = mine[1], mine[2]
+    assert up["status"] == "ok", up
+    assert up["detail"].startswith(f"{etcd.endpoint}: etcd 3."), up
+    assert " round trip " in up["detail"] and " clock skew " in up["detail"], up
+    assert down["status"] == "fail" and down["detail"].startswith(f"{dead} unreachable: "), down
+    assert r.returncode == 1  # a member that cannot be reached fails the doctor
+
+    # On files: one line naming the root, nothing to reach.
+    r = lokt.run("doctor", "--json")
+    files = [c for c in json.loads(r.stdout)["checks"] if c["name"] == "backend"]
+    assert files == [{"name": "backend", "status": "ok", "detail": f"files under {lokt.root}"}], files

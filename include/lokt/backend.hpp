@@ -5,6 +5,8 @@
 // The commands see only this interface and the outcome types of store.hpp, so their messages
 // and exit codes are the same on both.
 
+#include "lokt/held_file.hpp"
+#include "lokt/loss_watch.hpp"
 #include "lokt/store.hpp"
 #include "lokt/wait.hpp"
 
@@ -20,6 +22,14 @@ struct UnreadableLock {
     std::string name;
     std::string detail;  ///< why (corrupt, newer version, not a regular file)
     bool is_error = false;  ///< detail is an error message (a planted entry), not a decode detail
+};
+
+/// How one part of a backend answered `lokt doctor` (an etcd member, say).
+struct BackendProbe {
+    std::string what;    ///< e.g. "127.0.0.1:2379"
+    bool reached = false;
+    std::string detail;  ///< the server's version and timings, or why it was not reached
+    std::optional<Nanos> clock_skew;  ///< its clock minus ours, when it tells
 };
 
 class Backend {
@@ -49,6 +59,29 @@ public:
     /// Audits an event that goes with no change of the store (`lost`, `unlocked-run`). A
     /// failing audit never fails the caller: the Error is for it to warn about.
     virtual Result<void> record(const AuditEvent& e) = 0;
+    /// Reaches every server the backend uses (none for files), for `lokt doctor`.
+    virtual std::vector<BackendProbe> probe() { return {}; }
+    /// The audit events the backend stores itself (etcd's ~audit/ keys), oldest first; none
+    /// on files, whose events are all in the local audit log.
+    virtual Result<std::vector<AuditEvent>> stored_events() { return std::vector<AuditEvent>{}; }
+    /// NAME's lock while `lock_id` holds it; nullopt when that holding is gone (lost).
+    virtual Result<std::optional<LockRecord>> holder(const std::string& name, const std::string& lock_id) const = 0;
+
+    // What a holder process (the guard's supervisor, or its front after a takeover) needs.
+    /// From now on acts as `who` (a forked supervisor records its own pid).
+    virtual void act_as(const Identity& who) = 0;
+    /// Before the holder forks: whatever must exist for lock `lock_id` in both processes
+    /// (files: the kernel-held liveness proof). An Error when it cannot be made.
+    virtual Result<void> prepare_hold(const std::string&) { return {}; }
+    /// Removes what prepare_hold made for lock ids that are not held now.
+    virtual void discard_holds() {}
+    /// Readable when a lock this process holds may have been lost (-1: none); the holder
+    /// calls drain_loss() and then holder() for each of its locks. Owned by the backend.
+    virtual int loss_fd() { return -1; }
+    virtual void drain_loss() {}
+    /// Whether losing a lock ends the guarded command unless --on-lost says otherwise: true
+    /// where a lost lock may already be another machine's (etcd).
+    virtual bool loss_ends_command() const { return false; }
 
     virtual Result<ReleaseOutcome> release_id(const std::string& name, const std::string& lock_id,
                                               const ReleaseNote& note) = 0;
@@ -95,11 +128,18 @@ public:
     }
     Result<bool> update(const LockRecord& updated, SyncWait wait) override { return store_.update(updated, wait); }
     Result<void> record(const AuditEvent& e) override { return store_.audit().append(e); }
+    Result<std::optional<LockRecord>> holder(const std::string& name, const std::string& lock_id) const override {
+        return store_.holder(name, lock_id);
+    }
+
+    void act_as(const Identity& who) override;
+    Result<void> prepare_hold(const std::string& lock_id) override;
+    void discard_holds() override;
+    int loss_fd() override;
+    void drain_loss() override;
 
     Result<ReleaseOutcome> release_id(const std::string& name, const std::string& lock_id,
-                                      const ReleaseNote& note) override {
-        return store_.release_id(name, lock_id, note);
-    }
+                                      const ReleaseNote& note) override;
     Result<ReleaseOutcome> release_owned(const std::string& name, const std::optional<std::string>& owner) override {
         return store_.release_owned(name, owner);
     }
@@ -126,6 +166,8 @@ public:
 
 private:
     Store store_;
+    std::vector<HeldFile> proofs_;    ///< prepare_hold's proofs (fds shared with the fork)
+    std::optional<LossWatch> watch_;  ///< opened on first loss_fd()
 };
 
 } // namespace lokt

@@ -59,7 +59,7 @@ struct Acquisition {
 };
 
 /// The lock operations the front and supervisor perform; abstract so tests can run both
-/// loops without a lock store. The real one (supervisor/store_keeper.cpp) uses lokt::Store.
+/// loops without a lock store. The real one (supervisor/backend_keeper.cpp) uses a lokt::Backend.
 class LockKeeper {
 public:
     virtual ~LockKeeper() = default;

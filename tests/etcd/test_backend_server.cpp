@@ -5,6 +5,7 @@
 #include "lokt/etcd/backend.hpp"
 #include "lokt/etcd/url.hpp"
 #include "lokt/identity.hpp"
+#include "lokt/sys.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -124,4 +125,67 @@ TEST_CASE("etcd backend: a waiter times out with the holder reported and no key 
     auto next = b->try_acquire(lease(*b, "q"));
     REQUIRE(next.ok());
     CHECK(std::holds_alternative<Acquired>(*next));
+}
+
+TEST_CASE("etcd backend: a guard's lock stays on the lease its holder keeps alive; a revoked one is lost",
+          "[etcd-server]") {
+    EtcdServer server;
+    auto g = backend(server, "guard");
+    auto other = backend(server, "human");
+    AcquireRequest req = lease(*g, "x");
+    req.kind = LockKind::guard;
+    req.lock_id = "planned-id";
+    CHECK(g->loss_fd() == -1);  // no kept lease before the first acquire
+    auto got = g->try_acquire(req);
+    REQUIRE(got.ok());
+    REQUIRE(std::holds_alternative<Acquired>(*got));
+    const LockRecord rec = std::get<Acquired>(*got).record;
+    CHECK(rec.fence > 0);
+    CHECK(rec.lock_id == "planned-id");
+    CHECK_FALSE(rec.expires_at);  // the kept lease says when it ends, not a written expiry
+    const int fd = g->loss_fd();
+    REQUIRE(fd >= 0);
+    auto quiet = sys::wait_readable(fd, 0);
+    REQUIRE(quiet.ok());
+    CHECK_FALSE(*quiet);
+
+    // Anyone can check a holding by its lock id; the holder answers without a round trip.
+    auto seen = other->holder("x", "planned-id");
+    REQUIRE(seen.ok());
+    REQUIRE(*seen);
+    CHECK((*seen)->fence == rec.fence);
+    auto wrong = other->holder("x", "another-id");
+    REQUIRE(wrong.ok());
+    CHECK_FALSE(*wrong);
+    auto renewed = g->renew("x", "planned-id", Nanos(0), SyncWait::none);
+    REQUIRE(renewed.ok());
+    CHECK(*renewed);
+
+    // A break revokes the lease: the keepalive sees TTL 0 and the loss fd wakes.
+    auto broken = other->force_break("x");
+    REQUIRE(broken.ok());
+    CHECK(broken->status == ReleaseStatus::released);
+    auto woke = sys::wait_readable(fd, 30'000);
+    REQUIRE(woke.ok());
+    REQUIRE(*woke);
+    auto lost = g->holder("x", "planned-id");
+    REQUIRE(lost.ok());
+    CHECK_FALSE(*lost);
+    auto released = g->release_id("x", "planned-id", "exited");
+    REQUIRE(released.ok());
+    CHECK(released->status == ReleaseStatus::not_found);
+
+    // Taken again on a fresh lease; a release deletes the key and revokes that lease too.
+    req.lock_id = "second-id";
+    auto again = g->try_acquire(req);
+    REQUIRE(again.ok());
+    REQUIRE(std::holds_alternative<Acquired>(*again));
+    CHECK(std::get<Acquired>(*again).record.fence > rec.fence);
+    auto done = g->release_id("x", "second-id", "exited");
+    REQUIRE(done.ok());
+    CHECK(done->status == ReleaseStatus::released);
+    CHECK(g->loss_fd() == -1);
+    auto gone = other->read("x");
+    REQUIRE(gone.ok());
+    CHECK_FALSE(gone->record);
 }

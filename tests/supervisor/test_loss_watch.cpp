@@ -1,10 +1,10 @@
 // A guard notices a broken lock at once (issue 8 §10): the lock-directory watch wakes it, and
-// StoreKeeper::check_held finds, audits and drops the lock that is no longer ours.
+// BackendKeeper::check_held finds, audits and drops the lock that is no longer ours.
 
 #include "../core/store_fixture.hpp"
 
-#include "lokt/supervisor/loss_watch.hpp"
-#include "lokt/supervisor/store_keeper.hpp"
+#include "lokt/loss_watch.hpp"
+#include "lokt/supervisor/backend_keeper.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -28,14 +28,19 @@ bool becomes_readable(int fd) {
     return ::poll(&p, 1, 10'000) == 1;
 }
 
-StoreKeeper guard_keeper(const TempRoot& t) {
+KeeperConfig guard_config() {
     KeeperConfig cfg;
     cfg.names = {"g"};
     cfg.refusal = [](const AcquireOutcome&, bool) { return std::string("held"); };
-    Identity me = current_identity();
-    me.owner = "guard";
-    return StoreKeeper(t.root, me, std::move(cfg));
+    return cfg;
 }
+
+// A guard's keeper on the file backend of `t`, acting as owner "guard".
+struct GuardKeeper {
+    explicit GuardKeeper(const TempRoot& t) : backend(t.store("guard")), keeper(backend, backend.self(), guard_config()) {}
+    FileBackend backend;
+    BackendKeeper keeper;
+};
 
 } // namespace
 
@@ -60,7 +65,8 @@ TEST_CASE("a watch on a missing directory is inactive, not an error", "[loss_wat
 
 TEST_CASE("a force-broken lock is found at once, audited lost and dropped", "[loss_watch]") {
     TempRoot t;
-    StoreKeeper keeper = guard_keeper(t);
+    GuardKeeper g(t);
+    BackendKeeper& keeper = g.keeper;
     REQUIRE(keeper.acquire(-1, 0, {}).end == Acquisition::End::acquired);
     REQUIRE(keeper.held().size() == 1);
     const int fd = keeper.loss_fd();
@@ -85,7 +91,8 @@ TEST_CASE("a force-broken lock is found at once, audited lost and dropped", "[lo
 
 TEST_CASE("a lock replaced by another holder counts as lost too", "[loss_watch]") {
     TempRoot t;
-    StoreKeeper keeper = guard_keeper(t);
+    GuardKeeper g(t);
+    BackendKeeper& keeper = g.keeper;
     REQUIRE(keeper.acquire(-1, 0, {}).end == Acquisition::End::acquired);
     REQUIRE(keeper.loss_fd() >= 0);
     Store human = t.store("human");

@@ -3,12 +3,16 @@
 // (docs/distributed.md). A lock outlives the command that took it, as a lock file does: while
 // it waits in the queue its key rides on a short lease kept alive by this process (a killed
 // waiter's key goes within seconds); once it holds, the key moves to a lease of the lock's TTL
-// (or a practically endless one for a lock without TTL) that nobody keeps alive.
+// (or a practically endless one for a lock without TTL) that nobody keeps alive. A guard's
+// or shim's lock instead stays on a lease this process keeps alive (a keepalive thread,
+// started on its first acquire, so after the guard's front forked its supervisor): when the
+// process dies, the lock goes within that lease's TTL.
 
 #include "lokt/backend.hpp"
 #include "lokt/etcd/client.hpp"
 #include "lokt/etcd/locks.hpp"
 
+#include <map>
 #include <memory>
 
 namespace lokt::etcd {
@@ -31,6 +35,15 @@ public:
                                             SyncWait wait) override;
     Result<bool> update(const LockRecord& updated, SyncWait wait) override;
     Result<void> record(const AuditEvent& e) override { return locks_.record(e); }
+    Result<std::vector<AuditEvent>> stored_events() override { return locks_.audit_events(); }
+    /// Every member: its server version, the round trip and its clock's skew.
+    std::vector<BackendProbe> probe() override;
+    Result<std::optional<LockRecord>> holder(const std::string& name, const std::string& lock_id) const override;
+
+    void act_as(const Identity& who) override { self_ = who; }
+    int loss_fd() override { return kept_lease_ ? kept_lease_->lost_fd() : -1; }
+    /// Another machine may hold a lock whose lease was lost: the command ends by default.
+    bool loss_ends_command() const override { return true; }
 
     Result<ReleaseOutcome> release_id(const std::string& name, const std::string& lock_id,
                                       const ReleaseNote& note) override;
@@ -53,6 +66,9 @@ public:
     static constexpr int64_t kEndlessTtlSec = 87600LL * 3600;
     /// The lease a queued key rides on while this process waits (kept alive meanwhile).
     static constexpr int64_t kQueueTtlSec = 10;
+    /// The lease of a guard's lock without --ttl, kept alive by the guard: a dead guard's
+    /// lock goes within this many seconds.
+    static constexpr int64_t kKeptTtlSec = 5;
 
 private:
     EtcdBackend(std::unique_ptr<Client> client, std::string prefix, Identity self);
@@ -64,12 +80,20 @@ private:
     /// A holder of ours by the same owner: its lease refreshed, as re-locking a file lease does.
     std::optional<Result<lokt::AcquireOutcome>> refresh(const AcquireRequest& req, const etcd::LockEntry& holder);
     Result<ReleaseOutcome> remove_holder(const std::string& name, const std::string& event,
-                                         const std::function<std::optional<ReleaseStatus>(const LockRecord&)>& refuse);
+                                         const std::function<std::optional<ReleaseStatus>(const LockRecord&)>& refuse,
+                                         bool revoke_lease = true);
+    /// The lease this process keeps alive for the guard and shim locks it holds (opened on
+    /// first use, with req's TTL or kKeptTtlSec).
+    Result<Session*> kept_lease(const AcquireRequest& req);
+    /// Our kept lock `lock_id`'s record while its lease lives; nullopt when not kept here.
+    std::optional<Result<std::optional<LockRecord>>> kept_holder(const std::string& lock_id) const;
 
     std::unique_ptr<Client> client_;
     mutable Locks locks_;
     Identity self_;
     LocalView view_;
+    std::unique_ptr<Session> kept_lease_;
+    std::map<std::string, LockRecord> kept_;  ///< lock id → record, of the locks on kept_lease_
 };
 
 } // namespace lokt::etcd

@@ -37,6 +37,9 @@ public:
                        Deadline deadline, Cancel* cancel,
                        const std::function<bool(const WatchMessage&)>& on_message);
 
+    /// The maintenance status of endpoint `ep` alone (no failover), timed.
+    Result<Probe> endpoint_status(size_t ep) { return transport_.probe(ep, "/v3/maintenance/status", nlohmann::json::object()); }
+
     const ClientOptions& options() const { return transport_.options(); }
     /// The error an unreachable cluster gives, for callers that detect it themselves.
     Error unreachable(const std::string& detail) const { return transport_.unreachable(detail); }

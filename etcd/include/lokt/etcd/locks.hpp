@@ -111,9 +111,10 @@ public:
     /// lease, auditing it as `actor`. nullopt when there is no holder (or it is not stale).
     Result<std::optional<LockEntry>> break_lock(const std::string& name, BreakMode mode, const LockRecord& actor);
     /// Deletes `victim`'s key if it still holds (compare on its create revision), with the
-    /// audit `event` by `actor` in the same transaction, then revokes its lease. False when
-    /// the key had gone already.
-    Result<bool> remove(const LockEntry& victim, const std::string& event, const LockRecord& actor);
+    /// audit `event` by `actor` in the same transaction, then (with revoke_lease) revokes its
+    /// lease. False when the key had gone already.
+    Result<bool> remove(const LockEntry& victim, const std::string& event, const LockRecord& actor,
+                        bool revoke_lease = true);
     /// Moves our held key to `lease` (its create revision, so its fence, stays) and stores
     /// `record` as its value; false when the key no longer holds.
     Result<bool> reattach(const Held& held, const LockRecord& record, int64_t lease);

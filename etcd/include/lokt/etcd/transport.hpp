@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,14 @@ private:
     void* multi_ = nullptr;
 };
 
+/// What one endpoint answered to a probe (`lokt doctor`).
+struct Probe {
+    nlohmann::json reply;                   ///< the decoded answer
+    Nanos round_trip{0};                    ///< request sent to answer read, monotonic
+    std::optional<Nanos> clock_skew;        ///< the server's HTTP Date minus our wall clock at
+                                            ///< the round trip's midpoint (1 s resolution)
+};
+
 /// Connection pool and request engine for one cluster. Thread-safe.
 class Transport {
 public:
@@ -73,6 +82,8 @@ public:
     /// (then Ok with no more calls), or the stream breaks (an Error). One endpoint, no failover.
     Result<void> stream(const std::string& path, const nlohmann::json& body, Deadline deadline,
                         Cancel* cancel, const std::function<bool(const nlohmann::json&)>& on_message);
+    /// POSTs `body` to `path` on endpoint `ep` only (no failover), timing the round trip.
+    Result<Probe> probe(size_t ep, const std::string& path, const nlohmann::json& body);
     /// Makes the next requests use the next endpoint (after a stream broke).
     void fail_over();
     /// Sets the Authorization token sent with every request.

@@ -5,7 +5,7 @@
 
 #include <string>
 
-namespace lokt::sup {
+namespace lokt {
 
 /// Wakes a guard whenever a lock file in `locks_dir` is removed or replaced, so it can check
 /// its own right away (a `--force` break of a lock without a TTL). Never blocks.
@@ -25,4 +25,4 @@ private:
     sys::UniqueFd fd_;
 };
 
-} // namespace lokt::sup
+} // namespace lokt

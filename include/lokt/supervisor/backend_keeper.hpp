@@ -1,13 +1,10 @@
 #pragma once
-// The LockKeeper of a real guard: lokt::Store (and acquire_waiting for --wait).
+// The LockKeeper of a real guard: the lock operations of a lokt::Backend (files or etcd).
 
-#include "lokt/held_file.hpp"
+#include "lokt/backend.hpp"
 #include "lokt/identity.hpp"
 #include "lokt/lock_file.hpp"
-#include "lokt/root.hpp"
-#include "lokt/store.hpp"
 #include "lokt/supervisor.hpp"
-#include "lokt/supervisor/loss_watch.hpp"
 
 #include <functional>
 #include <optional>
@@ -41,9 +38,10 @@ struct KeeperConfig {
     std::function<std::string(const Held&, bool timed_out)> unlocked;
 };
 
-class StoreKeeper final : public LockKeeper {
+class BackendKeeper final : public LockKeeper {
 public:
-    StoreKeeper(Root root, Identity who, KeeperConfig cfg);
+    /// Keeps the locks of `cfg` on `backend` (which must outlive the keeper), acting as `who`.
+    BackendKeeper(Backend& backend, Identity who, KeeperConfig cfg);
 
     std::optional<std::vector<HeldLock>> prepare() override;
     Acquisition acquire(int cancel_fd, pid_t pgid,
@@ -58,24 +56,21 @@ public:
     void discard_proofs() override;
 
 private:
-    /// The store acting as this process (the supervisor, or the front after a takeover).
-    Store& store();
+    /// The backend acting as this process (the supervisor, or the front after a takeover).
+    Backend& backend();
     Acquisition refuse(int code, const std::string& message);
     /// on-timeout=run: gives back what was taken, warns, audits `unlocked-run`.
     Acquisition run_unlocked(const std::string& name, const Held& held, bool timed_out);
     /// A held lock is no longer ours: audits `lost` and warns (the caller drops it).
     void report_lost(const HeldLock& h);
 
-    Root root_;
+    Backend& backend_;
     Identity who_;
     KeeperConfig cfg_;
-    std::optional<Store> store_;
-    pid_t store_pid_ = 0;
+    pid_t acting_pid_ = 0;  ///< the process backend_ last acted as
     std::optional<Deadline> deadline_;  ///< --timeout, on the monotonic clock, for all names
     std::vector<HeldLock> planned_;  // from prepare(): one fixed lock id per name
-    std::vector<HeldFile> proofs_;   // their kernel-held proofs (fds shared with the fork)
     std::vector<HeldLock> held_;
-    std::optional<LossWatch> watch_;  ///< opened by the supervisor, on first loss_fd()
     size_t lost_ = 0;
     bool renew_busy_warned_ = false;  ///< contention on a renewal was reported once already
 };

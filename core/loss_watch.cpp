@@ -1,10 +1,10 @@
-#include "lokt/supervisor/loss_watch.hpp"
+#include "lokt/loss_watch.hpp"
 
 #include <sys/inotify.h>
 
 #include <cerrno>
 
-namespace lokt::sup {
+namespace lokt {
 
 LossWatch::LossWatch(const std::string& locks_dir) {
     auto fd = sys::inotify_init(IN_NONBLOCK);
@@ -26,4 +26,4 @@ void LossWatch::drain() {
     }
 }
 
-} // namespace lokt::sup
+} // namespace lokt

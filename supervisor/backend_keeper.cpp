@@ -1,4 +1,4 @@
-#include "lokt/supervisor/store_keeper.hpp"
+#include "lokt/supervisor/backend_keeper.hpp"
 #include "lokt/proc/droppable_write.hpp"
 
 #include "lokt/audit_event.hpp"
@@ -16,66 +16,60 @@
 namespace lokt::sup {
 using proc::write_droppable;
 
-StoreKeeper::StoreKeeper(Root root, Identity who, KeeperConfig cfg)
-    : root_(std::move(root)), who_(std::move(who)), cfg_(std::move(cfg)) {}
+BackendKeeper::BackendKeeper(Backend& backend, Identity who, KeeperConfig cfg)
+    : backend_(backend), who_(std::move(who)), cfg_(std::move(cfg)) {}
 
-Store& StoreKeeper::store() {
-    // The holder recorded in lock files and audit events is whoever calls: the supervisor
+Backend& BackendKeeper::backend() {
+    // The holder recorded in locks and audit events is whoever calls: the supervisor
     // (forked after this object was built), or the front after taking over.
     const pid_t self = ::getpid();
-    if (!store_ || store_pid_ != self) {
+    if (acting_pid_ != self) {
         Identity me = who_;
         me.pid = self;
         me.pid_start = process_start_time(self).value_or(0);
-        store_.emplace(root_, AuditLog(root_.audit_path()), me);
-        store_pid_ = self;
+        backend_.act_as(me);
+        acting_pid_ = self;
     }
-    return *store_;
+    return backend_;
 }
 
-Acquisition StoreKeeper::refuse(int code, const std::string& message) {
+Acquisition BackendKeeper::refuse(int code, const std::string& message) {
     write_droppable(STDERR_FILENO, cfg_.refusal_prefix + message + "\n");
     release("aborted");
     return {Acquisition::End::refused, code};
 }
 
-Acquisition StoreKeeper::run_unlocked(const std::string& name, const Held& held, bool timed_out) {
+Acquisition BackendKeeper::run_unlocked(const std::string& name, const Held& held, bool timed_out) {
     // All or nothing: the command runs with none of its locks, so nothing is released after it.
     release("aborted");
     const std::string why = cfg_.unlocked ? cfg_.unlocked(held, timed_out) : "lock \"" + name + "\" not acquired";
     write_droppable(STDERR_FILENO, "warning: " + why + "; running without it (on-timeout=run)\n");
-    Store& s = store();
+    Backend& s = backend();
     AuditEvent e = make_event("unlocked-run", s.self(), name);
     e.extra = {{"reason", "timeout"}, {"command", shorten(cfg_.command, kAuditCommandMax)},
                {"kind", std::string(to_string(cfg_.kind))}};
-    write_event(s.audit(), e);
+    write_event(s, e);
     return {Acquisition::End::acquired, 0};
 }
 
-std::optional<std::vector<HeldLock>> StoreKeeper::prepare() {
+std::optional<std::vector<HeldLock>> BackendKeeper::prepare() {
     for (const auto& name : cfg_.names) {
         std::string id = random_lock_id();
-        auto proof = HeldFile::create(root_, id);
-        if (!proof) {
-            write_droppable(STDERR_FILENO, "error: " + proof.error().message + "\n");
+        if (auto made = backend_.prepare_hold(id); !made) {
+            write_droppable(STDERR_FILENO, "error: " + made.error().message + "\n");
             discard_proofs();
             return std::nullopt;
         }
-        proofs_.push_back(std::move(*proof));
         planned_.push_back({name, std::move(id)});
     }
     return planned_;
 }
 
-void StoreKeeper::discard_proofs() {
-    const std::string dir = held_dir(root_);
-    for (const auto& p : proofs_) remove_held(dir, p.lock_id());
-    proofs_.clear();
-}
+void BackendKeeper::discard_proofs() { backend_.discard_holds(); }
 
-Acquisition StoreKeeper::acquire(int cancel_fd, pid_t pgid,
+Acquisition BackendKeeper::acquire(int cancel_fd, pid_t pgid,
                                  const std::function<bool()>& confirm_cancel) {
-    Store& s = store();
+    Backend& s = backend();
     if (cfg_.wait && !deadline_) deadline_ = Deadline::after(cfg_.timeout);
     for (size_t i = held_.size(); i < cfg_.names.size(); ++i) {
         AcquireRequest req;
@@ -105,7 +99,7 @@ Acquisition StoreKeeper::acquire(int cancel_fd, pid_t pgid,
             };
             WaitReporter reporter(STDERR_FILENO, wait_display(STDERR_FILENO, cfg_.quiet));
             reporter.attach(w);
-            auto r = acquire_waiting(s, req, w);
+            auto r = s.acquire_waiting(req, w);
             if (!r) return refuse(to_int(ExitCode::error), r.error().message);
             if (r->end == WaitEnd::cancelled) return {Acquisition::End::cancelled, 0};
             timed_out = r->end == WaitEnd::timed_out;
@@ -127,8 +121,8 @@ Acquisition StoreKeeper::acquire(int cancel_fd, pid_t pgid,
     return {Acquisition::End::acquired, 0};
 }
 
-void StoreKeeper::renew() {
-    Store& s = store();
+void BackendKeeper::renew() {
+    Backend& s = backend();
     std::vector<HeldLock> kept;
     for (const auto& h : held_) {
         // Zero-wait: another process in NAME's critical section (a stopped lokt, a hung NFS
@@ -154,14 +148,11 @@ void StoreKeeper::renew() {
     held_ = std::move(kept);
 }
 
-int StoreKeeper::loss_fd() {
-    if (!watch_) watch_.emplace(root_.locks_dir());
-    return watch_->fd();
-}
+int BackendKeeper::loss_fd() { return backend().loss_fd(); }
 
-void StoreKeeper::check_held() {
-    if (watch_) watch_->drain();
-    Store& s = store();
+void BackendKeeper::check_held() {
+    Backend& s = backend();
+    s.drain_loss();
     std::vector<HeldLock> kept;
     for (const auto& h : held_) {
         auto r = s.holder(h.name, h.lock_id);
@@ -175,42 +166,37 @@ void StoreKeeper::check_held() {
     held_ = std::move(kept);
 }
 
-void StoreKeeper::report_lost(const HeldLock& h) {
+void BackendKeeper::report_lost(const HeldLock& h) {
     ++lost_;
-    Store& s = store();
+    Backend& s = backend();
     const Identity& me = s.self();
     const auto ttl_sec = std::chrono::duration_cast<std::chrono::seconds>(cfg_.ttl).count();
     AuditEvent e = make_event("lost", me, h.name);
     e.lock_id = h.lock_id;
     e.ttl_sec = ttl_sec;
-    write_event(s.audit(), e);
+    write_event(s, e);
     const char* next = cfg_.end_on_lost ? "ending the command (--on-lost term)"
                                         : "the command keeps running without it";
     write_droppable(STDERR_FILENO,
                     "warning: lock \"" + h.name + "\" was broken by someone else; " + next + "\n");
 }
 
-void StoreKeeper::release(const ReleaseNote& note) {
+void BackendKeeper::release(const ReleaseNote& note) {
     if (held_.empty()) return;
-    Store& s = store();
+    Backend& s = backend();
     // Reverse order of acquisition, so a waiter for several names never sees a partial set.
     for (auto it = held_.rbegin(); it != held_.rend(); ++it) {
         auto r = s.release_id(it->name, it->lock_id, note);
-        if (!r) {
+        if (!r)
             write_droppable(STDERR_FILENO, "warning: releasing lock \"" + it->name + "\": " +
                                                r.error().message + "\n");
-            continue;
-        }
-        // The store removed its proof file with the lock; nothing left to discard for it.
-        if (r->status == ReleaseStatus::released)
-            std::erase_if(proofs_, [&](const HeldFile& p) { return p.lock_id() == it->lock_id; });
     }
     held_.clear();
 }
 
-void StoreKeeper::adopt(const std::vector<HeldLock>& locks) {
+void BackendKeeper::adopt(const std::vector<HeldLock>& locks) {
     held_.clear();
-    Store& s = store();
+    Backend& s = backend();
     for (const auto& h : locks) {
         auto r = s.holder(h.name, h.lock_id);
         // Only what is ours: a name never taken (or since broken) must not be renewed as lost.
@@ -219,7 +205,7 @@ void StoreKeeper::adopt(const std::vector<HeldLock>& locks) {
         LockRecord rec = **r;
         rec.pid = s.self().pid;
         rec.pid_start_ns = s.self().pid_start;
-        auto u = s.update(rec);
+        auto u = s.update(rec, SyncWait::bounded);
         // The proof still holds the lock for us; only pid-only judges (the original) are at risk.
         if (!u || !*u)
             write_droppable(STDERR_FILENO, "warning: lock \"" + h.name + "\": cannot record the takeover" +

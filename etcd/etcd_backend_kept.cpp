@@ -1,0 +1,105 @@
+// lokt::Backend on etcd, for a holder process (the guard's supervisor, or its front after a
+// takeover): the lease it keeps alive for its own locks, and what renews, updates and checks
+// a holding it has; and the members' health for `lokt doctor`.
+#include "lokt/etcd/backend.hpp"
+
+#include "lokt/etcd/session.hpp"
+
+#include <cstdio>
+
+namespace lokt::etcd {
+
+Result<Session*> EtcdBackend::kept_lease(const AcquireRequest& req) {
+    // A lost lease holds nothing any more; a new acquire starts on a fresh one.
+    if (kept_lease_ && kept_lease_->lost() && kept_.empty()) kept_lease_.reset();
+    if (!kept_lease_) {
+        const int64_t ttl = req.ttl.count() > 0
+                                ? std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(req.ttl).count())
+                                : kKeptTtlSec;
+        // Its keepalive thread starts here: in the guard's supervisor, after the fork.
+        auto s = Session::open(*client_, ttl);
+        if (!s) return s.error();
+        kept_lease_ = std::move(*s);
+    }
+    return kept_lease_.get();
+}
+
+std::optional<Result<std::optional<LockRecord>>> EtcdBackend::kept_holder(const std::string& lock_id) const {
+    auto it = kept_.find(lock_id);
+    if (it == kept_.end()) return std::nullopt;
+    // While the keepalives succeed the key is ours (a break revokes the lease, which the
+    // keepalive sees): no round trip, so the guard's loop never waits on the network here.
+    if (!kept_lease_ || kept_lease_->lost()) return Result<std::optional<LockRecord>>(std::optional<LockRecord>());
+    return Result<std::optional<LockRecord>>(std::optional<LockRecord>(it->second));
+}
+
+Result<std::optional<LockRecord>> EtcdBackend::holder(const std::string& name, const std::string& lock_id) const {
+    if (auto kept = kept_holder(lock_id)) return *kept;
+    auto h = locks_.holder(name);
+    if (!h) return h.error();
+    if (!*h || (*h)->foreign || (*h)->record.lock_id != lock_id) return std::optional<LockRecord>();
+    LockRecord r = (*h)->record;
+    r.name = name;
+    return std::optional<LockRecord>(r);
+}
+
+Result<std::optional<LockRecord>> EtcdBackend::renew(const std::string& name, const std::string& lock_id, Nanos,
+                                                     SyncWait) {
+    if (auto kept = kept_holder(lock_id)) return *kept;
+    // A holding this process does not keep alive (the front after its supervisor died):
+    // one keepalive of the holder's lease, if the key is still ours.
+    auto h = locks_.holder(name);
+    if (!h) return h.error();
+    if (!*h || (*h)->foreign || (*h)->record.lock_id != lock_id) return std::optional<LockRecord>();
+    auto ka = client_->lease_keepalive((*h)->lease, client_->options().request_timeout);
+    if (!ka) return ka.error();
+    if (ka->ttl <= 0) return std::optional<LockRecord>();
+    LockRecord r = (*h)->record;
+    r.name = name;
+    return std::optional<LockRecord>(r);
+}
+
+Result<bool> EtcdBackend::update(const LockRecord& updated, SyncWait) {
+    auto h = locks_.holder(updated.name);
+    if (!h) return h.error();
+    if (!*h || (*h)->foreign || (*h)->record.lock_id != updated.lock_id) return false;
+    const etcd::LockEntry& e = **h;
+    // Same key, same lease: only the value changes (the create revision, the fence, stays).
+    auto moved = locks_.reattach(Held{e.name, e.key, e.fence, e.lease, e.record}, updated, e.lease);
+    if (!moved) return moved.error();
+    if (*moved) {
+        auto it = kept_.find(updated.lock_id);
+        if (it != kept_.end()) it->second = updated;
+    }
+    return *moved;
+}
+
+std::vector<BackendProbe> EtcdBackend::probe() {
+    std::vector<BackendProbe> out;
+    const auto& eps = client_->options().url.endpoints;
+    for (size_t i = 0; i < eps.size(); ++i) {
+        BackendProbe p;
+        p.what = eps[i].host + ":" + std::to_string(eps[i].port);
+        auto st = client_->endpoint_status(i);
+        if (!st) {
+            p.detail = st.error().message;
+            out.push_back(std::move(p));
+            continue;
+        }
+        p.reached = true;
+        char rtt[32];
+        std::snprintf(rtt, sizeof rtt, "%.1f ms", std::chrono::duration<double, std::milli>(st->round_trip).count());
+        p.detail = "etcd " + st->reply.value("version", std::string("?")) + ", round trip " + rtt;
+        p.clock_skew = st->clock_skew;
+        if (p.clock_skew) {
+            const auto s = std::chrono::duration_cast<std::chrono::seconds>(*p.clock_skew).count();
+            p.detail += ", clock skew " + std::string(s >= 0 ? "+" : "") + std::to_string(s) + "s";
+        } else {
+            p.detail += ", clock skew unknown (no Date header)";
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+} // namespace lokt::etcd
