@@ -44,7 +44,7 @@ export LOKT_ROOT=$work/contended
 t0=$(now_us)
 for ((p = 0; p < 8; p++)); do
     ( for ((r = 0; r < 5; r++)); do
-          LOKT_OWNER=bench-$p "$LOKT_BIN" guard --wait x -- sleep 0.05
+          LOKT_OWNER=bench-$p "$LOKT_BIN" guard -q --wait x -- sleep 0.05
       done ) &
 done
 wait
