@@ -1,0 +1,130 @@
+"""The etcd backend against a three-member cluster on 127.0.0.1 (random ports): lokt is given
+every member, and a member that dies — the one lokt talks to first included — changes nothing
+for a lock taken before, for new commands, or for a guard holding its lock meanwhile."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "etcd"))
+from etcd_harness import free_port  # noqa: E402
+
+from conftest import wait_for  # noqa: E402
+from test_etcd_guard import finish, start_guard, wait_started  # noqa: E402
+
+
+class Cluster:
+    """Three etcd members on loopback, each with a client and a peer port of its own."""
+
+    def __init__(self):
+        assert shutil.which("etcd"), "etcd missing: run scripts/install-deps.sh"
+        self.dir = tempfile.mkdtemp(prefix="lokt-etcd-cluster-")
+        self.procs = []
+        for _ in range(5):  # a port found free may be taken by a test beside us: new ports
+            if self.start():
+                return
+            self.stop_all()
+        raise AssertionError("the etcd cluster did not start")
+
+    def start(self):
+        self.clients = [free_port() for _ in range(3)]
+        peers = [free_port() for _ in range(3)]
+        initial = ",".join(f"m{i}=http://127.0.0.1:{peers[i]}" for i in range(3))
+        self.procs, self.logs = [], []
+        for i in range(3):
+            c, p = f"http://127.0.0.1:{self.clients[i]}", f"http://127.0.0.1:{peers[i]}"
+            data = os.path.join(self.dir, f"m{i}")
+            shutil.rmtree(data, ignore_errors=True)
+            log = open(os.path.join(self.dir, f"m{i}.log"), "wb")
+            self.logs.append(log)
+            self.procs.append(subprocess.Popen(
+                ["etcd", "--name", f"m{i}", "--data-dir", data, "--listen-client-urls", c,
+                 "--advertise-client-urls", c, "--listen-peer-urls", p, "--initial-advertise-peer-urls", p,
+                 "--initial-cluster", initial, "--initial-cluster-state", "new",
+                 "--initial-cluster-token", os.path.basename(self.dir)], stdout=log, stderr=log))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(p.poll() is not None for p in self.procs):
+                return False
+            if all(self.healthy(i) for i in range(3)):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def healthy(self, i):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.clients[i]}/health", timeout=1) as r:
+                return b"true" in r.read()
+        except OSError:
+            return False
+
+    def url(self, prefix):
+        return "etcd://" + ",".join(f"127.0.0.1:{port}" for port in self.clients) + "/" + prefix
+
+    def kill(self, i):
+        self.procs[i].kill()
+        self.procs[i].wait()
+
+    def stop_all(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for log in self.logs:
+            log.close()
+
+
+@pytest.fixture
+def cluster():
+    c = Cluster()
+    yield c
+    c.stop_all()
+    shutil.rmtree(c.dir, ignore_errors=True)
+
+
+def test_a_dead_member_changes_nothing_for_locks_and_commands(lokt, cluster):
+    env = lokt.env(owner="a", LOKT_BACKEND=cluster.url("c1"))
+    assert lokt.run("lock", "deploy", "--ttl", "10m", env=env).returncode == 0
+    fence = json.loads(lokt.run("status", "deploy", "--json", env=env).stdout)["fence"]
+    cluster.kill(0)  # the member lokt tries first
+    st = json.loads(lokt.run("status", "deploy", "--json", env=env).stdout)
+    assert (st["owner"], st["fence"]) == ("a", fence)
+    r = lokt.run("lock", "deploy", env=dict(env, LOKT_OWNER="b"))
+    assert r.returncode == 2 and "held by a@" in r.stderr, r.stderr
+    assert lokt.run("unlock", "deploy", env=env).returncode == 0
+    r = lokt.run("guard", "deploy", "--", "sh", "-c", 'echo "$LOKT_FENCE"', env=dict(env, LOKT_OWNER="b"))
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout) > fence
+
+
+def test_a_guard_keeps_its_lock_when_its_member_dies(lokt, cluster, tmp_path):
+    url = cluster.url("c2")
+    p, d = start_guard(lokt, url, tmp_path, "build")
+    try:
+        wait_started(p, d)
+        cluster.kill(0)
+        # Longer than the kept lease (5 s): only a keepalive through another member holds it.
+        env = lokt.env(owner="other", LOKT_BACKEND=url)
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            r = lokt.run("lock", "build", env=env)
+            assert r.returncode == 2, (r.stdout, r.stderr)
+            assert p.poll() is None
+            time.sleep(0.5)
+        (d / "go").touch()
+        assert p.wait(timeout=30) == 0, p.communicate()
+        wait_for(lambda: lokt.run("exists", "build", env=env).returncode == 3, timeout=30,
+                 what="the released lock to go")
+    finally:
+        finish(p)
