@@ -104,40 +104,20 @@ Verdict judge_group(const std::string& name, const LockRecord& group, const std:
     return v;
 }
 
-} // namespace
-
-int cmd_why(const Command& cmd, const Args& args) {
-    if (auto bad = check_single_name(cmd, args)) return *bad;
-    const std::string& name = args.positional[0];
-    const std::string q = "lock \"" + name + "\"";
-    auto backend = open_backend(false);
-    if (!backend) return fail(backend.error());
-    Backend& store = **backend;
-    const TimePoint at = now();
-    const Identity& self = store.self();
-
-    ReadOutcome read;
-    if (store.present()) {
-        auto r = store.read(name);
-        if (!r) return fail(r.error());
-        read = std::move(*r);
-    }
-    const auto freeze = store.peek_freeze(name, at);
-
+// The verdict on what is stored for NAME (free, held, stale, corrupt, a newer version).
+Result<Verdict> judge_stored(Backend& store, const std::string& name, const ReadOutcome& read, TimePoint at) {
     Verdict v;
     switch (read.status) {
     case DecodeStatus::ok:
         if (read.record && is_group(*read.record)) {
             auto holders = store.holders(name);
-            if (!holders) return fail(holders.error());
-            v = judge_group(name, *read.record, *holders, at, self, store.local_view());
-        } else if (read.record) {
-            v = judge_lock(name, *read.record, at, self, store.local_view());
-        } else {
-            v.reason = "free";
-            v.acquirable = true;
-            v.lines.push_back(q + " is free: lokt lock/guard would acquire it now");
+            if (!holders) return holders.error();
+            return judge_group(name, *read.record, *holders, at, store.self(), store.local_view());
         }
+        if (read.record) return judge_lock(name, *read.record, at, store.self(), store.local_view());
+        v.reason = "free";
+        v.acquirable = true;
+        v.lines.push_back("lock \"" + name + "\" is free: lokt lock/guard would acquire it now");
         break;
     case DecodeStatus::corrupt:
         v.reason = "corrupt";
@@ -148,57 +128,87 @@ int cmd_why(const Command& cmd, const Args& args) {
     case DecodeStatus::future_version:
         v.reason = "corrupt";
         v.code = ExitCode::error;
-        v.lines.push_back("the lock file of \"" + name + "\" was written by a newer lokt (" + read.detail +
-                          ")");
+        v.lines.push_back("the lock file of \"" + name + "\" was written by a newer lokt (" + read.detail + ")");
         v.lines.push_back("this lokt leaves it alone; upgrade lokt to use this lock");
         break;
     }
-    if (freeze) {
-        Verdict f;
-        f.reason = "frozen";
-        f.code = ExitCode::held;
-        f.lines.push_back(q + " is frozen until " +
-                          (freeze->expires_at ? format_rfc3339(*freeze->expires_at) : std::string("?")) +
-                          " by " + holder_text(*freeze) +
-                          (freeze->expires_at ? " (" + format_duration(age_of(at, *freeze->expires_at)) +
-                                                    " left)"
-                                              : std::string()));
-        f.lines.push_back("every lokt lock/guard of \"" + name + "\" is refused until then; lift it with: "
-                          "lokt unfreeze " + name);
-        if (read.record && v.reason != "free") {
-            f.lines.push_back("also:");
-            for (const auto& l : v.lines) f.lines.push_back("  " + l);
-        }
-        v = std::move(f);
+    return v;
+}
+
+// A freeze is the answer whatever is held; what is held follows as "also:".
+Verdict frozen_verdict(const std::string& name, const LockRecord& freeze, const Verdict& held, bool has_record,
+                       TimePoint at) {
+    Verdict f;
+    f.reason = "frozen";
+    f.code = ExitCode::held;
+    f.lines.push_back("lock \"" + name + "\" is frozen until " +
+                      (freeze.expires_at ? format_rfc3339(*freeze.expires_at) : std::string("?")) + " by " +
+                      holder_text(freeze) +
+                      (freeze.expires_at ? " (" + format_duration(age_of(at, *freeze.expires_at)) + " left)"
+                                         : std::string()));
+    f.lines.push_back("every lokt lock/guard of \"" + name + "\" is refused until then; lift it with: "
+                      "lokt unfreeze " + name);
+    if (has_record && held.reason != "free") {
+        f.lines.push_back("also:");
+        for (const auto& l : held.lines) f.lines.push_back("  " + l);
     }
+    return f;
+}
+
+// why --json: the verdict with the holder(s) and the freeze as lock objects.
+void print_why_json(Backend& store, const std::string& name, const ReadOutcome& read,
+                    const std::optional<LockRecord>& freeze, const Verdict& v, TimePoint at) {
+    OrderedJson j;
+    j["name"] = name;
+    j["acquirable"] = v.acquirable;
+    j["reason"] = v.reason;
+    j["explanation"] = v.lines;
+    if (read.record) {
+        j["holder"] = lock_json(*read.record, false, at, store.local_view());
+        j["stale"] = read.record->expired(at) || provably_gone(*read.record, store.local_view());
+        if (is_group(*read.record)) {
+            j["stale"] = v.reason == "stale";  // a group is stale only when all its holders are
+            j["holders"] = OrderedJson::array();
+            if (auto hs = store.holders(name))
+                for (const auto& h : *hs) j["holders"].push_back(lock_json(h, false, at, store.local_view()));
+        }
+    }
+    if (freeze) j["freeze"] = lock_json(*freeze, true, at, store.local_view());
+    if (read.status != DecodeStatus::ok) {
+        j["detail"] = read.detail;
+        j["future_version"] = read.status == DecodeStatus::future_version;
+    }
+    print_json(j);
+}
+
+} // namespace
+
+int cmd_why(const Command& cmd, const Args& args) {
+    if (auto bad = check_single_name(cmd, args)) return *bad;
+    const std::string& name = args.positional[0];
+    auto backend = open_backend(false);
+    if (!backend) return fail(backend.error());
+    Backend& store = **backend;
+    const TimePoint at = now();
+
+    ReadOutcome read;
+    if (store.present()) {
+        auto r = store.read(name);
+        if (!r) return fail(r.error());
+        read = std::move(*r);
+    }
+    const auto freeze = store.peek_freeze(name, at);
+    auto v = judge_stored(store, name, read, at);
+    if (!v) return fail(v.error());
+    if (freeze) *v = frozen_verdict(name, *freeze, *v, read.record.has_value(), at);
 
     if (args.has("json")) {
-        OrderedJson j;
-        j["name"] = name;
-        j["acquirable"] = v.acquirable;
-        j["reason"] = v.reason;
-        j["explanation"] = v.lines;
-        if (read.record) {
-            j["holder"] = lock_json(*read.record, false, at, store.local_view());
-            j["stale"] = read.record->expired(at) || provably_gone(*read.record, store.local_view());
-            if (is_group(*read.record)) {
-                j["stale"] = v.reason == "stale";  // a group is stale only when all its holders are
-                j["holders"] = OrderedJson::array();
-                if (auto hs = store.holders(name))
-                    for (const auto& h : *hs) j["holders"].push_back(lock_json(h, false, at, store.local_view()));
-            }
-        }
-        if (freeze) j["freeze"] = lock_json(*freeze, true, at, store.local_view());
-        if (read.status != DecodeStatus::ok) {
-            j["detail"] = read.detail;
-            j["future_version"] = read.status == DecodeStatus::future_version;
-        }
-        print_json(j);
+        print_why_json(store, name, read, freeze, *v, at);
     } else {
-        for (size_t i = 0; i < v.lines.size(); ++i)
-            std::printf("%s%s\n", i == 0 ? "" : "  ", printable(v.lines[i]).c_str());
+        for (size_t i = 0; i < v->lines.size(); ++i)
+            std::printf("%s%s\n", i == 0 ? "" : "  ", printable(v->lines[i]).c_str());
     }
-    return to_int(v.code);
+    return to_int(v->code);
 }
 
 } // namespace lokt::cli
