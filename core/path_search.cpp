@@ -41,9 +41,12 @@ int search_path(const char* name, const char* path_list, char* buf, size_t cap, 
             size_t used = dir_len;
             if (dir_len) buf[used++] = '/';
             std::memcpy(buf + used, name, name_len + 1);
-            if (is_executable_file(buf, st)) return 0;
-            // Like execvp: a candidate that exists but cannot run is remembered, the search goes on.
-            if (::stat(buf, st) == 0) result = EACCES;
+            // One stat per candidate (this runs inside exec calls). Like execvp, a candidate
+            // that exists but cannot run is remembered and the search goes on.
+            if (::stat(buf, st) == 0) {
+                if (S_ISREG(st->st_mode) && ::faccessat(AT_FDCWD, buf, X_OK, AT_EACCESS) == 0) return 0;
+                result = EACCES;
+            }
         }
         if (!end) break;
         p = end + 1;

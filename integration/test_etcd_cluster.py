@@ -8,12 +8,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "etcd"))
-from etcd_harness import free_port  # noqa: E402
+from etcd_harness import free_port, healthy, terminate  # noqa: E402
 
 from conftest import wait_for  # noqa: E402
 from test_etcd_guard import finish, start_guard, wait_started  # noqa: E402
@@ -52,17 +51,10 @@ class Cluster:
         while time.monotonic() < deadline:
             if any(p.poll() is not None for p in self.procs):
                 return False
-            if all(self.healthy(i) for i in range(3)):
+            if all(healthy(f"http://127.0.0.1:{port}") for port in self.clients):
                 return True
             time.sleep(0.05)
         return False
-
-    def healthy(self, i):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.clients[i]}/health", timeout=1) as r:
-                return b"true" in r.read()
-        except OSError:
-            return False
 
     def url(self, prefix):
         return "etcd://" + ",".join(f"127.0.0.1:{port}" for port in self.clients) + "/" + prefix
@@ -73,14 +65,7 @@ class Cluster:
 
     def stop_all(self):
         for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+            terminate(p)
         for log in self.logs:
             log.close()
 

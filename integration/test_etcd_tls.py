@@ -9,12 +9,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "etcd"))
-from etcd_harness import etcd, free_port  # noqa: E402,F401 (etcd is a fixture)
+from etcd_harness import etcd, free_port, healthy, terminate  # noqa: E402,F401 (etcd is a fixture)
 
 
 def openssl(*args, cwd):
@@ -67,13 +66,8 @@ class TlsEtcd:
         ctx.load_cert_chain(self.pki["client.crt"], self.pki["client.key"])
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"https://127.0.0.1:{self.port}/health", timeout=1,
-                                            context=ctx) as r:
-                    if b"true" in r.read():
-                        return True
-            except OSError:
-                pass
+            if healthy(f"https://127.0.0.1:{self.port}", ctx):
+                return True
             if self.proc.poll() is not None:
                 self.log.close()
                 return False
@@ -81,13 +75,7 @@ class TlsEtcd:
         return False
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         if not self.log.closed:
             self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)

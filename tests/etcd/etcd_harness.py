@@ -12,6 +12,26 @@ import urllib.request
 import pytest
 
 
+def healthy(url, context=None):
+    """True if the etcd member at `url` (http:// or https://) answers /health with true."""
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=1, context=context) as r:
+            return b"true" in r.read()
+    except OSError:
+        return False
+
+
+def terminate(proc):
+    """Stops an etcd process: SIGTERM, then SIGKILL if it is not gone within 10 s."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -43,12 +63,8 @@ class Etcd:
              "--initial-cluster-state", "new"], stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 30
         while True:
-            try:
-                with urllib.request.urlopen(f"{c}/health", timeout=1) as r:
-                    if b"true" in r.read():
-                        return True
-            except OSError:
-                pass
+            if healthy(c):
+                return True
             if self.proc.poll() is not None:
                 self.log.close()
                 with open(os.path.join(self.dir, "log"), "rb") as f:
@@ -63,13 +79,7 @@ class Etcd:
             time.sleep(0.02)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         self.log.close()
 
     @property
