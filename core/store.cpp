@@ -59,6 +59,34 @@ Store::Store(Root root, AuditLog audit, Identity self)
     : root_(std::move(root)), audit_(std::move(audit)), self_(std::move(self)),
       view_{self_.host, self_.boot_id, self_.pid_ns, held_dir(root_)} {}
 
+namespace {
+
+/// Our lock with the next fence, complete in a temp file before it gets its real name (nobody
+/// sees a partial lock). The fence lock is held until the caller has put the file in place, so
+/// fences are issued in the order in which holdings begin.
+struct Fenced {
+    detail::NameLock lock;
+    detail::TempFile tmp;
+};
+
+Result<Fenced> prepare_fenced(const Root& root, LockRecord& mine, int64_t floor) {
+    auto lk = detail::NameLock::acquire_fence(root, mine.name);
+    if (!lk) return lk.error();
+    auto fence = lk->next_fence(floor);
+    if (!fence) return fence.error();
+    mine.fence = *fence;
+    auto tmp = detail::TempFile::write(root, root.locks_dir(), encode_lock(mine));
+    if (!tmp) return tmp.error();
+    return Fenced{std::move(*lk), std::move(*tmp)};
+}
+
+AcquireOutcome acquired(AuditLog& audit, const AcquireRequest& req, const LockRecord& mine) {
+    write_event(audit, acquire_event(req.who, req.name, mine));
+    return Acquired{mine, false};
+}
+
+} // namespace
+
 Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
     LOKT_TRY(validate_name(req.name));
     if (req.mode != LockMode::exclusive) return try_acquire_shared(req);
@@ -69,38 +97,16 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
 
     const std::string path = root_.lock_path(name);
     LockRecord mine = make_lock_record(req, now());
-    // Our lock with the next fence, complete in a temp file before it gets its real name
-    // (nobody sees a partial lock). The fence lock is held until the caller has put the file
-    // in place, so fences are issued in the order in which holdings begin.
-    struct Fenced {
-        detail::NameLock lock;
-        detail::TempFile tmp;
-    };
-    auto prepare = [&](int64_t floor) -> Result<Fenced> {
-        auto lk = detail::NameLock::acquire_fence(root_, name);
-        if (!lk) return lk.error();
-        auto fence = lk->next_fence(floor);
-        if (!fence) return fence.error();
-        mine.fence = *fence;
-        auto tmp = detail::TempFile::write(root_, root_.locks_dir(), encode_lock(mine));
-        if (!tmp) return tmp.error();
-        return Fenced{std::move(*lk), std::move(*tmp)};
-    };
-    auto acquired = [&]() -> AcquireOutcome {
-        write_event(audit_, acquire_event(req.who, name, mine));
-        return Acquired{mine, false};
-    };
-
     for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
         // Fast path without the per-name lock: a live holder is simply reported, and a free
         // name is created by link() (EEXIST: someone was faster, the original lokt included).
         auto seen = detail::read_state(root_, path);
         if (!seen) return seen.error();
         if (!seen->exists) {
-            auto f = prepare(0);
+            auto f = prepare_fenced(root_, mine, 0);
             if (!f) return f.error();
             auto linked = f->tmp.link_to(path);
-            if (linked) return acquired();
+            if (linked) return acquired(audit_, req, mine);
             if (linked.error().sys_errno != EEXIST) return linked.error();
             continue;  // a gap in the fences, never a repeat
         }
@@ -110,74 +116,90 @@ Result<AcquireOutcome> Store::try_acquire(const AcquireRequest& req) {
         if (seen->ok() && judge(seen->record(), req, view_, now()) == Verdict::held)
             return AcquireOutcome{Held{seen->record()}};
 
-        // Anything else changes the file: decide again under the per-name lock, on what is
-        // there now (a renewal may have landed since the fast read), then act.
-        auto lk = detail::NameLock::acquire(root_, name);
-        if (!lk) return lk.error();
-        auto cur = detail::read_state(root_, path);
-        if (!cur) return cur.error();
-        if (!cur->exists) continue;
-        switch (cur->decoded.status) {
-        case DecodeStatus::future_version:
-            return detail::future_version_error("lock", name, *cur);
-        case DecodeStatus::corrupt: {
-            // The original creates the file empty and renames its content in a moment later.
-            if (detail::being_written(*cur, now())) return AcquireOutcome{detail::held_by_writer(name, *cur)};
-            auto f = prepare(0);
-            if (!f) return f.error();
-            LOKT_TRY(f->tmp.rename_to(path));
-            auto ev = make_event("corrupt-break", req.who, name, nullptr, false);
-            ev.extra = {{"reason", cur->decoded.detail}};
-            write_event(audit_, ev);
-            return acquired();
-        }
-        case DecodeStatus::ok:
-            break;
-        }
-        const LockRecord& old = cur->record();
-        if (is_group(old)) {
-            // Shared holders: judged one by one, never by the holder the record mirrors.
-            auto group = settle_group(name, old);
-            if (!group) return group.error();
-            if (*group) return AcquireOutcome{Held{**group}};
-            continue;  // the last holder was gone: the lock file is too
-        }
-        switch (judge(old, req, view_, now())) {
-        case Verdict::held:
-            return AcquireOutcome{Held{old}};
-        case Verdict::expired:
-        case Verdict::dead: {
-            bool expired = old.expired(now());
-            auto f = prepare(old.fence);
-            if (!f) return f.error();
-            LOKT_TRY(f->tmp.rename_to(path));
-            remove_held(view_.held_dir, old.lock_id);
-            auto ev = make_event("auto-prune", req.who, name, &old, false);
-            ev.extra = {{"pruned_owner", old.owner},
-                        {"pruned_host", old.host},
-                        {"pruned_pid", old.pid},
-                        {"reason", expired ? "expired" : "dead"}};
-            write_event(audit_, ev);
-            return acquired();
-        }
-        case Verdict::refresh: {
-            LockRecord refreshed = old;  // the same holding: it keeps its fence
-            // Without --ttl the lease keeps the TTL it has (re-armed from now); a refresh
-            // must never turn an expiring lease into one that never ends.
-            // (Saturated: a foreign file's ttl_sec may be anything.)
-            const int64_t keep_sec = std::clamp<int64_t>(old.ttl_sec, 0, kMaxDurationNs / 1'000'000'000);
-            const Nanos ttl = req.ttl.count() > 0 ? req.ttl : Nanos(std::chrono::seconds(keep_sec));
-            detail::set_ttl(refreshed, ttl, now());
-            auto rtmp = detail::TempFile::write(root_, root_.locks_dir(), encode_lock(refreshed));
-            if (!rtmp) return rtmp.error();
-            LOKT_TRY(rtmp->rename_to(path));
-            write_event(audit_, make_event("renew", req.who, name, &refreshed, true));
-            return AcquireOutcome{Acquired{refreshed, true}};
-        }
-        }
+        // Anything else changes the file: decide again under the per-name lock.
+        auto decided = acquire_locked(req, mine);
+        if (!decided) return decided.error();
+        if (*decided) return std::move(**decided);
     }
     return Error{"lock \"" + name + "\": gave up after " + std::to_string(kMaxAttempts) +
                  " attempts (the lock file kept changing)"};
+}
+
+Result<std::optional<AcquireOutcome>> Store::acquire_locked(const AcquireRequest& req, LockRecord& mine) {
+    const std::string& name = req.name;
+    const std::string path = root_.lock_path(name);
+    auto lk = detail::NameLock::acquire(root_, name);
+    if (!lk) return lk.error();
+    // What is there now: a renewal may have landed since the fast read.
+    auto cur = detail::read_state(root_, path);
+    if (!cur) return cur.error();
+    if (!cur->exists) return std::optional<AcquireOutcome>{};
+    switch (cur->decoded.status) {
+    case DecodeStatus::future_version:
+        return detail::future_version_error("lock", name, *cur);
+    case DecodeStatus::corrupt: {
+        // The original creates the file empty and renames its content in a moment later.
+        if (detail::being_written(*cur, now()))
+            return std::optional<AcquireOutcome>{detail::held_by_writer(name, *cur)};
+        auto f = prepare_fenced(root_, mine, 0);
+        if (!f) return f.error();
+        LOKT_TRY(f->tmp.rename_to(path));
+        auto ev = make_event("corrupt-break", req.who, name, nullptr, false);
+        ev.extra = {{"reason", cur->decoded.detail}};
+        write_event(audit_, ev);
+        return std::optional<AcquireOutcome>{acquired(audit_, req, mine)};
+    }
+    case DecodeStatus::ok:
+        break;
+    }
+    const LockRecord& old = cur->record();
+    if (is_group(old)) {
+        // Shared holders: judged one by one, never by the holder the record mirrors.
+        auto group = settle_group(name, old);
+        if (!group) return group.error();
+        if (*group) return std::optional<AcquireOutcome>{Held{**group}};
+        return std::optional<AcquireOutcome>{};  // the last holder was gone: the lock file is too
+    }
+    switch (judge(old, req, view_, now())) {
+    case Verdict::held:
+        return std::optional<AcquireOutcome>{Held{old}};
+    case Verdict::expired:
+    case Verdict::dead: {
+        bool expired = old.expired(now());
+        auto f = prepare_fenced(root_, mine, old.fence);
+        if (!f) return f.error();
+        LOKT_TRY(f->tmp.rename_to(path));
+        remove_held(view_.held_dir, old.lock_id);
+        auto ev = make_event("auto-prune", req.who, name, &old, false);
+        ev.extra = {{"pruned_owner", old.owner},
+                    {"pruned_host", old.host},
+                    {"pruned_pid", old.pid},
+                    {"reason", expired ? "expired" : "dead"}};
+        write_event(audit_, ev);
+        return std::optional<AcquireOutcome>{acquired(audit_, req, mine)};
+    }
+    case Verdict::refresh: {
+        auto refreshed = refresh_lease(req, old);
+        if (!refreshed) return refreshed.error();
+        return std::optional<AcquireOutcome>{std::move(*refreshed)};
+    }
+    }
+    return std::optional<AcquireOutcome>{};
+}
+
+Result<AcquireOutcome> Store::refresh_lease(const AcquireRequest& req, const LockRecord& old) {
+    LockRecord refreshed = old;  // the same holding: it keeps its fence
+    // Without --ttl the lease keeps the TTL it has (re-armed from now); a refresh must never
+    // turn an expiring lease into one that never ends. (Saturated: a foreign file's ttl_sec
+    // may be anything.)
+    const int64_t keep_sec = std::clamp<int64_t>(old.ttl_sec, 0, kMaxDurationNs / 1'000'000'000);
+    const Nanos ttl = req.ttl.count() > 0 ? req.ttl : Nanos(std::chrono::seconds(keep_sec));
+    detail::set_ttl(refreshed, ttl, now());
+    auto tmp = detail::TempFile::write(root_, root_.locks_dir(), encode_lock(refreshed));
+    if (!tmp) return tmp.error();
+    LOKT_TRY(tmp->rename_to(root_.lock_path(req.name)));
+    write_event(audit_, make_event("renew", req.who, req.name, &refreshed, true));
+    return AcquireOutcome{Acquired{refreshed, true}};
 }
 
 void Store::audit_denial(const AcquireRequest& req, const AcquireOutcome& outcome) {

@@ -154,6 +154,11 @@ public:
     static constexpr Nanos kRenewAuditEvery = std::chrono::minutes(1);
 
 private:
+    /// One pass of an exclusive acquisition under NAME's flock, decided on what is there now
+    /// (`mine` gets its fence when written); nullopt when the file went away meanwhile.
+    Result<std::optional<AcquireOutcome>> acquire_locked(const AcquireRequest& req, LockRecord& mine);
+    /// Re-arms our own lease `old` (lokt lock on a lease we hold), keeping its fence.
+    Result<AcquireOutcome> refresh_lease(const AcquireRequest& req, const LockRecord& old);
     // Shared and slot holders (store_shared.cpp, store_group.cpp); each runs under NAME's flock.
     Result<AcquireOutcome> try_acquire_shared(const AcquireRequest& req);
     /// Prunes the group's dead holders; removes the group record when none is left (nullopt)
