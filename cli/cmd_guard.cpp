@@ -14,7 +14,7 @@
 #include "lokt/proc/exit_status.hpp"
 #include "lokt/proc/held_env.hpp"
 #include "lokt/proc/resolve_command.hpp"
-#include "lokt/supervisor/backend_keeper.hpp"
+#include "lokt/backend_keeper.hpp"
 #include "lokt/sys.hpp"
 
 #include <unistd.h>

@@ -25,6 +25,17 @@ Result<void> write_holder(const Root& root, const LockRecord& holder);
 /// Removes a holder file; a missing one is fine.
 Result<void> remove_holder(const Root& root, const std::string& name, const std::string& lock_id);
 
+struct FileState;
+
+/// What a shared or slot acquirer found under NAME's flock: the lock file, the group's live
+/// holders, the group record it joins (none: it starts one), whether a file is replaced.
+struct GroupScan {
+    const FileState& cur;
+    std::vector<LockRecord> live;
+    std::optional<LockRecord> group;
+    bool replace = false;  ///< the lock file is stale or corrupt: renamed over
+};
+
 /// The group record of NAME mirroring `rep` (its owner, pid, kind, TTL...): `group_id` is the
 /// group's own lock id, `s` its mode and N.
 LockRecord group_mirroring(const LockRecord& rep, const std::string& group_id, const Sharing& s);

@@ -59,81 +59,89 @@ Result<AcquireOutcome> Store::try_acquire_shared(const AcquireRequest& req) {
     if (!frozen) return frozen.error();
     if (*frozen) return AcquireOutcome{Frozen{**frozen}};
     const Sharing want{req.mode, req.mode == LockMode::slots ? req.slots : 0, -1, {}};
-    const std::string path = root_.lock_path(name);
-
     for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-        auto locked = detail::lock_and_read(root_, name, path);
-        if (!locked) return locked.error();
-        const detail::FileState& cur = locked->state;
-        std::vector<LockRecord> live;
-        std::optional<LockRecord> group;  // the group joined
-        bool replace = false;             // the lock file is stale or corrupt: renamed over
-        if (cur.exists) {
-            if (cur.decoded.status == DecodeStatus::future_version)
-                return detail::future_version_error("lock", name, cur);
-            if (detail::being_written(cur, now())) return AcquireOutcome{detail::held_by_writer(name, cur)};
-            replace = true;
-            if (cur.ok() && is_group(cur.record())) {
-                const Sharing has = sharing_of(cur.record());
-                if (has.mode != want.mode || has.slots != want.slots)
-                    return mode_mismatch(name, has, want.mode, want.slots);
-                auto l = live_holders(name);
-                if (!l) return l.error();
-                live = std::move(*l);
-                if (!live.empty()) {
-                    group = cur.record();
-                    if (group_full(req, live, root_)) {
-                        auto shown = settle_group(name, *group);  // show a live holder
-                        if (!shown) return shown.error();
-                        return AcquireOutcome{Held{shown->value_or(*group)}};
-                    }
-                }
-            } else if (cur.ok()) {
-                const LockRecord& old = cur.record();
-                const bool expired = old.expired(now());
-                if (!expired && !provably_gone(old, view_)) return AcquireOutcome{Held{old}};
-                remove_held(view_.held_dir, old.lock_id);
-                auto ev = make_event("auto-prune", req.who, name, &old, false);
-                ev.extra = {{"pruned_owner", old.owner}, {"pruned_host", old.host}, {"pruned_pid", old.pid},
-                            {"reason", expired ? "expired" : "dead"}};
-                write_event(audit_, ev);
-            }
-        }
-        if (!group) clear_holders(name);  // files of no group (a crash, a force-break) are void
-
-        LockRecord mine = make_lock_record(req, now());
-        Sharing ms = want;
-        if (want.mode == LockMode::slots) ms.slot = free_slot(live);
-        set_sharing(mine, ms);
-        // Held (inside the sync lock, as for any replacer) until the holder and the group
-        // record are in place, so fences follow the order in which holdings begin.
-        auto fence_lock = detail::NameLock::acquire_fence(root_, name);
-        if (!fence_lock) return fence_lock.error();
-        auto fence = fence_lock->next_fence(fence_floor(cur, live));
-        if (!fence) return fence.error();
-        mine.fence = *fence;
-        LOKT_TRY(detail::write_holder(root_, mine));
-        if (group) {
-            // The record may mirror a holder just pruned: point it at a live one.
-            auto settled = settle_group(name, *group);
-            if (!settled) return settled.error();
-        } else {
-            auto g = detail::write_group(root_, detail::group_mirroring(mine, random_lock_id(), want), !replace);
-            if (!g) {
-                (void)detail::remove_holder(root_, name, mine.lock_id);
-                // An exclusive acquirer linked first (it needs no flock): judge it next round.
-                if (g.error().sys_errno == EEXIST) continue;
-                return g.error();
-            }
-        }
-        auto ev = acquire_event(req.who, name, mine);
-        ev.extra["mode"] = std::string(to_string(want.mode));
-        if (ms.slot >= 0) ev.extra["slot"] = ms.slot;
-        write_event(audit_, ev);
-        return AcquireOutcome{Acquired{mine, false}};
+        auto r = acquire_shared_locked(req, want);
+        if (!r) return r.error();
+        if (*r) return std::move(**r);
     }
     return Error{"lock \"" + name + "\": gave up after " + std::to_string(kMaxAttempts) +
                  " attempts (the lock file kept changing)"};
+}
+
+Result<std::optional<AcquireOutcome>> Store::acquire_shared_locked(const AcquireRequest& req, const Sharing& want) {
+    const std::string& name = req.name;
+    auto locked = detail::lock_and_read(root_, name, root_.lock_path(name));
+    if (!locked) return locked.error();
+    detail::GroupScan scan{locked->state, {}, {}, false};
+    const detail::FileState& cur = scan.cur;
+    if (cur.exists) {
+        if (cur.decoded.status == DecodeStatus::future_version)
+            return detail::future_version_error("lock", name, cur);
+        if (detail::being_written(cur, now())) return std::optional<AcquireOutcome>{detail::held_by_writer(name, cur)};
+        scan.replace = true;
+        if (cur.ok() && is_group(cur.record())) {
+            const Sharing has = sharing_of(cur.record());
+            if (has.mode != want.mode || has.slots != want.slots)
+                return mode_mismatch(name, has, want.mode, want.slots);
+            auto l = live_holders(name);
+            if (!l) return l.error();
+            scan.live = std::move(*l);
+            if (!scan.live.empty()) {
+                scan.group = cur.record();
+                if (group_full(req, scan.live, root_)) {
+                    auto shown = settle_group(name, *scan.group);  // show a live holder
+                    if (!shown) return shown.error();
+                    return std::optional<AcquireOutcome>{Held{shown->value_or(*scan.group)}};
+                }
+            }
+        } else if (cur.ok()) {
+            const LockRecord& old = cur.record();
+            const bool expired = old.expired(now());
+            if (!expired && !provably_gone(old, view_)) return std::optional<AcquireOutcome>{Held{old}};
+            remove_held(view_.held_dir, old.lock_id);
+            auto ev = make_event("auto-prune", req.who, name, &old, false);
+            ev.extra = {{"pruned_owner", old.owner}, {"pruned_host", old.host}, {"pruned_pid", old.pid},
+                        {"reason", expired ? "expired" : "dead"}};
+            write_event(audit_, ev);
+        }
+    }
+    if (!scan.group) clear_holders(name);  // files of no group (a crash, a force-break) are void
+    return add_holder(req, want, scan);
+}
+
+Result<std::optional<AcquireOutcome>> Store::add_holder(const AcquireRequest& req, const Sharing& want,
+                                                        const detail::GroupScan& scan) {
+    const std::string& name = req.name;
+    LockRecord mine = make_lock_record(req, now());
+    Sharing ms = want;
+    if (want.mode == LockMode::slots) ms.slot = free_slot(scan.live);
+    set_sharing(mine, ms);
+    // Held (inside the sync lock, as for any replacer) until the holder and the group
+    // record are in place, so fences follow the order in which holdings begin.
+    auto fence_lock = detail::NameLock::acquire_fence(root_, name);
+    if (!fence_lock) return fence_lock.error();
+    auto fence = fence_lock->next_fence(fence_floor(scan.cur, scan.live));
+    if (!fence) return fence.error();
+    mine.fence = *fence;
+    LOKT_TRY(detail::write_holder(root_, mine));
+    if (scan.group) {
+        // The record may mirror a holder just pruned: point it at a live one.
+        auto settled = settle_group(name, *scan.group);
+        if (!settled) return settled.error();
+    } else {
+        auto g = detail::write_group(root_, detail::group_mirroring(mine, random_lock_id(), want), !scan.replace);
+        if (!g) {
+            (void)detail::remove_holder(root_, name, mine.lock_id);
+            // An exclusive acquirer linked first (it needs no flock): judge it next round.
+            if (g.error().sys_errno == EEXIST) return std::optional<AcquireOutcome>();
+            return g.error();
+        }
+    }
+    auto ev = acquire_event(req.who, name, mine);
+    ev.extra["mode"] = std::string(to_string(want.mode));
+    if (ms.slot >= 0) ev.extra["slot"] = ms.slot;
+    write_event(audit_, ev);
+    return std::optional<AcquireOutcome>{Acquired{mine, false}};
 }
 
 Result<std::optional<LockRecord>> Store::renew_holder(const LockRecord& group, const std::string& lock_id,

@@ -209,3 +209,42 @@ def test_the_shim_guards_a_matching_command_on_etcd(lokt, etcd, shim, tmp_path):
     rec = shim.records()[0]
     assert rec["held"].startswith("git-push:"), rec
     assert not etcd.keys("g6/git-push/")
+
+
+def test_a_front_that_takes_over_keeps_the_short_lease_alive(lokt, etcd, tmp_path):
+    """Without --ttl the lock sits on a 5 s lease the supervisor keeps alive. When the supervisor
+    dies, the front tears the tree down through the --kill-after grace and keeps that lease alive
+    meanwhile: nobody gets the lock while a process of the guarded tree lives."""
+    url = etcd.url("g7")
+    run = on(lokt, url)
+    d = tmp_path / "t"
+    d.mkdir()
+    # A process of the command's group that ignores SIGTERM: the front waits --kill-after for it.
+    script = (f'sh -c \'trap "" TERM; echo $$ > {d}/left; while :; do sleep 0.1; done\' & '
+              f'echo started > {d}/started; wait')
+    p = lokt.start("guard", "t", "--kill-after", "9s", "--", "sh", "-c", script,
+                   env=lokt.env(owner="g", LOKT_BACKEND=url), start_new_session=True)
+    try:
+        wait_for(lambda: (d / "left").exists() or p.poll() is not None, timeout=30, what="the command to start")
+        assert p.poll() is None, p.communicate()
+        sup = json.loads(run("status", "t", "--json").stdout)["pid"]
+        os.kill(sup, signal.SIGKILL)
+        killed = time.monotonic()
+        # Past the lease's 5 s (and etcd's expiry check) the lock must still be the tree's.
+        while time.monotonic() - killed < KEPT_TTL + 2:
+            r = run("lock", "t", owner="other")
+            assert r.returncode == 2, (r.returncode, r.stderr)
+            time.sleep(0.25)
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 128 + signal.SIGKILL, err
+        assert not pid_alive(int((d / "left").read_text()))
+        # The front released the lock on its way out.
+        assert run("lock", "t", owner="other").returncode == 0
+    finally:
+        # On failure the leftover would outlive the front and hold its output pipes open.
+        if (d / "left").exists():
+            try:
+                os.kill(int((d / "left").read_text()), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        finish(p)

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config git make
-  libseccomp-dev libboost1.81-dev libspdlog-dev nlohmann-json3-dev catch2
+  libseccomp-dev libspdlog-dev nlohmann-json3-dev catch2
   python3 python3-pytest procps util-linux jq
   bash zsh fish   # the completion scripts are tested in each shell
   libcurl4-openssl-dev etcd-server etcd-client openssl   # the etcd backend and its loopback tests (openssl: TLS test certificates)

@@ -1,11 +1,11 @@
-#include "lokt/supervisor/backend_keeper.hpp"
+#include "lokt/backend_keeper.hpp"
 #include "lokt/proc/droppable_write.hpp"
 
 #include "lokt/audit_event.hpp"
 #include "lokt/exit_code.hpp"
 #include "lokt/log.hpp"
 #include "lokt/own_lease.hpp"
-#include "lokt/supervisor/channel.hpp"
+#include "channel.hpp"
 #include "lokt/wait.hpp"
 #include "lokt/wait_report.hpp"
 
@@ -119,6 +119,11 @@ Acquisition BackendKeeper::acquire(int cancel_fd, pid_t pgid,
         return refuse(cfg_.conflict_code, cfg_.refusal(outcome, timed_out));
     }
     return {Acquisition::End::acquired, 0};
+}
+
+Nanos BackendKeeper::renew_every() const {
+    // Half the lease, as the supervisor's heartbeat does: one late renewal does not lose it.
+    return backend_.lease_ttl(cfg_.ttl) / 2;
 }
 
 void BackendKeeper::renew() {

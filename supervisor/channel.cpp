@@ -1,4 +1,4 @@
-#include "lokt/supervisor/channel.hpp"
+#include "channel.hpp"
 
 #include <limits.h>
 #include <poll.h>

@@ -2,12 +2,12 @@
 #include "lokt/proc/droppable_write.hpp"
 
 #include "lokt/exit_code.hpp"
-#include "lokt/supervisor/channel.hpp"
+#include "channel.hpp"
 #include "lokt/proc/event_poll.hpp"
 #include "lokt/proc/proc_title.hpp"
-#include "lokt/supervisor/supervisor_loop.hpp"
-#include "lokt/supervisor/teardown.hpp"
-#include "lokt/supervisor/terminal.hpp"
+#include "supervisor_loop.hpp"
+#include "teardown.hpp"
+#include "terminal.hpp"
 
 #include <poll.h>
 #include <sys/prctl.h>
@@ -39,6 +39,11 @@ public:
     int run();
 
 private:
+    // The steps of run(); each returns the guard's exit code when it ends the run.
+    std::optional<int> take_signals();      ///< caller's signal state, subreaper, blocked set
+    std::optional<int> start_supervisor();  ///< pipes and the fork
+    std::optional<int> watch_signals();     ///< the signalfd the loop relays from
+    void wait_for_supervisor();             ///< relays and reads status until it exits
     [[noreturn]] void be_supervisor(sys::Pipe& life, sys::Pipe& status);
     void on_signals();
     void on_status();
@@ -48,6 +53,7 @@ private:
     const GuardOptions& opt_;
     LockKeeper& locks_;
     SignalState caller_;
+    sigset_t relayed_{};  ///< what we pass on: the relayable signals the caller did not ignore
     Terminal tty_;
     sys::UniqueFd sigfd_, life_, status_;
     pid_t sup_ = 0;
@@ -78,22 +84,7 @@ void Front::be_supervisor(sys::Pipe& life, sys::Pipe& status) {
 }
 
 int Front::run() {
-    caller_ = capture_signal_state();
-    tty_ = Terminal::detect();
-    // Orphans of a killed supervisor come to us, so we can finish its teardown.
-    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
-        write_droppable(STDERR_FILENO, "error: cannot become a child subreaper\n");
-        return to_int(ExitCode::error);
-    }
-    sigset_t relayed = relayed_signals(caller_.ignored);
-    sigset_t blocked = relayed;
-    ::sigaddset(&blocked, SIGCHLD);
-    ::sigaddset(&blocked, SIGTTIN);  // the supervisor writes to a terminal it may not own
-    ::sigaddset(&blocked, SIGTTOU);
-    ::pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
-    // An ignored SIGCHLD would make the kernel reap our children behind our back.
-    if (::sigismember(&caller_.ignored, SIGCHLD)) ::signal(SIGCHLD, SIG_DFL);
-
+    if (auto err = take_signals()) return *err;
     // Before the fork, so front and supervisor share one open file description of each proof:
     // the kernel drops its flock only when both are gone, whatever kills them.
     auto planned = locks_.prepare();
@@ -107,7 +98,35 @@ int Front::run() {
             if (armed) k.discard_proofs();
         }
     } discard{locks_};
+    if (auto err = start_supervisor()) return *err;
+    discard.armed = false;  // the supervisor removes them, or take_over() if it dies
+    if (auto err = watch_signals()) return *err;
+    wait_for_supervisor();
+    const int code = WIFEXITED(*sup_status_) ? WEXITSTATUS(*sup_status_) : take_over(WTERMSIG(*sup_status_));
+    tty_.take_back();
+    return code;
+}
 
+std::optional<int> Front::take_signals() {
+    caller_ = capture_signal_state();
+    tty_ = Terminal::detect();
+    // Orphans of a killed supervisor come to us, so we can finish its teardown.
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+        write_droppable(STDERR_FILENO, "error: cannot become a child subreaper\n");
+        return to_int(ExitCode::error);
+    }
+    relayed_ = relayed_signals(caller_.ignored);
+    sigset_t blocked = relayed_;
+    ::sigaddset(&blocked, SIGCHLD);
+    ::sigaddset(&blocked, SIGTTIN);  // the supervisor writes to a terminal it may not own
+    ::sigaddset(&blocked, SIGTTOU);
+    ::pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
+    // An ignored SIGCHLD would make the kernel reap our children behind our back.
+    if (::sigismember(&caller_.ignored, SIGCHLD)) ::signal(SIGCHLD, SIG_DFL);
+    return std::nullopt;
+}
+
+std::optional<int> Front::start_supervisor() {
     auto life = sys::pipe();
     auto status = sys::pipe();
     if (!life || !status) {
@@ -128,13 +147,13 @@ int Front::run() {
         return to_int(ExitCode::error);
     }
     if (sup_ == 0) be_supervisor(*life, *status);
-    discard.armed = false;  // the supervisor removes them, or take_over() if it dies
     life_ = std::move(life->write);
     status_ = std::move(status->read);
-    life->read.reset();
-    status->write.reset();
+    return std::nullopt;  // the pipes' other ends close with `life` and `status`
+}
 
-    sigset_t watched = relayed;
+std::optional<int> Front::watch_signals() {
+    sigset_t watched = relayed_;
     ::sigaddset(&watched, SIGCHLD);
     auto sfd = make_signalfd(watched);
     if (!sfd) {
@@ -146,7 +165,10 @@ int Front::run() {
         return to_int(ExitCode::error);
     }
     sigfd_ = std::move(*sfd);
+    return std::nullopt;
+}
 
+void Front::wait_for_supervisor() {
     PollHealth health;
     while (!sup_status_) {
         struct pollfd fds[2] = {{sigfd_.get(), POLLIN, 0}, {status_.get(), POLLIN, 0}};
@@ -160,15 +182,6 @@ int Front::run() {
         if (fds[0].revents) on_signals();
     }
     if (status_.valid()) on_status();  // a last "L" line written right before dying
-
-    int code;
-    if (WIFEXITED(*sup_status_)) {
-        code = WEXITSTATUS(*sup_status_);
-    } else {
-        code = take_over(WTERMSIG(*sup_status_));
-    }
-    tty_.take_back();
-    return code;
 }
 
 void Front::on_signals() {
@@ -228,9 +241,11 @@ int Front::take_over(int sup_signal) {
     // lock is renewed while the teardown runs, so it cannot expire under a live tree.
     life_.reset();
     locks_.adopt(planned_);
+    // (On etcd a guard without --ttl holds a short lease too: renew_every() says so.)
+    const Nanos every = locks_.renew_every();
     std::function<void()> renew;
-    if (opt_.ttl.count() > 0) renew = [this] { locks_.renew(); };
-    drain_tree(sigfd_.get(), pgid_, opt_.kill_after, renew, opt_.ttl / 2);
+    if (every.count() > 0) renew = [this] { locks_.renew(); };
+    drain_tree(sigfd_.get(), pgid_, opt_.kill_after, renew, every);
     locks_.release("supervisor-died");
     locks_.discard_proofs();
     return to_int(ExitCode::signal_base) + sup_signal;

@@ -1,4 +1,4 @@
-#include "lokt/supervisor/lifecycle.hpp"
+#include "lifecycle.hpp"
 
 namespace lokt::sup {
 

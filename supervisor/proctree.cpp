@@ -1,4 +1,4 @@
-#include "lokt/supervisor/proctree.hpp"
+#include "proctree.hpp"
 
 #include "lokt/proc_stat.hpp"
 #include "lokt/sys.hpp"

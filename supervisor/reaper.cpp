@@ -1,4 +1,4 @@
-#include "lokt/supervisor/reaper.hpp"
+#include "reaper.hpp"
 
 #include <sys/wait.h>
 

@@ -1,4 +1,4 @@
-#include "lokt/supervisor/spawn.hpp"
+#include "spawn.hpp"
 
 #include "lokt/proc/exec_image.hpp"
 

@@ -1,22 +1,21 @@
-#include "lokt/supervisor/supervisor_loop.hpp"
+#include "supervisor_loop.hpp"
 #include "lokt/proc/droppable_write.hpp"
 
 #include "lokt/exit_code.hpp"
-#include "lokt/supervisor/channel.hpp"
+#include "channel.hpp"
 #include "lokt/proc/exit_status.hpp"
 #include "lokt/proc/held_env.hpp"
-#include "lokt/supervisor/lifecycle.hpp"
-#include "lokt/supervisor/proctree.hpp"
-#include "lokt/supervisor/reaper.hpp"
-#include "lokt/supervisor/spawn.hpp"
-#include "lokt/supervisor/teardown.hpp"
-#include "lokt/supervisor/test_hook.hpp"
+#include "lifecycle.hpp"
+#include "proctree.hpp"
+#include "reaper.hpp"
+#include "spawn.hpp"
+#include "teardown.hpp"
+#include "test_hook.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include "lokt/proc/event_poll.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,9 +42,6 @@ using proc::terminates_by_default;
 using proc::write_droppable;
 namespace {
 
-namespace asio = boost::asio;
-using Descriptor = asio::posix::stream_descriptor;
-
 // After SIGKILL, how often the tree is scanned again for processes forked in between.
 constexpr auto kKillRescan = std::chrono::milliseconds(20);
 // When the lock-directory watch starts. Destroying an inotify instance waits for an SRCU
@@ -57,7 +53,7 @@ constexpr auto kLossWatchAfter = std::chrono::milliseconds(250);
 class Supervisor {
 public:
     Supervisor(const GuardOptions& opt, LockKeeper& locks, SupervisorIo io)
-        : opt_(opt), locks_(locks), io_(std::move(io)), heartbeat_(ctx_), grace_(ctx_), loss_start_(ctx_) {}
+        : opt_(opt), locks_(locks), io_(std::move(io)) {}
 
     int run();
 
@@ -67,10 +63,14 @@ private:
     int cancel(int sig);
     bool spawn_command();
     void start_command();
-    void arm_signals();
-    void arm_life();
+    /// Turns the loop until the lifecycle is done: one poll over the signalfd, the life pipe
+    /// and the loss fd, up to the earliest of the three timers.
+    void loop();
+    /// Runs what is due at `now`: the grace timer, the heartbeat, the loss watch's start.
+    void on_timers(Steady::time_point now);
     void arm_heartbeat();
-    void arm_loss();
+    void start_loss_watch();
+    void on_loss_ready();
     void on_signals();
     void on_life();
     void on_losses();
@@ -93,10 +93,11 @@ private:
     LockKeeper& locks_;
     SupervisorIo io_;
     sys::UniqueFd sigfd_;
-    asio::io_context ctx_{1};
-    std::optional<Descriptor> sig_desc_, life_desc_;
-    std::optional<Descriptor> loss_desc_;  // the keeper's fd: released, never closed, by us
-    asio::steady_timer heartbeat_, grace_, loss_start_;
+    int loss_fd_ = -1;  // the keeper's fd while we watch it (owned by the keeper, never closed here)
+    // The loop's timers; forever while unarmed.
+    Deadline heartbeat_ = Deadline::forever();
+    Deadline grace_ = Deadline::forever();
+    Deadline loss_start_ = Deadline::forever();
 
     std::optional<GatedChild> child_;  // the command, held at its gate until the locks name it
     pid_t main_ = 0;        // the command; its pid is also its process group id
@@ -214,18 +215,10 @@ int Supervisor::run() {
     // Do not pin the caller's working directory (or its mount) while we wait.
     if (::chdir("/") != 0) {}
 
-    sig_desc_.emplace(ctx_, sigfd_.release());
-    life_desc_.emplace(ctx_, io_.life.release());
-    arm_signals();
-    arm_life();
     arm_heartbeat();
-    loss_start_.expires_after(kLossWatchAfter);
-    loss_start_.async_wait([this](boost::system::error_code ec) {
-        if (!ec && !finished()) arm_loss();
-    });
+    loss_start_ = Deadline::after(kLossWatchAfter);
     on_children();  // the command may have exited before the loop started
-    if (!finished()) ctx_.run();
-    if (loss_desc_) loss_desc_->release();
+    loop();
 
     // Like `timeout -k`: a command that had to be killed after a relayed TERM/HUP/QUIT ends
     // the guard with that signal's status, not SIGKILL's.
@@ -242,47 +235,61 @@ int Supervisor::run() {
     return code;
 }
 
-void Supervisor::arm_signals() {
-    sig_desc_->async_wait(Descriptor::wait_read, [this](boost::system::error_code ec) {
-        if (ec) return;
-        on_signals();
-        if (!finished()) arm_signals();
-    });
+void Supervisor::loop() {
+    proc::PollHealth health;
+    while (!finished()) {
+        struct pollfd fds[3];
+        size_t n = 0;
+        const auto watch = [&](int fd) {
+            if (fd < 0) return -1;
+            fds[n] = {fd, POLLIN, 0};
+            return static_cast<int>(n++);
+        };
+        const int sig = watch(sigfd_.get()), life = watch(io_.life.get()), loss = watch(loss_fd_);
+        const Deadline next = Deadline::earliest(Deadline::earliest(heartbeat_, grace_), loss_start_);
+        if (proc::poll_events(fds, n, next, health, "lokt guard supervisor") > 0) {
+            // Each handler may finish the lifecycle; nothing runs after that.
+            const auto ready = [&](int i) { return i >= 0 && fds[i].revents != 0 && !finished(); };
+            if (ready(sig)) on_signals();
+            if (ready(life)) on_life();
+            if (ready(loss)) on_loss_ready();
+        }
+        if (!finished()) on_timers(Steady::now());
+    }
 }
 
-void Supervisor::arm_life() {
-    life_desc_->async_wait(Descriptor::wait_read, [this](boost::system::error_code ec) {
-        if (ec) return;
-        on_life();
-    });
+void Supervisor::on_timers(Steady::time_point now) {
+    if (grace_.passed(now)) {
+        grace_ = Deadline::forever();
+        on_event(Event::grace_over);
+    }
+    if (!finished() && heartbeat_.passed(now)) {
+        locks_.renew();
+        on_losses();
+        arm_heartbeat();
+    }
+    if (!finished() && loss_start_.passed(now)) {
+        loss_start_ = Deadline::forever();
+        start_loss_watch();
+    }
 }
 
 void Supervisor::arm_heartbeat() {
-    if (opt_.ttl.count() <= 0) return;
-    heartbeat_.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(opt_.ttl / 2));
-    heartbeat_.async_wait([this](boost::system::error_code ec) {
-        if (ec) return;
-        locks_.renew();
-        on_losses();
-        if (!finished()) arm_heartbeat();
-    });
+    heartbeat_ = opt_.ttl.count() > 0 ? Deadline::after(opt_.ttl / 2) : Deadline::forever();
 }
 
-void Supervisor::arm_loss() {
-    if (!loss_desc_) {
-        const int fd = locks_.loss_fd();
-        if (fd < 0) return;
-        loss_desc_.emplace(ctx_, fd);
-        // A break between taking the lock and opening the watch left no event behind.
-        locks_.check_held();
-        on_losses();
-    }
-    loss_desc_->async_wait(Descriptor::wait_read, [this](boost::system::error_code ec) {
-        if (ec) return;
-        locks_.check_held();  // drains the watch first, so later changes wake us again
-        on_losses();
-        if (!finished() && !locks_.held().empty()) arm_loss();
-    });
+void Supervisor::start_loss_watch() {
+    loss_fd_ = locks_.loss_fd();
+    if (loss_fd_ < 0) return;
+    // A break between taking the lock and opening the watch left no event behind.
+    locks_.check_held();
+    on_losses();
+}
+
+void Supervisor::on_loss_ready() {
+    locks_.check_held();  // drains the watch first, so later changes wake us again
+    on_losses();
+    if (locks_.held().empty()) loss_fd_ = -1;  // nothing left to lose
 }
 
 void Supervisor::on_losses() {
@@ -297,7 +304,7 @@ void Supervisor::on_losses() {
 void Supervisor::on_signals() {
     const pid_t self = ::getpid();
     bool child = false;
-    for (const auto& si : read_signals(sig_desc_->native_handle())) {
+    for (const auto& si : read_signals(sigfd_.get())) {
         int sig = static_cast<int>(si.ssi_signo);
         if (sig == SIGCHLD) {
             child = true;
@@ -314,14 +321,13 @@ void Supervisor::on_life() {
     unsigned char buf[64];
     ssize_t n;
     do {
-        n = ::read(life_desc_->native_handle(), buf, sizeof buf);
+        n = ::read(io_.life.get(), buf, sizeof buf);
     } while (n < 0 && errno == EINTR);
     if (n == 0) {
         front_gone();
         return;
     }
     for (ssize_t i = 0; i < n; ++i) relay(buf[i]);
-    arm_life();
 }
 
 void Supervisor::relay(int sig) {
@@ -389,7 +395,7 @@ void Supervisor::on_main_exit(const ChildExit& e) {
 
 void Supervisor::front_gone() {
     reason_ = "parent-gone";
-    life_desc_.reset();
+    io_.life.reset();
     on_event(Event::front_gone);
 }
 
@@ -415,17 +421,11 @@ void Supervisor::on_event(Event event) {
         arm_grace(kKillRescan);  // catches what was forked between the scan and the kill
         break;
     case Action::finish:
-        ctx_.stop();
-        break;
+        break;  // the phase is done: the loop ends
     }
 }
 
-void Supervisor::arm_grace(std::chrono::nanoseconds after) {
-    grace_.expires_after(std::chrono::duration_cast<asio::steady_timer::duration>(after));
-    grace_.async_wait([this](boost::system::error_code ec) {
-        if (!ec) on_event(Event::grace_over);
-    });
-}
+void Supervisor::arm_grace(std::chrono::nanoseconds after) { grace_ = Deadline::after(after); }
 
 } // namespace
 

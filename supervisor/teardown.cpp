@@ -1,9 +1,9 @@
-#include "lokt/supervisor/teardown.hpp"
+#include "teardown.hpp"
 
 #include "lokt/log.hpp"
 #include "lokt/proc/event_poll.hpp"
-#include "lokt/supervisor/proctree.hpp"
-#include "lokt/supervisor/reaper.hpp"
+#include "proctree.hpp"
+#include "reaper.hpp"
 #include "lokt/proc/signals.hpp"
 #include "lokt/sys.hpp"
 

@@ -1,4 +1,4 @@
-#include "lokt/supervisor/terminal.hpp"
+#include "terminal.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

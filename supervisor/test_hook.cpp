@@ -1,4 +1,4 @@
-#include "lokt/supervisor/test_hook.hpp"
+#include "test_hook.hpp"
 
 #include "lokt/sys.hpp"
 

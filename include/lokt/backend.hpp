@@ -79,6 +79,9 @@ public:
     /// calls drain_loss() and then holder() for each of its locks. Owned by the backend.
     virtual int loss_fd() { return -1; }
     virtual void drain_loss() {}
+    /// How long a lock taken with TTL `requested` lives unless renewed (zero: until released).
+    /// On etcd a lock without --ttl still sits on a short lease that its holder keeps alive.
+    virtual Nanos lease_ttl(Nanos requested) const { return requested; }
     /// Whether losing a lock ends the guarded command unless --on-lost says otherwise: true
     /// where a lost lock may already be another machine's (etcd).
     virtual bool loss_ends_command() const { return false; }

@@ -26,6 +26,10 @@
 
 namespace lokt {
 
+namespace detail {
+struct GroupScan;  // core/store_group.hpp
+}
+
 /// What an acquirer asks for.
 struct AcquireRequest {
     std::string name;
@@ -161,6 +165,11 @@ private:
     Result<AcquireOutcome> refresh_lease(const AcquireRequest& req, const LockRecord& old);
     // Shared and slot holders (store_shared.cpp, store_group.cpp); each runs under NAME's flock.
     Result<AcquireOutcome> try_acquire_shared(const AcquireRequest& req);
+    /// One pass of it under NAME's flock; nullopt when an exclusive acquirer got in meanwhile.
+    Result<std::optional<AcquireOutcome>> acquire_shared_locked(const AcquireRequest& req, const Sharing& want);
+    /// Writes our holder file (with its fence and slot) and joins or starts the group.
+    Result<std::optional<AcquireOutcome>> add_holder(const AcquireRequest& req, const Sharing& want,
+                                                     const detail::GroupScan& scan);
     /// Prunes the group's dead holders; removes the group record when none is left (nullopt)
     /// or points it at a live holder (the record now on disk).
     Result<std::optional<LockRecord>> settle_group(const std::string& name, const LockRecord& group);
@@ -175,6 +184,9 @@ private:
     /// `status --prune-expired` on a group with expired holders: prunes them under NAME's
     /// flock and appends what is left of NAME to `entries`.
     Result<void> prune_group(const std::string& name, std::vector<LockEntry>& entries);
+    /// `status --prune-expired` on an expired lock or freeze: removes it (audited) under NAME's
+    /// flock, or appends it to `entries` when a renewal landed meanwhile.
+    Result<void> prune_expired_entry(const std::string& name, bool frozen, std::vector<LockEntry>& entries);
 
     /// True when a renewal of `lock_id` at `at` is to be audited (none in the last minute).
     bool renew_audit_due(const std::string& lock_id, Steady::time_point at);

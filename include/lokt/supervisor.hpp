@@ -75,6 +75,8 @@ public:
                                 const std::function<bool()>& confirm_cancel) = 0;
     /// Renews every held lock; a lost one is audited `lost`, warned about and dropped.
     virtual void renew() = 0;
+    /// How often renew() must run to keep the held locks (zero: they need no renewal).
+    virtual Nanos renew_every() const { return Nanos(0); }
     /// Releases every held lock that is still ours; the `release` events say what `note` does.
     virtual void release(const ReleaseNote& note) = 0;
     /// The locks held now.

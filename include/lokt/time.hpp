@@ -47,6 +47,8 @@ public:
     static Deadline forever() { return Deadline(Steady::time_point::max()); }
     /// `d` after `from` (`from` itself when d <= 0); past the clock's range it is forever.
     static Deadline after(Nanos d, Steady::time_point from = Steady::now());
+    /// Whichever of `a` and `b` passes first.
+    static Deadline earliest(const Deadline& a, const Deadline& b) { return a.at_ <= b.at_ ? a : b; }
 
     bool is_forever() const { return at_ == Steady::time_point::max(); }
     /// True once `at` reached the deadline (never for forever).

@@ -1,4 +1,4 @@
-#include "lokt/supervisor/channel.hpp"
+#include "../../supervisor/channel.hpp"
 #include "lokt/proc/droppable_write.hpp"
 
 #include "lokt/sys.hpp"

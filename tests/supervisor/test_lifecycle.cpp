@@ -1,6 +1,6 @@
 // supervisor/lifecycle.cpp: the guard supervisor's teardown protocol, row by row, and the
 // properties every row must keep.
-#include "lokt/supervisor/lifecycle.hpp"
+#include "../../supervisor/lifecycle.hpp"
 
 #include <catch2/catch.hpp>
 

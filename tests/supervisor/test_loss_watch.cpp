@@ -4,7 +4,7 @@
 #include "../core/store_fixture.hpp"
 
 #include "lokt/loss_watch.hpp"
-#include "lokt/supervisor/backend_keeper.hpp"
+#include "lokt/backend_keeper.hpp"
 
 #include <catch2/catch.hpp>
 

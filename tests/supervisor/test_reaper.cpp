@@ -1,8 +1,8 @@
 // Reaping as the supervisor does it. Each case runs in a child of its own (run_isolated):
 // reap_exited(0) and no_children_left() see every child of the calling process, and a test
 // must never reap or count another test's children.
-#include "lokt/supervisor/reaper.hpp"
-#include "lokt/supervisor/teardown.hpp"
+#include "../../supervisor/reaper.hpp"
+#include "../../supervisor/teardown.hpp"
 #include "support/process.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,8 +1,8 @@
-#include "lokt/supervisor/spawn.hpp"
+#include "../../supervisor/spawn.hpp"
 #include "lokt/proc/resolve_command.hpp"
 
-#include "lokt/supervisor/reaper.hpp"
-#include "lokt/supervisor/teardown.hpp"
+#include "../../supervisor/reaper.hpp"
+#include "../../supervisor/teardown.hpp"
 #include "lokt/sys.hpp"
 #include "support/process.hpp"
 #include "support/scoped.hpp"

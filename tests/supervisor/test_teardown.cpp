@@ -1,7 +1,7 @@
 #include "lokt/identity.hpp"
-#include "lokt/supervisor/proctree.hpp"
-#include "lokt/supervisor/reaper.hpp"
-#include "lokt/supervisor/teardown.hpp"
+#include "../../supervisor/proctree.hpp"
+#include "../../supervisor/reaper.hpp"
+#include "../../supervisor/teardown.hpp"
 #include "lokt/sys.hpp"
 #include "support/process.hpp"
 

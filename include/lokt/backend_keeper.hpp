@@ -47,6 +47,7 @@ public:
     Acquisition acquire(int cancel_fd, pid_t pgid,
                         const std::function<bool()>& confirm_cancel) override;
     void renew() override;
+    Nanos renew_every() const override;
     void release(const ReleaseNote& note) override;
     std::vector<HeldLock> held() const override { return held_; }
     void adopt(const std::vector<HeldLock>& locks) override;
