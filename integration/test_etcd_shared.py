@@ -9,6 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "etcd"))
 from etcd_harness import etcd  # noqa: E402,F401 (a fixture)
+from shimkit import shim, shim_targets  # noqa: E402,F401 (fixtures)
 
 from conftest import pid_alive, wait_for  # noqa: E402
 from test_etcd_backend import on  # noqa: E402
@@ -128,6 +129,38 @@ def test_etcdctl_lock_excludes_against_shared_holders(lokt, etcd):
     r = run("lock", "m", "--shared", owner="c")
     assert r.returncode == 2
     assert r.stderr.startswith('error: lock "m" held by etcdctl'), r.stderr
+
+
+def test_shim_rules_shared_and_nested_shared_guards_on_etcd(lokt, etcd, shim, tmp_path):
+    url = etcd.url("s8")
+    run = on(lokt, url)
+    shim.rules("fixture shared : fake-make *\n")
+    holds = [tmp_path / f"hold{i}" for i in range(2)]
+    tools = [shim.start("fake-make", "test", TOOL_HOLD=h, LOKT_BACKEND=url, owner=f"agent-{i}")
+             for i, h in enumerate(holds)]
+    try:
+        # Both tools run at once: each is a shared holder of "fixture" on etcd.
+        for h, p in zip(holds, tools):
+            wait_for(lambda: os.path.exists(f"{h}.started") or p.poll() is not None, timeout=30,
+                     what="the tool to start")
+            assert p.poll() is None, p.communicate()
+        holders = json.loads(run("status", "fixture", "--json").stdout)["holders"]
+        assert sorted((h["owner"], h["kind"], h["mode"]) for h in holders) == [
+            ("agent-0", "shim", "shared"), ("agent-1", "shim", "shared")]
+        assert run("lock", "fixture", owner="w").returncode == 2
+        for h in holds:
+            h.touch()
+        for p in tools:
+            _, err = p.communicate(timeout=60)
+            assert p.returncode == 0, err
+    finally:
+        stop(tools)
+    assert etcd.keys("s8/fixture/") == []
+    # A shared guard inside a shared guard of the same name runs directly.
+    r = run("guard", "n", "--shared", "--", lokt.bin, "guard", "n", "--shared", "--", "sh", "-c", "echo inner")
+    assert (r.returncode, r.stdout) == (0, "inner\n"), r.stderr
+    events = run("audit", "--name", "n", "--json").stdout
+    assert sum(1 for l in events.splitlines() if json.loads(l)["event"] == "acquire") == 1
 
 
 def test_a_sigkilled_guards_slot_comes_back_when_its_lease_expires(lokt, etcd, tmp_path):
