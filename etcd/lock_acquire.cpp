@@ -59,11 +59,7 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
             if (!h) return Error{"etcd: our queue key vanished at once (lease " + std::to_string(session.lease()) + ")"};
             // A shared or slot request judges every key ahead (wait_for_turn), not the head.
             if (h->create_revision != my_rev && try_only && want.mode == LockMode::exclusive) {
-                TxnRequest undo;
-                undo.compare = {Compare{CompareResult::equal, CompareTarget::create, key, my_rev, ""}};
-                undo.success = {DeleteRangeRequest{key, ""}};
-                auto u = client_.txn(undo);
-                if (!u) return u.error();
+                LOKT_TRY(leave_queue(key, my_rev));
                 AcquireOutcome busy;
                 busy.status = AcquireStatus::busy;
                 busy.holder = decode_lock_entry(keys_, *h);
@@ -98,12 +94,9 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
         auto turn = wait_for_turn(name, my_rev, want, deadline, cancel, try_only, on_queued, &blocker);
         if (!turn || *turn == TurnEnd::busy) {
             // Refused (the modes disagree) or busy: nobody must wait behind our key.
-            TxnRequest undo;
-            undo.compare = {Compare{CompareResult::equal, CompareTarget::create, key, my_rev, ""}};
-            undo.success = {DeleteRangeRequest{key, ""}};
-            auto u = client_.txn(undo);
+            auto left = leave_queue(key, my_rev);
             if (!turn) return turn.error();
-            if (!u) return u.error();
+            if (!left) return left.error();
             AcquireOutcome busy;
             busy.status = AcquireStatus::busy;
             busy.holder = std::move(blocker);
@@ -114,10 +107,7 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
     if (!waited) return waited.error();
     if (!*waited) {
         // Timed out or lost: take our key out of the queue so nobody waits behind it.
-        TxnRequest undo;
-        undo.compare = {Compare{CompareResult::equal, CompareTarget::create, key, my_rev, ""}};
-        undo.success = {DeleteRangeRequest{key, ""}};
-        (void)client_.txn(undo);
+        (void)leave_queue(key, my_rev);
         return AcquireOutcome{session.lost() ? AcquireStatus::lost : AcquireStatus::timeout, {}, {}, {}};
     }
 
@@ -127,6 +117,16 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
     AcquireOutcome out;
     out.held = Held{name, key, my_rev, session.lease(), rec};
     return out;
+}
+
+Result<void> Locks::leave_queue(const std::string& key, int64_t my_rev) {
+    // Only the key we enqueued: a later key of the same lease (a new acquire) stays.
+    TxnRequest t;
+    t.compare = {Compare{CompareResult::equal, CompareTarget::create, key, my_rev, ""}};
+    t.success = {DeleteRangeRequest{key, ""}};
+    auto r = client_.txn(t);
+    if (!r) return r.error();
+    return {};
 }
 
 Result<bool> Locks::confirm(const std::string& key, int64_t my_rev, LockRecord& rec, Session& session) {

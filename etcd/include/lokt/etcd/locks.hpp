@@ -164,6 +164,8 @@ private:
     Result<TurnEnd> wait_for_turn(const std::string& name, int64_t my_rev, const Sharing& want, Deadline deadline,
                                   Cancel& cancel, bool try_only, const std::function<void(int64_t)>& on_queued,
                                   std::optional<LockEntry>* blocker);
+    /// Takes our key `key` (created at `my_rev`) out of the queue, so nobody waits behind it.
+    Result<void> leave_queue(const std::string& key, int64_t my_rev);
     /// Confirms a granted key (its value with the fence, the acquire event); a slot request
     /// first claims the lowest free slot, and `rec` gets it. False when the key is gone.
     Result<bool> confirm(const std::string& key, int64_t my_rev, LockRecord& rec, Session& session);
