@@ -90,6 +90,11 @@ def test_status_why_unlock_and_audit_show_every_holder(lokt, etcd):
     acquires = [json.loads(l) for l in events.stdout.splitlines() if '"acquire"' in l]
     assert [(e["owner"], e["extra"]["slot"], e["extra"]["mode"]) for e in acquires] == [("a", 0, "slots"), ("b", 1, "slots"),
                                                                      ("c", 0, "slots")]
+    # Live holders are not stale; a fence that is no holder's is not current.
+    r = run("unlock", "pool", "--break-stale", owner="admin")
+    assert r.returncode == 2, r.stderr
+    top = max(e["fence"] for e in json.loads(run("status", "--json").stdout))
+    assert run("exists", "pool", "--fence", str(top + 1)).returncode == 3
     # --force ends every holder; the claims go with them.
     r = run("unlock", "pool", "--force", owner="admin")
     assert r.returncode == 0, r.stderr
