@@ -15,7 +15,11 @@ ROUNDS=${2:-10}
 work=$(mktemp -d /tmp/lokt-bench-XXXXXX)
 etcd_pid=
 cleanup() {
-    [[ -n $etcd_pid ]] && kill "$etcd_pid" 2>/dev/null && wait "$etcd_pid" 2>/dev/null
+    # Never a failing last command here: under set -e it would end the trap before the rm.
+    if [[ -n $etcd_pid ]]; then
+        kill "$etcd_pid" 2>/dev/null || true
+        wait "$etcd_pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
