@@ -3,6 +3,7 @@
 #include "lokt/etcd/backend.hpp"
 
 #include "lokt/etcd/session.hpp"
+#include "lokt/etcd/turn.hpp"
 #include "lokt/audit_event.hpp"
 #include "lokt/liveness.hpp"
 #include "lokt/sys.hpp"
@@ -19,15 +20,6 @@ namespace lokt::etcd {
 namespace {
 
 ReleaseOutcome outcome(ReleaseStatus s, std::optional<LockRecord> r = {}) { return ReleaseOutcome{s, std::move(r)}; }
-
-/// The record shown for a holder: a key etcdctl wrote has no owner.
-LockRecord shown(const etcd::LockEntry& e) {
-    LockRecord r = e.record;
-    r.name = e.name;
-    r.fence = e.fence;
-    if (e.foreign && r.owner.empty()) r.owner = "etcdctl";
-    return r;
-}
 
 /// How close to the deadline a failed request counts as the wait running out.
 constexpr Nanos kDeadlineSlack = std::chrono::milliseconds(50);
@@ -76,9 +68,9 @@ private:
     std::thread thread_;
 };
 
-/// The audit identity of this process (a lock record of `who` for `name`, as the file store
-/// writes one), naming `lock_id`.
-LockRecord actor(const Identity& who, const std::string& name, const std::string& lock_id = {}) {
+} // namespace
+
+LockRecord EtcdBackend::actor(const Identity& who, const std::string& name, const std::string& lock_id) {
     AcquireRequest req;
     req.name = name;
     req.who = who;
@@ -87,8 +79,6 @@ LockRecord actor(const Identity& who, const std::string& name, const std::string
     r.kind.reset();
     return r;
 }
-
-} // namespace
 
 Result<std::unique_ptr<EtcdBackend>> EtcdBackend::open(const BackendUrl& url, Identity self) {
     auto client = std::make_unique<Client>(options_from_env(url));
@@ -114,9 +104,8 @@ Result<WaitResult> EtcdBackend::acquire_waiting(const AcquireRequest& req, const
 }
 
 Result<lokt::AcquireOutcome> EtcdBackend::take(const AcquireRequest& req, const WaitOptions* wait, bool* cancelled) {
-    // Never an exclusive lock in place of the shared or slot hold that was asked for.
-    if (req.mode != LockMode::exclusive)
-        return Error{"--shared and --slots do not run on the lock backend " + describe() + " yet"};
+    if (req.mode == LockMode::slots && (req.slots < 1 || req.slots > kMaxSlots))
+        return Error{"--slots must be between 1 and " + std::to_string(kMaxSlots) + ", not " + std::to_string(req.slots)};
     // A guard's (or shim's) lock waits and stays on the lease this process keeps alive; any
     // other waits on a queue lease of its own and then moves to the lock's lease (settle).
     const bool kept = req.kind == LockKind::guard || req.kind == LockKind::shim;
@@ -133,6 +122,8 @@ Result<lokt::AcquireOutcome> EtcdBackend::take(const AcquireRequest& req, const 
         session = queue.get();
     }
     LockRecord rec = make_lock_record(req, now());
+    // The mode goes into the key's value: it is how every other request judges its turn.
+    set_sharing(rec, Sharing{req.mode, req.mode == LockMode::slots ? req.slots : 0, -1, {}});
     // The kept lease is the truth about when it ends, not an expiry written once.
     if (kept) rec.expires_at.reset();
     Result<etcd::AcquireOutcome> got = Error{""};
@@ -170,7 +161,7 @@ Result<lokt::AcquireOutcome> EtcdBackend::take(const AcquireRequest& req, const 
         break;
     case AcquireStatus::busy:
         if (auto r = refresh(req, *got->holder)) return *r;
-        return lokt::AcquireOutcome{lokt::Held{shown(*got->holder), false}};
+        return lokt::AcquireOutcome{lokt::Held{lock_view(*got->holder), false}};
     case AcquireStatus::frozen:
         return lokt::AcquireOutcome{Frozen{got->freeze->record}};
     case AcquireStatus::timeout:
@@ -181,7 +172,7 @@ Result<lokt::AcquireOutcome> EtcdBackend::take(const AcquireRequest& req, const 
         // What blocks it now, for the timed-out (or cancelled) report.
         if (auto f = locks_.frozen(req.name); f && *f) return lokt::AcquireOutcome{Frozen{(*f)->record}};
         auto h = locks_.holder(req.name);
-        if (h && *h) return lokt::AcquireOutcome{lokt::Held{shown(**h), false}};
+        if (h && *h) return lokt::AcquireOutcome{lokt::Held{lock_view(**h), false}};
         return lokt::AcquireOutcome{lokt::Held{}};
     }
     }
@@ -206,7 +197,9 @@ std::optional<Result<lokt::AcquireOutcome>> EtcdBackend::refresh(const AcquireRe
                                                                   const etcd::LockEntry& holder) {
     const LockRecord& cur = holder.record;
     const bool cur_lease = !cur.kind || *cur.kind == LockKind::lease;
-    // As on files: re-locking one's own lease refreshes it; a guard never takes anything over.
+    // As on files: re-locking one's own lease refreshes it; a guard never takes anything over,
+    // and a second shared or slot hold is a hold of its own.
+    if (req.mode != LockMode::exclusive || mode_of(holder).mode != LockMode::exclusive) return std::nullopt;
     if (holder.foreign || req.kind != LockKind::lease || !cur_lease || cur.owner != req.who.owner ||
         cur.host != req.who.host)
         return std::nullopt;
@@ -234,91 +227,6 @@ void EtcdBackend::audit_denial(const AcquireRequest& req, const lokt::AcquireOut
     // The event goes into etcd inside a transaction of its own; a failure warns as any other.
     if (auto r = locks_.audit(event, req.name, actor(req.who, req.name)); !r)
         warn_unaudited(make_event(event, req.who, req.name), r.error().message);
-}
-
-Result<ReleaseOutcome> EtcdBackend::remove_holder(
-    const std::string& name, const std::string& event,
-    const std::function<std::optional<ReleaseStatus>(const LockRecord&)>& refuse, bool revoke_lease) {
-    auto h = locks_.holder(name);
-    if (!h) return h.error();
-    if (!*h) return outcome(ReleaseStatus::not_found);
-    const LockRecord rec = shown(**h);
-    if (refuse)
-        if (auto no = refuse(rec)) return outcome(*no, rec);
-    auto removed = locks_.remove(**h, event, actor(self_, name, rec.lock_id), revoke_lease);
-    if (!removed) return removed.error();
-    // Gone by itself meanwhile (its lease expired, or someone else removed it).
-    if (!*removed) return outcome(ReleaseStatus::not_found);
-    return outcome(ReleaseStatus::released, rec);
-}
-
-Result<ReleaseOutcome> EtcdBackend::release_id(const std::string& name, const std::string& lock_id,
-                                               const ReleaseNote&) {
-    // A kept lock's lease may carry our other locks too: it is revoked with the last of them.
-    const bool kept = kept_.count(lock_id) > 0;
-    auto r = remove_holder(
-        name, "release",
-        [&](const LockRecord& rec) -> std::optional<ReleaseStatus> {
-            if (rec.lock_id != lock_id) return ReleaseStatus::not_owner;
-            return std::nullopt;
-        },
-        !kept);
-    if (kept) {
-        kept_.erase(lock_id);
-        if (kept_.empty() && kept_lease_) {
-            (void)kept_lease_->revoke();
-            kept_lease_.reset();
-        }
-    }
-    return r;
-}
-
-Result<ReleaseOutcome> EtcdBackend::release_owned(const std::string& name, const std::optional<std::string>& owner) {
-    const std::string& want = owner ? *owner : self_.owner;
-    return remove_holder(name, "release", [&](const LockRecord& r) -> std::optional<ReleaseStatus> {
-        if (r.owner != want) return ReleaseStatus::not_owner;
-        const bool tree = r.kind && (*r.kind == LockKind::guard || *r.kind == LockKind::shim);
-        if (tree && !provably_gone(r, view_)) return ReleaseStatus::guarded;
-        return std::nullopt;
-    });
-}
-
-Result<ReleaseOutcome> EtcdBackend::force_break(const std::string& name) {
-    return remove_holder(name, "force-break", {});
-}
-
-Result<ReleaseOutcome> EtcdBackend::break_stale(const std::string& name) {
-    // An expired lease deletes its key, so a holder still listed is stale only when it is
-    // provably gone (a guard of this host whose processes died) or past its recorded expiry.
-    return remove_holder(name, "stale-break", [&](const LockRecord& r) -> std::optional<ReleaseStatus> {
-        if (r.expired(now()) || provably_gone(r, view_)) return std::nullopt;
-        return ReleaseStatus::not_stale;
-    });
-}
-
-Result<ReadOutcome> EtcdBackend::read(const std::string& name) const {
-    auto h = locks_.holder(name);
-    if (!h) return h.error();
-    ReadOutcome out;
-    if (*h) out.record = shown(**h);
-    return out;
-}
-
-Result<std::vector<lokt::LockEntry>> EtcdBackend::list(bool) {
-    auto snap = locks_.list();
-    if (!snap) return snap.error();
-    std::vector<lokt::LockEntry> out;
-    for (const auto& [name, queue] : snap->queues)
-        if (!queue.empty()) out.push_back({shown(queue.front()), false});
-    for (const auto& f : snap->freezes) {
-        LockRecord r = f.record;
-        r.name = f.name;
-        out.push_back({r, true});
-    }
-    std::stable_sort(out.begin(), out.end(), [](const lokt::LockEntry& a, const lokt::LockEntry& b) {
-        return a.record.name < b.record.name;
-    });
-    return out;
 }
 
 Result<LockRecord> EtcdBackend::freeze(const std::string& name, Nanos ttl) {

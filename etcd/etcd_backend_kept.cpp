@@ -35,9 +35,9 @@ std::optional<Result<std::optional<LockRecord>>> EtcdBackend::kept_holder(const 
 
 Result<std::optional<LockRecord>> EtcdBackend::holder(const std::string& name, const std::string& lock_id) const {
     if (auto kept = kept_holder(lock_id)) return *kept;
-    auto h = locks_.holder(name);
+    auto h = holding_id(name, lock_id);
     if (!h) return h.error();
-    if (!*h || (*h)->foreign || (*h)->record.lock_id != lock_id) return std::optional<LockRecord>();
+    if (!*h) return std::optional<LockRecord>();
     LockRecord r = (*h)->record;
     r.name = name;
     return std::optional<LockRecord>(r);
@@ -48,9 +48,9 @@ Result<std::optional<LockRecord>> EtcdBackend::renew(const std::string& name, co
     if (auto kept = kept_holder(lock_id)) return *kept;
     // A holding this process does not keep alive (the front after its supervisor died):
     // one keepalive of the holder's lease, if the key is still ours.
-    auto h = locks_.holder(name);
+    auto h = holding_id(name, lock_id);
     if (!h) return h.error();
-    if (!*h || (*h)->foreign || (*h)->record.lock_id != lock_id) return std::optional<LockRecord>();
+    if (!*h) return std::optional<LockRecord>();
     auto ka = client_->lease_keepalive((*h)->lease, client_->options().request_timeout);
     if (!ka) return ka.error();
     if (ka->ttl <= 0) return std::optional<LockRecord>();
@@ -60,16 +60,19 @@ Result<std::optional<LockRecord>> EtcdBackend::renew(const std::string& name, co
 }
 
 Result<bool> EtcdBackend::update(const LockRecord& updated, SyncWait) {
-    auto h = locks_.holder(updated.name);
+    auto h = holding_id(updated.name, updated.lock_id);
     if (!h) return h.error();
-    if (!*h || (*h)->foreign || (*h)->record.lock_id != updated.lock_id) return false;
+    if (!*h) return false;
     const etcd::LockEntry& e = **h;
+    LockRecord r = updated;
+    set_sharing(r, sharing_of(e.record));  // mode and slot are the holding's, not the caller's
+    r.fence = e.fence;
     // Same key, same lease: only the value changes (the create revision, the fence, stays).
-    auto moved = locks_.reattach(Held{e.name, e.key, e.fence, e.lease, e.record}, updated, e.lease);
+    auto moved = locks_.reattach(Held{e.name, e.key, e.fence, e.lease, e.record}, r, e.lease);
     if (!moved) return moved.error();
     if (*moved) {
         auto it = kept_.find(updated.lock_id);
-        if (it != kept_.end()) it->second = updated;
+        if (it != kept_.end()) it->second = r;
     }
     return *moved;
 }

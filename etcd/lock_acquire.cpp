@@ -29,6 +29,7 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
     const std::string freeze = keys_.freeze_key(name);
     LockRecord rec = record;
     rec.name = name;
+    const Sharing want = sharing_of(rec);
     Cancel cancel;
     session.cancel_on_loss(&cancel);
     struct Forget {
@@ -56,12 +57,9 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
             my_rev = r->revision;
             auto h = first_kv(r->responses[1]);
             if (!h) return Error{"etcd: our queue key vanished at once (lease " + std::to_string(session.lease()) + ")"};
-            if (h->create_revision != my_rev && try_only) {
-                TxnRequest undo;
-                undo.compare = {Compare{CompareResult::equal, CompareTarget::create, key, my_rev, ""}};
-                undo.success = {DeleteRangeRequest{key, ""}};
-                auto u = client_.txn(undo);
-                if (!u) return u.error();
+            // A shared or slot request judges every key ahead (wait_for_turn), not the head.
+            if (h->create_revision != my_rev && try_only && want.mode == LockMode::exclusive) {
+                LOKT_TRY(leave_queue(key, my_rev));
                 AcquireOutcome busy;
                 busy.status = AcquireStatus::busy;
                 busy.holder = decode_lock_entry(keys_, *h);
@@ -88,30 +86,61 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
         break;
     }
 
-    auto waited = wait_for_predecessors(name, my_rev, deadline, cancel, on_queued);
+    Result<bool> waited = false;
+    if (want.mode == LockMode::exclusive) {
+        waited = wait_for_predecessors(name, my_rev, deadline, cancel, on_queued);
+    } else {
+        std::optional<LockEntry> blocker;
+        auto turn = wait_for_turn(name, my_rev, want, deadline, cancel, try_only, on_queued, &blocker);
+        if (!turn || *turn == TurnEnd::busy) {
+            // Refused (the modes disagree) or busy: nobody must wait behind our key.
+            auto left = leave_queue(key, my_rev);
+            if (!turn) return turn.error();
+            if (!left) return left.error();
+            AcquireOutcome busy;
+            busy.status = AcquireStatus::busy;
+            busy.holder = std::move(blocker);
+            return busy;
+        }
+        waited = *turn == TurnEnd::granted;
+    }
     if (!waited) return waited.error();
     if (!*waited) {
         // Timed out or lost: take our key out of the queue so nobody waits behind it.
-        TxnRequest undo;
-        undo.compare = {Compare{CompareResult::equal, CompareTarget::create, key, my_rev, ""}};
-        undo.success = {DeleteRangeRequest{key, ""}};
-        (void)client_.txn(undo);
+        (void)leave_queue(key, my_rev);
         return AcquireOutcome{session.lost() ? AcquireStatus::lost : AcquireStatus::timeout, {}, {}, {}};
     }
 
-    // Confirm with a compare on our create revision: if the lease expired while we waited,
-    // the key is gone (or re-created) and we do not hold the lock, whatever the watch said.
-    // The acquire event is written in this same transaction so it exists iff we won.
-    TxnRequest confirm;
-    confirm.compare = {Compare{CompareResult::equal, CompareTarget::create, key, my_rev, ""}};
-    confirm.success = {PutRequest{key, encode_lock_value(rec, my_rev), session.lease()},
-                       audit_put("acquire", name, rec, my_rev)};
-    auto c = client_.txn(confirm);
-    if (!c) return c.error();
-    if (!c->succeeded) return AcquireOutcome{AcquireStatus::lost, {}, {}, {}};
+    auto confirmed = confirm(key, my_rev, rec, session);
+    if (!confirmed) return confirmed.error();
+    if (!*confirmed) return AcquireOutcome{AcquireStatus::lost, {}, {}, {}};
     AcquireOutcome out;
     out.held = Held{name, key, my_rev, session.lease(), rec};
     return out;
+}
+
+Result<void> Locks::leave_queue(const std::string& key, int64_t my_rev) {
+    // Only the key we enqueued: a later key of the same lease (a new acquire) stays.
+    TxnRequest t;
+    t.compare = {Compare{CompareResult::equal, CompareTarget::create, key, my_rev, ""}};
+    t.success = {DeleteRangeRequest{key, ""}};
+    auto r = client_.txn(t);
+    if (!r) return r.error();
+    return {};
+}
+
+Result<bool> Locks::confirm(const std::string& key, int64_t my_rev, LockRecord& rec, Session& session) {
+    if (sharing_of(rec).mode == LockMode::slots) return confirm_slot(key, my_rev, rec, session);
+    // Confirm with a compare on our create revision: if the lease expired while we waited,
+    // the key is gone (or re-created) and we do not hold the lock, whatever the watch said.
+    // The acquire event is written in this same transaction so it exists iff we won.
+    TxnRequest t;
+    t.compare = {Compare{CompareResult::equal, CompareTarget::create, key, my_rev, ""}};
+    t.success = {PutRequest{key, encode_lock_value(rec, my_rev), session.lease()},
+                 audit_put("acquire", rec.name, rec, my_rev)};
+    auto c = client_.txn(t);
+    if (!c) return c.error();
+    return c->succeeded;
 }
 
 Result<bool> Locks::wait_for_predecessors(const std::string& name, int64_t my_rev, Deadline deadline,
@@ -135,9 +164,10 @@ Result<bool> Locks::wait_for_predecessors(const std::string& name, int64_t my_re
     }
 }
 
-Result<bool> Locks::wait_deleted(const std::string& key, int64_t after_rev, Deadline deadline, Cancel& cancel) {
+Result<bool> Locks::wait_deleted(const std::string& key, int64_t after_rev, Deadline deadline, Cancel& cancel,
+                                 const std::string& range_end) {
     bool deleted = false;
-    auto w = client_.watch(key, "", after_rev + 1, deadline, &cancel, [&](const WatchMessage& m) {
+    auto w = client_.watch(key, range_end, after_rev + 1, deadline, &cancel, [&](const WatchMessage& m) {
         // A compacted start revision cancels the watch; the caller re-reads and watches again.
         if (m.canceled) {
             deleted = true;

@@ -13,6 +13,7 @@ Result<bool> Locks::release(const Held& held, Session& session) {
     TxnRequest t;
     t.compare = {Compare{CompareResult::equal, CompareTarget::create, held.key, held.fence, ""}};
     t.success = {DeleteRangeRequest{held.key, ""}, audit_put("release", held.name, held.record, held.fence)};
+    if (auto claim = keys_.claim_of(held.record); !claim.empty()) t.success.push_back(DeleteRangeRequest{claim, ""});
     auto r = client_.txn(t);
     if (!r) return r.error();
     LOKT_TRY(session.revoke());
@@ -58,6 +59,9 @@ Result<bool> Locks::remove(const LockEntry& victim, const std::string& event, co
     TxnRequest t;
     t.compare = {Compare{CompareResult::equal, CompareTarget::create, victim.key, victim.fence, ""}};
     t.success = {DeleteRangeRequest{victim.key, ""}, audit_put(event, victim.name, actor, victim.fence)};
+    // A slot holder's claim goes with it (the slot is free for the next in line at once).
+    if (auto claim = keys_.claim_of(victim.record); !claim.empty() && !victim.foreign)
+        t.success.push_back(DeleteRangeRequest{claim, ""});
     auto r = client_.txn(t);
     if (!r) return r.error();
     if (!r->succeeded) return false;
@@ -71,6 +75,8 @@ Result<bool> Locks::reattach(const Held& held, const LockRecord& record, int64_t
     TxnRequest t;
     t.compare = {Compare{CompareResult::equal, CompareTarget::create, held.key, held.fence, ""}};
     t.success = {PutRequest{held.key, encode_lock_value(record, held.fence), lease}};
+    // A slot's claim lives exactly as long as its holder key: it moves to the same lease.
+    if (auto claim = keys_.claim_of(record); !claim.empty()) t.success.push_back(PutRequest{claim, held.key, lease});
     auto r = client_.txn(t);
     if (!r) return r.error();
     return r->succeeded;

@@ -22,6 +22,11 @@ std::string KeyLayout::audit_key(TimePoint ts) const {
     return audit_dir() + stamp + "-" + random_lock_id().substr(0, 8);
 }
 
+std::string KeyLayout::claim_of(const LockRecord& r) const {
+    const Sharing s = sharing_of(r);
+    return s.mode == LockMode::slots && s.slot >= 0 ? slot_key(r.name, s.slot) : std::string();
+}
+
 std::string KeyLayout::name_of(const std::string& key) const {
     const std::string dir = prefix + "/";
     if (key.compare(0, dir.size(), dir) != 0) return "";
@@ -63,6 +68,11 @@ PutRequest Locks::audit_put(const std::string& event, const std::string& name, c
                    : event == "release" ? release_event(actor, name, who, {})
                                         : make_event(event, actor, name, &who, true);
     if (fence > 0) e.extra["fence"] = fence;
+    // As the file store records a shared or slot holding.
+    if (const Sharing s = sharing_of(who); event == "acquire" && s.mode != LockMode::exclusive) {
+        e.extra["mode"] = std::string(to_string(s.mode));
+        if (s.slot >= 0) e.extra["slot"] = s.slot;
+    }
     return PutRequest{keys_.audit_key(e.ts), encode_event(e), 0};
 }
 

@@ -168,12 +168,6 @@ def test_unknown_backends_and_commands_not_on_etcd_yet_are_refused(lokt, etcd):
     assert r.returncode == 1
     assert r.stderr.startswith(f"error: lokt shim --seccomp does not run on the lock backend {etcd.url('t9')} yet"), r.stderr
     assert not os.path.exists(lokt.lock_file("x"))
-    # Shared and slot holds are not on etcd yet: refused, never taken as an exclusive lock.
-    for mode in (["--shared"], ["--slots", "3"]):
-        r = run("lock", "x", *mode)
-        assert r.returncode == 1, r.stderr
-        assert "do not run on the lock backend" in r.stderr, r.stderr
-        assert run("exists", "x").returncode != 0
 
 
 def test_lokt_itself_never_links_libcurl(lokt):

@@ -6,6 +6,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
+#include <atomic>
+#include <thread>
+
 using namespace lokt;
 using namespace lokt::etcd;
 using lokt::etcd::test::EtcdServer;
@@ -185,4 +189,116 @@ TEST_CASE("etcd locks: etcd down is an error and claims nothing; etcd back works
     CHECK(locks.list()->queues.empty());
     auto s2 = session(*c);
     CHECK(locks.try_acquire("n", who("a"), *s2)->status == AcquireStatus::acquired);
+}
+
+namespace {
+
+LockRecord asking(const std::string& owner, LockMode mode, int slots = 0) {
+    LockRecord r = who(owner);
+    set_sharing(r, Sharing{mode, slots, -1, {}});
+    return r;
+}
+
+int slot_of(const AcquireOutcome& a) { return sharing_of(a.held.record).slot; }
+
+} // namespace
+
+TEST_CASE("etcd locks: slot holders claim distinct slots under their leases; a dead lease frees its slot",
+          "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    auto s1 = session(*c, 5), s2 = session(*c), s3 = session(*c);
+    auto a = locks.try_acquire("p", asking("a", LockMode::slots, 2), *s1);
+    auto b = locks.try_acquire("p", asking("b", LockMode::slots, 2), *s2);
+    REQUIRE((a.ok() && b.ok()));
+    REQUIRE((a->status == AcquireStatus::acquired && b->status == AcquireStatus::acquired));
+    CHECK(slot_of(*a) == 0);
+    CHECK(slot_of(*b) == 1);
+    auto claim = c->range(RangeRequest{locks.keys().slot_key("p", 0), ""});
+    REQUIRE(claim.ok());
+    REQUIRE(claim->kvs.size() == 1);
+    CHECK(claim->kvs[0].value == a->held.key);
+    CHECK(claim->kvs[0].lease == s1->lease());
+    // Full: a try is busy and leaves nothing behind.
+    auto full = locks.try_acquire("p", asking("c", LockMode::slots, 2), *s3);
+    REQUIRE(full.ok());
+    CHECK(full->status == AcquireStatus::busy);
+    CHECK(locks.queue("p")->size() == 2);
+    // A holder whose lease dies (a SIGKILLed guard) gives its key and its claim back at once.
+    REQUIRE(s1->revoke().ok());
+    auto next = locks.acquire("p", asking("c", LockMode::slots, 2), *s3, Deadline::after(std::chrono::seconds(30)));
+    REQUIRE(next.ok());
+    REQUIRE(next->status == AcquireStatus::acquired);
+    CHECK(slot_of(*next) == 0);
+}
+
+TEST_CASE("etcd locks: a claim that names no queued key counts as free", "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    REQUIRE(c->put(PutRequest{locks.keys().slot_key("p", 0), "t/p/dead", 0}).ok());
+    auto s = session(*c);
+    auto a = locks.try_acquire("p", asking("a", LockMode::slots, 3), *s);
+    REQUIRE(a.ok());
+    REQUIRE(a->status == AcquireStatus::acquired);
+    CHECK(slot_of(*a) == 0);
+    CHECK(c->range(RangeRequest{locks.keys().slot_key("p", 0), ""})->kvs.at(0).value == a->held.key);
+}
+
+TEST_CASE("etcd locks: shared holders go together; an exclusive one waits for all of them", "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    auto s1 = session(*c), s2 = session(*c), s3 = session(*c), s4 = session(*c);
+    auto r1 = locks.try_acquire("db", asking("r1", LockMode::shared), *s1);
+    auto r2 = locks.try_acquire("db", asking("r2", LockMode::shared), *s2);
+    REQUIRE((r1->status == AcquireStatus::acquired && r2->status == AcquireStatus::acquired));
+    CHECK(r2->held.fence > r1->held.fence);
+    auto x = locks.try_acquire("db", asking("x", LockMode::exclusive), *s3);
+    REQUIRE(x.ok());
+    CHECK(x->status == AcquireStatus::busy);
+    CHECK(x->holder->record.owner == "r1");
+    // Disagreeing modes are refused with both named, and leave no key.
+    auto bad = locks.try_acquire("db", asking("s", LockMode::slots, 2), *s4);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().message == "lock \"db\" is held as shared, not as 2 slots (all holders must agree)");
+    CHECK(locks.queue("db")->size() == 2);
+}
+
+TEST_CASE("etcd locks: concurrent slot requests never share a slot nor exceed the pool", "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    constexpr int kThreads = 6, kSlots = 3, kRounds = 3;
+    std::atomic<int> inside{0}, most{0}, failures{0};
+    std::array<std::atomic<int>, kSlots> taken{};
+    std::array<std::atomic<int>, kSlots> used{};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            for (int round = 0; round < kRounds; ++round) {
+                auto s = Session::open(*c, 10);
+                if (!s) { ++failures; return; }
+                auto got = locks.acquire("pool", asking("t" + std::to_string(t), LockMode::slots, kSlots), **s,
+                                         Deadline::after(std::chrono::seconds(60)));
+                if (!got || got->status != AcquireStatus::acquired) { ++failures; return; }
+                const int slot = slot_of(*got);
+                if (slot < 0 || slot >= kSlots || taken[slot].fetch_add(1) != 0) ++failures;
+                const int now_in = ++inside;
+                int prev = most.load();
+                while (now_in > prev && !most.compare_exchange_weak(prev, now_in)) {}
+                if (slot >= 0 && slot < kSlots) ++used[slot];
+                // The first round fills the pool (three of the six get in together), so every
+                // slot number is handed out; later rounds leave at once. A backstop bounds it.
+                const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+                while (round == 0 && most.load() < kSlots && std::chrono::steady_clock::now() < until)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                --inside;
+                if (slot >= 0 && slot < kSlots) --taken[slot];
+                if (!locks.release(got->held, **s)) ++failures;
+            }
+        });
+    for (auto& th : threads) th.join();
+    CHECK(failures == 0);
+    CHECK(most <= kSlots);
+    for (const auto& u : used) CHECK(u > 0);
+    CHECK(locks.queue("pool")->empty());
+    CHECK(c->range(RangeRequest{locks.keys().slot_dir("pool"), prefix_end(locks.keys().slot_dir("pool"))})->kvs.empty());
 }

@@ -55,8 +55,7 @@ public:
     Result<ReleaseOutcome> break_stale(const std::string& name) override;
 
     Result<ReadOutcome> read(const std::string& name) const override;
-    /// Shared and slot holders are not on etcd yet: none.
-    Result<std::vector<LockRecord>> holders(const std::string&) const override { return std::vector<LockRecord>{}; }
+    Result<std::vector<LockRecord>> holders(const std::string& name) const override;
     Result<std::vector<lokt::LockEntry>> list(bool prune_expired) override;
     std::vector<UnreadableLock> unreadable(const std::vector<lokt::LockEntry>&) const override { return {}; }
 
@@ -82,9 +81,18 @@ private:
     Result<LockRecord> settle(const AcquireRequest& req, const Held& won);
     /// A holder of ours by the same owner: its lease refreshed, as re-locking a file lease does.
     std::optional<Result<lokt::AcquireOutcome>> refresh(const AcquireRequest& req, const etcd::LockEntry& holder);
-    Result<ReleaseOutcome> remove_holder(const std::string& name, const std::string& event,
-                                         const std::function<std::optional<ReleaseStatus>(const LockRecord&)>& refuse,
-                                         bool revoke_lease = true);
+    /// Which holder a removal must leave alone, and why (nullopt: remove it).
+    using Refusal = std::function<std::optional<ReleaseStatus>(const LockRecord&)>;
+    /// Removes the first holder of NAME that `refuse` lets go (with `all`, every one), each
+    /// audited as `event`; the refusal when none may go.
+    Result<ReleaseOutcome> remove_holders(const std::string& name, const std::string& event, const Refusal& refuse,
+                                          bool all, bool revoke_lease = true);
+    /// The keys of NAME that hold it now, oldest first (turn.hpp holding_count).
+    Result<std::vector<etcd::LockEntry>> holding(const std::string& name) const;
+    /// The holding key of NAME recorded under `lock_id`, if it holds.
+    Result<std::optional<etcd::LockEntry>> holding_id(const std::string& name, const std::string& lock_id) const;
+    /// The audit identity of `who` (a lock record for `name`, as the file store writes one), naming `lock_id`.
+    static LockRecord actor(const Identity& who, const std::string& name, const std::string& lock_id = {});
     /// The lease this process keeps alive for the guard and shim locks it holds (opened on
     /// first use, with req's TTL or kKeptTtlSec).
     Result<Session*> kept_lease(const AcquireRequest& req);

@@ -5,6 +5,8 @@
 //                                           the lowest create revision holds the lock
 //   PREFIX/~frozen/NAME                     a freeze, under a lease whose TTL is the freeze's
 //   PREFIX/~audit/<ts ns>-<random>          audit events (lokt::encode_event JSON)
+//   PREFIX/~slot/NAME/<n>                   slot n of a pool, claimed by the holder key named
+//                                           in its value, under that holder's lease
 // '~' cannot start a lock name ([A-Za-z0-9._-]), so the meta keys never collide with a lock
 // and sort after every lock, which lets one range read all the locks and nothing else.
 
@@ -12,6 +14,7 @@
 #include "lokt/etcd/client.hpp"
 #include "lokt/etcd/session.hpp"
 #include "lokt/lock_file.hpp"
+#include "lokt/sharing.hpp"
 
 #include <functional>
 #include <map>
@@ -29,6 +32,10 @@ struct KeyLayout {
     std::string holder_key(const std::string& name, int64_t lease) const;
     std::string freeze_key(const std::string& name) const { return prefix + "/~frozen/" + name; }
     std::string audit_dir() const { return prefix + "/~audit/"; }
+    std::string slot_dir(const std::string& name) const { return prefix + "/~slot/" + name + "/"; }
+    std::string slot_key(const std::string& name, int slot) const { return slot_dir(name) + std::to_string(slot); }
+    /// The slot claim of a slot holder's record ("" for any other record).
+    std::string claim_of(const LockRecord& r) const;
     /// A fresh audit key, ordered by wall-clock time (etcd orders equal times by revision).
     std::string audit_key(TimePoint ts) const;
     /// The lock name of a key under PREFIX/NAME/…, or "" for any other key.
@@ -124,8 +131,10 @@ public:
     Result<void> record(const AuditEvent& e);
     /// NAME's freeze, if any.
     Result<std::optional<FreezeEntry>> frozen(const std::string& name);
-    /// The current holder of `name`, if any.
+    /// The current holder of `name`, if any (the oldest key: one of several when shared).
     Result<std::optional<LockEntry>> holder(const std::string& name);
+    /// Every key of `name`, holders and waiters, oldest first.
+    Result<std::vector<LockEntry>> queue(const std::string& name);
     /// True while `fence` is the current holder's fencing token.
     Result<bool> fence_is_current(const std::string& name, int64_t fence);
     /// Every lock's queue and every freeze, read at one revision.
@@ -145,7 +154,22 @@ private:
                                    const std::function<void(int64_t)>& on_queued);
     Result<bool> wait_for_predecessors(const std::string& name, int64_t my_rev, Deadline deadline,
                                        Cancel& cancel, const std::function<void(int64_t)>& on_queued);
-    Result<bool> wait_deleted(const std::string& key, int64_t after_rev, Deadline deadline, Cancel& cancel);
+    /// Waits until a key of [key, range_end) is deleted (range_end empty: `key` alone).
+    Result<bool> wait_deleted(const std::string& key, int64_t after_rev, Deadline deadline, Cancel& cancel,
+                              const std::string& range_end = {});
+    // Shared and slot requests (lock_shared.cpp).
+    enum class TurnEnd { granted, ended, busy };
+    /// Waits until the key `my_rev` of a shared or slot request may hold (turn.hpp); `busy`
+    /// (with the oldest key in `blocker`) when try_only and it may not at once.
+    Result<TurnEnd> wait_for_turn(const std::string& name, int64_t my_rev, const Sharing& want, Deadline deadline,
+                                  Cancel& cancel, bool try_only, const std::function<void(int64_t)>& on_queued,
+                                  std::optional<LockEntry>* blocker);
+    /// Takes our key `key` (created at `my_rev`) out of the queue, so nobody waits behind it.
+    Result<void> leave_queue(const std::string& key, int64_t my_rev);
+    /// Confirms a granted key (its value with the fence, the acquire event); a slot request
+    /// first claims the lowest free slot, and `rec` gets it. False when the key is gone.
+    Result<bool> confirm(const std::string& key, int64_t my_rev, LockRecord& rec, Session& session);
+    Result<bool> confirm_slot(const std::string& key, int64_t my_rev, LockRecord& rec, Session& session);
     PutRequest audit_put(const std::string& event, const std::string& name, const LockRecord& who,
                          int64_t fence) const;
 
