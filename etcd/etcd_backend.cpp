@@ -254,23 +254,11 @@ Result<ReleaseOutcome> EtcdBackend::remove_holder(
 
 Result<ReleaseOutcome> EtcdBackend::release_id(const std::string& name, const std::string& lock_id,
                                                const ReleaseNote&) {
-    // A kept lock's lease may carry our other locks too: it is revoked with the last of them.
-    const bool kept = kept_.count(lock_id) > 0;
-    auto r = remove_holder(
-        name, "release",
-        [&](const LockRecord& rec) -> std::optional<ReleaseStatus> {
-            if (rec.lock_id != lock_id) return ReleaseStatus::not_owner;
-            return std::nullopt;
-        },
-        !kept);
-    if (kept) {
-        kept_.erase(lock_id);
-        if (kept_.empty() && kept_lease_) {
-            (void)kept_lease_->revoke();
-            kept_lease_.reset();
-        }
-    }
-    return r;
+    if (kept_.count(lock_id)) return release_kept(name, lock_id, actor(self_, name, lock_id));
+    return remove_holder(name, "release", [&](const LockRecord& rec) -> std::optional<ReleaseStatus> {
+        if (rec.lock_id != lock_id) return ReleaseStatus::not_owner;
+        return std::nullopt;
+    });
 }
 
 Result<ReleaseOutcome> EtcdBackend::release_owned(const std::string& name, const std::optional<std::string>& owner) {

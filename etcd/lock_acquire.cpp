@@ -37,7 +37,14 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
         ~Forget() { s.forget(c); }
     } forget{session, &cancel};
 
+    // The common case first: a free name, taken (enqueued and confirmed) in one transaction.
+    if (auto fast = take_if_free(name, key, freeze, rec, session, try_only); !fast || *fast) {
+        if (!fast) return fast.error();
+        return **fast;
+    }
+
     int64_t my_rev = 0;
+    bool first = false;  // our key heads the queue already: no predecessor to look for
     while (true) {
         // Enqueue and read the head in one step; a frozen name enqueues nothing.
         RangeRequest head{keys_.lock_dir(name), prefix_end(keys_.lock_dir(name)), 1};
@@ -67,6 +74,7 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
                 busy.holder = decode_lock_entry(keys_, *h);
                 return busy;
             }
+            first = h->create_revision == my_rev;
             break;
         }
         if (auto f = first_kv(r->responses[1])) {
@@ -88,7 +96,7 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
         break;
     }
 
-    auto waited = wait_for_predecessors(name, my_rev, deadline, cancel, on_queued);
+    auto waited = first ? Result<bool>(true) : wait_for_predecessors(name, my_rev, deadline, cancel, on_queued);
     if (!waited) return waited.error();
     if (!*waited) {
         // Timed out or lost: take our key out of the queue so nobody waits behind it.
@@ -112,6 +120,41 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
     AcquireOutcome out;
     out.held = Held{name, key, my_rev, session.lease(), rec};
     return out;
+}
+
+Result<std::optional<AcquireOutcome>> Locks::take_if_free(const std::string& name, const std::string& key,
+                                                          const std::string& freeze, const LockRecord& rec,
+                                                          Session& session, bool try_only) {
+    // No key in the queue and no freeze: put ours with its audited acquisition. Both keys are
+    // created by this transaction, so its revision is the fence (decode_lock_entry and
+    // audit_events read it back from the create revision; the value does not carry it).
+    const std::string dir = keys_.lock_dir(name);
+    RangeRequest head{dir, prefix_end(dir), 1};
+    head.sort_order = SortOrder::ascend;
+    head.sort_target = SortTarget::create;
+    TxnRequest t;
+    // Over the whole queue: holds for a range without keys only.
+    Compare empty{CompareResult::equal, CompareTarget::create, dir, 0, "", prefix_end(dir)};
+    t.compare = {empty, Compare{CompareResult::equal, CompareTarget::version, freeze, 0, ""}};
+    t.success = {PutRequest{key, encode_lock_value(rec, 0), session.lease()}, audit_put("acquire", name, rec, 0)};
+    t.failure = {RangeRequest{key, ""}, RangeRequest{freeze, ""}, head};
+    auto r = client_.txn(t);
+    if (!r) return r.error();
+    if (r->succeeded) {
+        AcquireOutcome out;
+        out.held = Held{name, key, r->revision, session.lease(), rec};
+        return std::optional<AcquireOutcome>(out);
+    }
+    if (r->responses.size() != 3) return Error{"etcd: unexpected transaction reply"};
+    auto holder = first_kv(r->responses[2]);
+    // Held by someone else, not frozen, and ours not queued: a try is refused without a write.
+    if (try_only && holder && !first_kv(r->responses[0]) && !first_kv(r->responses[1])) {
+        AcquireOutcome busy;
+        busy.status = AcquireStatus::busy;
+        busy.holder = decode_lock_entry(keys_, *holder);
+        return std::optional<AcquireOutcome>(busy);
+    }
+    return std::optional<AcquireOutcome>();  // the queue decides
 }
 
 Result<bool> Locks::wait_for_predecessors(const std::string& name, int64_t my_rev, Deadline deadline,

@@ -158,7 +158,12 @@ Result<std::vector<AuditEvent>> Locks::audit_events() {
     std::vector<AuditEvent> out;
     for (const auto& kv : r->kvs) {
         auto e = decode_event(kv.value);
-        if (e) out.push_back(std::move(*e));
+        if (!e) continue;
+        // An acquisition of a free name is stored by the transaction that created the
+        // holder key, so its fence is this key's create revision.
+        if (e->event == "acquire" && !(e->extra.is_object() && e->extra.contains("fence")))
+            e->extra["fence"] = kv.create_revision;
+        out.push_back(std::move(*e));
     }
     return out;
 }

@@ -87,7 +87,7 @@ TEST_CASE("etcd locks: try-acquire fails at once with the holder's record; relea
     CHECK((*events)[2].owner == "bob");
 }
 
-TEST_CASE("etcd locks: the stored value is the lock file JSON plus fence", "[etcd-server]") {
+TEST_CASE("etcd locks: the stored value is the lock file JSON; the fence is the create revision", "[etcd-server]") {
     LockEnv env;
     auto& [server, c, locks] = env;
     auto s = session(*c);
@@ -100,9 +100,40 @@ TEST_CASE("etcd locks: the stored value is the lock file JSON plus fence", "[etc
     CHECK(j["name"] == "n");
     CHECK(j["owner"] == "alice");
     CHECK(j["kind"] == "guard");
-    CHECK(j["fence"] == a->held.fence);
+    // Taken free, in the transaction that created the key: the value cannot know its fence.
+    CHECK_FALSE(j.contains("fence"));
     CHECK(kv->kvs.at(0).create_revision == a->held.fence);
+    CHECK(decode_lock_entry(locks.keys(), kv->kvs.at(0)).record.fence == a->held.fence);
     CHECK(kv->kvs.at(0).lease == s->lease());
+}
+
+TEST_CASE("etcd locks: a free name is taken, and a held one refused to a try, in one transaction", "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    auto s1 = session(*c);
+    auto s2 = session(*c);
+    auto revision = [&] {
+        auto r = c->range(RangeRequest{"t/", prefix_end("t/"), 1});
+        REQUIRE(r.ok());
+        return r->revision;
+    };
+    const int64_t before = revision();
+    auto a = locks.try_acquire("n", who("alice"), *s1);
+    REQUIRE(a.ok());
+    REQUIRE(a->status == AcquireStatus::acquired);
+    // One write: the holder key and its acquire event share the revision, which is the fence.
+    CHECK(revision() == before + 1);
+    CHECK(a->held.fence == before + 1);
+    auto events = locks.audit_events();
+    REQUIRE(events.ok());
+    REQUIRE(events->size() == 1);
+    CHECK((*events)[0].extra["fence"] == a->held.fence);
+
+    auto b = locks.try_acquire("n", who("bob"), *s2);
+    REQUIRE(b.ok());
+    REQUIRE(b->status == AcquireStatus::busy);
+    CHECK(b->holder->record.owner == "alice");
+    CHECK(revision() == before + 1);  // refused without writing (and undoing) a queue key
 }
 
 TEST_CASE("etcd locks: a waiter times out and leaves the queue", "[etcd-server]") {

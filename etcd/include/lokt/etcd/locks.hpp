@@ -143,6 +143,11 @@ private:
     Result<AcquireOutcome> enqueue(const std::string& name, const LockRecord& record, Session& session,
                                    Deadline deadline, bool try_only,
                                    const std::function<void(int64_t)>& on_queued);
+    /// Takes a free, unfrozen name in one transaction; a try on a held name gets `busy`;
+    /// nullopt when the queue must decide (held and waiting, frozen, or ours queued already).
+    Result<std::optional<AcquireOutcome>> take_if_free(const std::string& name, const std::string& key,
+                                                       const std::string& freeze, const LockRecord& rec,
+                                                       Session& session, bool try_only);
     Result<bool> wait_for_predecessors(const std::string& name, int64_t my_rev, Deadline deadline,
                                        Cancel& cancel, const std::function<void(int64_t)>& on_queued);
     Result<bool> wait_deleted(const std::string& key, int64_t after_rev, Deadline deadline, Cancel& cancel);
