@@ -44,21 +44,26 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
     }
 
     int64_t my_rev = 0;
-    bool first = false;  // our key heads the queue already: no predecessor to look for
+    Predecessor pred;  // the newest key older than ours (none: we head the queue)
+    bool pred_known = true;
     while (true) {
-        // Enqueue and read the head in one step; a frozen name enqueues nothing.
-        RangeRequest head{keys_.lock_dir(name), prefix_end(keys_.lock_dir(name)), 1};
+        // Enqueue and read the head and our predecessor in one step (right after our put, the
+        // newest key but one is the predecessor); a frozen name enqueues nothing.
+        const std::string dir = keys_.lock_dir(name);
+        RangeRequest head{dir, prefix_end(dir), 1};
         head.sort_order = SortOrder::ascend;
         head.sort_target = SortTarget::create;
+        RangeRequest newest{dir, prefix_end(dir), 2};
+        newest.sort_order = SortOrder::descend;
+        newest.sort_target = SortTarget::create;
         TxnRequest t;
         t.compare = {Compare{CompareResult::equal, CompareTarget::create, key, 0, ""},
                      Compare{CompareResult::equal, CompareTarget::version, freeze, 0, ""}};
-        t.success = {PutRequest{key, encode_lock_value(rec, 0), session.lease()}, head};
+        t.success = {PutRequest{key, encode_lock_value(rec, 0), session.lease()}, head, newest};
         t.failure = {RangeRequest{key, ""}, RangeRequest{freeze, ""}, head};
         auto r = client_.txn(t);
         if (!r) return r.error();
-        if (r->responses.size() != 3 && r->responses.size() != 2)
-            return Error{"etcd: unexpected transaction reply"};
+        if (r->responses.size() != 3) return Error{"etcd: unexpected transaction reply"};
         if (r->succeeded) {
             my_rev = r->revision;
             auto h = first_kv(r->responses[1]);
@@ -74,7 +79,8 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
                 busy.holder = decode_lock_entry(keys_, *h);
                 return busy;
             }
-            first = h->create_revision == my_rev;
+            const auto* n = std::get_if<RangeResponse>(&r->responses[2]);
+            if (n && n->kvs.size() > 1) pred = {n->kvs[1].key, r->revision};
             break;
         }
         if (auto f = first_kv(r->responses[1])) {
@@ -93,33 +99,73 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
         auto mine = first_kv(r->responses[0]);
         if (!mine) return Error{"etcd: lock transaction failed without a cause"};
         my_rev = mine->create_revision;  // our key already exists (the same session again)
+        pred_known = false;               // so its predecessor is read first
         break;
     }
 
-    auto waited = first ? Result<bool>(true) : wait_for_predecessors(name, my_rev, deadline, cancel, on_queued);
-    if (!waited) return waited.error();
-    if (!*waited) {
-        // Timed out or lost: take our key out of the queue so nobody waits behind it.
+    auto turn = wait_turn(name, Held{name, key, my_rev, session.lease(), rec}, pred, pred_known, deadline, cancel,
+                          on_queued);
+    if (!turn) return turn.error();
+    if (*turn == AcquireStatus::timeout) {
+        // Timed out (or cancelled): take our key out of the queue so nobody waits behind it.
         TxnRequest undo;
         undo.compare = {Compare{CompareResult::equal, CompareTarget::create, key, my_rev, ""}};
         undo.success = {DeleteRangeRequest{key, ""}};
         (void)client_.txn(undo);
         return AcquireOutcome{session.lost() ? AcquireStatus::lost : AcquireStatus::timeout, {}, {}, {}};
     }
-
-    // Confirm with a compare on our create revision: if the lease expired while we waited,
-    // the key is gone (or re-created) and we do not hold the lock, whatever the watch said.
-    // The acquire event is written in this same transaction so it exists iff we won.
-    TxnRequest confirm;
-    confirm.compare = {Compare{CompareResult::equal, CompareTarget::create, key, my_rev, ""}};
-    confirm.success = {PutRequest{key, encode_lock_value(rec, my_rev), session.lease()},
-                       audit_put("acquire", name, rec, my_rev)};
-    auto c = client_.txn(confirm);
-    if (!c) return c.error();
-    if (!c->succeeded) return AcquireOutcome{AcquireStatus::lost, {}, {}, {}};
+    if (*turn == AcquireStatus::lost) return AcquireOutcome{AcquireStatus::lost, {}, {}, {}};
     AcquireOutcome out;
     out.held = Held{name, key, my_rev, session.lease(), rec};
     return out;
+}
+
+Result<AcquireStatus> Locks::wait_turn(const std::string& name, const Held& ours, Predecessor pred, bool pred_known,
+                                       Deadline deadline, Cancel& cancel,
+                                       const std::function<void(int64_t)>& on_queued) {
+    const std::string dir = keys_.lock_dir(name);
+    bool told = false;
+    while (true) {
+        if (!pred.key.empty()) {
+            if (!told && on_queued) on_queued(ours.fence);
+            told = true;
+            auto gone = wait_deleted(pred.key, pred.seen_at, deadline, cancel);
+            if (!gone) return gone.error();
+            if (!*gone) return AcquireStatus::timeout;
+        }
+        // Confirm in the step that checks our turn (mutex.go's waitDeletes re-reads instead):
+        // our key still there (a lease that expired while we waited took it) and no older key
+        // left. The acquire event is written in this same transaction, so it exists iff we
+        // won; when an older key is left (a waiter behind the one we watched gave up), the
+        // failure names the newest of them, which we wait for next.
+        RangeRequest older{dir, prefix_end(dir), 1};
+        older.sort_order = SortOrder::descend;
+        older.sort_target = SortTarget::create;
+        older.max_create_revision = ours.fence - 1;
+        TxnRequest confirm;
+        confirm.compare = {Compare{CompareResult::equal, CompareTarget::create, ours.key, ours.fence, ""},
+                           Compare{CompareResult::greater, CompareTarget::create, dir, ours.fence - 1, "", prefix_end(dir)}};
+        confirm.success = {PutRequest{ours.key, encode_lock_value(ours.record, ours.fence), ours.lease},
+                           audit_put("acquire", name, ours.record, ours.fence)};
+        confirm.failure = {RangeRequest{ours.key, ""}, older};
+        // Unless told otherwise, a predecessor was seen: one read is cheaper than a failed write.
+        if (!pred_known) {
+            auto r = client_.range(older);
+            if (!r) return r.error();
+            pred_known = true;
+            if (!r->kvs.empty()) {
+                pred = {r->kvs.front().key, r->revision};
+                continue;
+            }
+        }
+        auto c = client_.txn(confirm);
+        if (!c) return c.error();
+        if (c->succeeded) return AcquireStatus::acquired;
+        if (c->responses.size() != 2) return Error{"etcd: unexpected transaction reply"};
+        if (!first_kv(c->responses[0])) return AcquireStatus::lost;
+        auto next = first_kv(c->responses[1]);
+        pred = next ? Predecessor{next->key, c->revision} : Predecessor{};
+    }
 }
 
 Result<std::optional<AcquireOutcome>> Locks::take_if_free(const std::string& name, const std::string& key,
@@ -155,27 +201,6 @@ Result<std::optional<AcquireOutcome>> Locks::take_if_free(const std::string& nam
         return std::optional<AcquireOutcome>(busy);
     }
     return std::optional<AcquireOutcome>();  // the queue decides
-}
-
-Result<bool> Locks::wait_for_predecessors(const std::string& name, int64_t my_rev, Deadline deadline,
-                                          Cancel& cancel, const std::function<void(int64_t)>& on_queued) {
-    bool told = false;
-    while (true) {
-        // The newest key older than ours: when it goes, either we hold or a new predecessor
-        // (an older waiter whose own predecessor left) is found here (mutex.go waitDeletes).
-        RangeRequest pred{keys_.lock_dir(name), prefix_end(keys_.lock_dir(name)), 1};
-        pred.sort_order = SortOrder::descend;
-        pred.sort_target = SortTarget::create;
-        pred.max_create_revision = my_rev - 1;
-        auto r = client_.range(pred);
-        if (!r) return r.error();
-        if (r->kvs.empty()) return true;
-        if (!told && on_queued) on_queued(my_rev);
-        told = true;
-        auto gone = wait_deleted(r->kvs.front().key, r->revision, deadline, cancel);
-        if (!gone) return gone.error();
-        if (!*gone) return false;
-    }
 }
 
 Result<bool> Locks::wait_deleted(const std::string& key, int64_t after_rev, Deadline deadline, Cancel& cancel) {

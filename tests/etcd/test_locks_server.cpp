@@ -6,6 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
 using namespace lokt;
 using namespace lokt::etcd;
 using lokt::etcd::test::EtcdServer;
@@ -150,6 +153,50 @@ TEST_CASE("etcd locks: a waiter times out and leaves the queue", "[etcd-server]"
     CHECK(w->status == AcquireStatus::timeout);
     CHECK(queued > 0);
     CHECK(locks.list()->queues.at("n").size() == 1);
+}
+
+TEST_CASE("etcd locks: a waiter whose predecessor gives up waits on for the holder", "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    auto s1 = session(*c);
+    auto a = locks.try_acquire("n", who("a"), *s1);
+    REQUIRE(a->status == AcquireStatus::acquired);
+    auto s2 = session(*c);
+    auto s3 = session(*c);
+    std::atomic<bool> b_queued{false};
+    std::atomic<int64_t> c_queued{0};
+    std::atomic<bool> c_done{false};
+    Result<AcquireOutcome> b = Error{""}, cw = Error{""};
+    // b queues behind a and gives up; c, queued behind b, watches b's key, whose deletion
+    // must send it back to waiting for a (the confirmation finds a older), not to holding.
+    std::thread tb([&] {
+        b = locks.acquire("n", who("b"), *s2, Deadline::after(std::chrono::seconds(3)), [&](int64_t) { b_queued = true; });
+    });
+    while (!b_queued) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::thread tc([&] {
+        cw = locks.acquire("n", who("c"), *s3, Deadline::after(std::chrono::seconds(60)), [&](int64_t r) { c_queued = r; });
+        c_done = true;
+    });
+    tb.join();
+    REQUIRE(b.ok());
+    CHECK(b->status == AcquireStatus::timeout);
+    while (!c_queued) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // Give c the time to see b go: had it taken the lock then, it would be done (a correct c
+    // never is, however long this waits; a slow machine only makes the check weaker).
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (!c_done && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK_FALSE(c_done);
+    REQUIRE(*locks.release(a->held, *s1));
+    tc.join();
+    REQUIRE(cw.ok());
+    REQUIRE(cw->status == AcquireStatus::acquired);
+    CHECK(cw->held.fence > a->held.fence);
+    // c's acquisition comes after a's release.
+    auto events = locks.audit_events();
+    REQUIRE(events.ok());
+    std::vector<std::string> seen;
+    for (const auto& e : *events) seen.push_back(e.event + " " + e.owner);
+    CHECK(seen == std::vector<std::string>{"acquire a", "release a", "acquire c"});
 }
 
 TEST_CASE("etcd locks: force break deletes the holder, revokes its lease, audits it", "[etcd-server]") {

@@ -148,8 +148,16 @@ private:
     Result<std::optional<AcquireOutcome>> take_if_free(const std::string& name, const std::string& key,
                                                        const std::string& freeze, const LockRecord& rec,
                                                        Session& session, bool try_only);
-    Result<bool> wait_for_predecessors(const std::string& name, int64_t my_rev, Deadline deadline,
-                                       Cancel& cancel, const std::function<void(int64_t)>& on_queued);
+    /// A key ahead of ours in a queue, and the revision at which it was seen.
+    struct Predecessor {
+        std::string key;  ///< empty: none
+        int64_t seen_at = 0;
+    };
+    /// Waits for each predecessor's deletion in turn, then confirms `ours` in the transaction
+    /// that checks it is the oldest key; acquired, timeout (deadline or cancel) or lost. With
+    /// !pred_known the predecessor is read first.
+    Result<AcquireStatus> wait_turn(const std::string& name, const Held& ours, Predecessor pred, bool pred_known,
+                                    Deadline deadline, Cancel& cancel, const std::function<void(int64_t)>& on_queued);
     Result<bool> wait_deleted(const std::string& key, int64_t after_rev, Deadline deadline, Cancel& cancel);
     PutRequest audit_put(const std::string& event, const std::string& name, const LockRecord& who,
                          int64_t fence) const;
