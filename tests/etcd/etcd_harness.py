@@ -1,7 +1,7 @@
 """An etcd of its own for a test: one member on 127.0.0.1 with random free ports and a temp
 data dir, or a three-member cluster likewise (used by tests/etcd, the integration tests of the
-etcd backend and scripts/bench_etcd.sh). etcd and
-etcdctl come from scripts/install-deps.sh, so a missing binary fails the test."""
+etcd backend and scripts/bench_etcd.sh). etcd and etcdctl come from scripts/install-deps.sh,
+so a missing binary fails the test."""
 import os
 import shutil
 import socket
