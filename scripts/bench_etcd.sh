@@ -9,17 +9,19 @@
 #   3. breakdown of one uncontended guard: each etcd round trip (LOKT_LOG=debug prints one line
 #      per request with its time) and the syscalls of all its processes (strace -f -c)
 # Usage: LOKT_BIN=build/stage/bin/lokt scripts/bench_etcd.sh [ROUNDS]   (default 30)
+# LOKT_BASE_BIN=OTHER/bin/lokt adds that build (e.g. main's) to 1 and 2, in the same run.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 lokt=$(realpath "${LOKT_BIN:-$here/build/stage/bin/lokt}")
 [[ -x $lokt ]] || { echo "need LOKT_BIN ($lokt)" >&2; exit 1; }
 command -v etcd >/dev/null && command -v etcdctl >/dev/null ||
     { echo "need etcd and etcdctl (scripts/install-deps.sh)" >&2; exit 1; }
-exec /usr/bin/python3 - "$lokt" "$here/tests/etcd" "${1:-30}" <<'PYEOF'
+base_bin=${LOKT_BASE_BIN:+$(realpath "$LOKT_BASE_BIN")}
+exec /usr/bin/python3 - "$lokt" "$here/tests/etcd" "${1:-30}" "$base_bin" <<'PYEOF'
 import json, os, shutil, statistics, subprocess, sys, tempfile, time
 from datetime import datetime, timezone
 
-lokt, harness_dir, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+lokt, harness_dir, rounds, base_bin = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 sys.path.insert(0, harness_dir)
 from etcd_harness import Etcd  # noqa: E402  (one member on 127.0.0.1, random ports)
 
@@ -53,6 +55,8 @@ def uncontended(e, base):
         "etcdctl lock x -- true": (["etcdctl", "--endpoints", e.endpoint, "lock", "bench/y", "--", "true"], base),
         "lokt guard x -- true (files)": ([lokt, "guard", "x", "--", "true"], base),
     }
+    if base_bin:
+        runs["baseline build, guard (etcd)"] = ([base_bin, "guard", "x", "--", "true"], on_etcd)
     times = {k: [] for k in runs}
     for argv, env in runs.values():
         timed(argv, env)  # warm the page cache
@@ -65,16 +69,19 @@ def uncontended(e, base):
         print(f"   {k:30}: median {m:6.2f} ms")
     ours, theirs = med["lokt guard x -- true (etcd)"], med["etcdctl lock x -- true"]
     print(f"   ratio guard(etcd) / etcdctl   : {ours / theirs:.2f} (target <= 0.5)")
+    if base_bin:
+        was = med["baseline build, guard (etcd)"]
+        print(f"   baseline build / etcdctl      : {was / theirs:.2f}; this build / baseline {ours / was:.2f}")
 
 
-def handoff(e, base, work):
+def handoff(e, base, work, binary, prefix, label):
     procs, per = 8, max(2, rounds // 6)
-    env = dict(base, LOKT_BACKEND=e.url("hand"))
-    log = os.path.join(work, "stamps")
+    env = dict(base, LOKT_BACKEND=e.url(prefix))
+    log = os.path.join(work, prefix + "-stamps")
     # The command stamps its start and end with bash's own clock (no extra process).
     cmd = f'echo "start $EPOCHREALTIME" >> {log}; echo "end $EPOCHREALTIME" >> {log}'
     script = f'for i in $(seq {per}); do "$0" guard -q --wait h -- bash -c \'{cmd}\' || exit 1; done'
-    ps = [subprocess.Popen(["bash", "-c", script, lokt], env=dict(env, LOKT_OWNER=f"b{i}"),
+    ps = [subprocess.Popen(["bash", "-c", script, binary], env=dict(env, LOKT_OWNER=f"b{i}"),
                            stdin=subprocess.DEVNULL) for i in range(procs)]
     try:
         for p in ps:
@@ -86,13 +93,13 @@ def handoff(e, base, work):
                 p.wait()
     rows = [l.split() for l in open(log).read().splitlines()]
     cmd_gaps = [(float(b[1]) - float(a[1])) * 1e3 for a, b in zip(rows, rows[1:]) if a[0] == "end" and b[0] == "start"]
-    out = run(["etcdctl", "--endpoints", e.endpoint, "get", "--prefix", "--print-value-only", "hand/~audit/"],
+    out = run(["etcdctl", "--endpoints", e.endpoint, "get", "--prefix", "--print-value-only", f"{prefix}/~audit/"],
               dict(base, ETCDCTL_API="3"), stdout=subprocess.PIPE, text=True).stdout
     events = [json.loads(l) for l in out.splitlines() if l.strip()]
     events = sorted((x for x in events if x.get("name") == "h"), key=lambda x: ts(x["ts"]))
     audit_gaps = [(ts(b["ts"]) - ts(a["ts"])) * 1e3 for a, b in zip(events, events[1:])
                   if a["event"] == "release" and b["event"] == "acquire"]
-    print(f"2. handoff under 8-way contention ({procs} x {per} `guard --wait`)")
+    print(f"2. handoff under 8-way contention ({procs} x {per} `guard --wait`), {label}")
     for what, gaps in (("audit: release -> next acquire", audit_gaps), ("command: end -> next start", cmd_gaps)):
         print(f"   {what:30}: median {statistics.median(gaps):6.2f} ms, p90 {pct(gaps, 0.9):6.2f} ms "
               f"over {len(gaps)} (target: median <= 5)")
@@ -140,7 +147,9 @@ def main():
         base.pop("LOKT_LOG", None)
         print(f"etcd {e.endpoint}, lokt {lokt}")
         uncontended(e, base)
-        handoff(e, base, work)
+        handoff(e, base, work, lokt, "hand", "this build")
+        if base_bin:
+            handoff(e, base, work, base_bin, "hand0", "baseline build")
         breakdown(e, base, work)
     finally:
         e.stop()
