@@ -56,9 +56,9 @@ Result<std::unique_ptr<Backend>> open_etcd(const std::string& url, const Identit
     std::string module;
     if (const char* v = std::getenv("LOKT_ETCD_MODULE"); v && *v) module = v;
     else module = installed_lib_dir() + "/liblokt_backend_etcd.so";
-    // RTLD_LAZY: libcurl and its thirty-odd libraries bind a function when it is first
-    // called, not all of them here; loading them is most of what the etcd backend adds to a
-    // short command (scripts/bench_etcd.sh).
+    // RTLD_LAZY: the module's own functions are bound when first called, not all here.
+    // Loading libcurl and its thirty-odd libraries (Debian builds them with BIND_NOW, so
+    // they bind at once regardless) is still most of what etcd adds to a short command.
     void* lib = ::dlopen(module.c_str(), RTLD_LAZY | RTLD_LOCAL);
     if (!lib) return Error{"lock backend " + url + " unavailable: " + ::dlerror()};
     // Never dlclose()d: the backend's code must outlive every object it made.
