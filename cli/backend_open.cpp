@@ -56,7 +56,10 @@ Result<std::unique_ptr<Backend>> open_etcd(const std::string& url, const Identit
     std::string module;
     if (const char* v = std::getenv("LOKT_ETCD_MODULE"); v && *v) module = v;
     else module = installed_lib_dir() + "/liblokt_backend_etcd.so";
-    void* lib = ::dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL);
+    // RTLD_LAZY: the module's own functions are bound when first called, not all here.
+    // Loading libcurl and its thirty-odd libraries (Debian builds them with BIND_NOW, so
+    // they bind at once regardless) is still most of what etcd adds to a short command.
+    void* lib = ::dlopen(module.c_str(), RTLD_LAZY | RTLD_LOCAL);
     if (!lib) return Error{"lock backend " + url + " unavailable: " + ::dlerror()};
     // Never dlclose()d: the backend's code must outlive every object it made.
     auto open = reinterpret_cast<OpenEtcd>(::dlsym(lib, "lokt_etcd_backend_open"));

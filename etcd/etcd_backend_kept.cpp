@@ -24,6 +24,31 @@ Result<Session*> EtcdBackend::kept_lease(const AcquireRequest& req) {
     return kept_lease_.get();
 }
 
+Result<ReleaseOutcome> EtcdBackend::release_kept(const std::string& name, const std::string& lock_id,
+                                                 const LockRecord& by) {
+    LockRecord rec = kept_.at(lock_id);
+    rec.name = name;
+    kept_.erase(lock_id);
+    // Our key and fence are known: no read first. The compare on the fence deletes it only
+    // if it still holds (a lost lease took it, or someone broke it).
+    Result<bool> removed = false;
+    if (kept_lease_) {
+        const int64_t lease = kept_lease_->lease();
+        etcd::LockEntry ours{name, locks_.keys().holder_key(name, lease), rec.fence, lease, rec, false};
+        removed = locks_.remove(ours, "release", by, false);
+    }
+    // The lease may carry our other locks: it ends with the last of them. A short one (the
+    // default) is left to expire, which saves a round trip; a long --ttl is revoked, so that
+    // no lease outlives its keys for long.
+    if (kept_.empty() && kept_lease_) {
+        if (kept_lease_->ttl_sec() > kKeptTtlSec) (void)kept_lease_->revoke();
+        kept_lease_.reset();
+    }
+    if (!removed) return removed.error();
+    return ReleaseOutcome{*removed ? ReleaseStatus::released : ReleaseStatus::not_found,
+                          *removed ? std::optional<LockRecord>(rec) : std::nullopt};
+}
+
 std::optional<Result<std::optional<LockRecord>>> EtcdBackend::kept_holder(const std::string& lock_id) const {
     auto it = kept_.find(lock_id);
     if (it == kept_.end()) return std::nullopt;

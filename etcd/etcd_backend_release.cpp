@@ -47,23 +47,15 @@ Result<ReleaseOutcome> EtcdBackend::remove_holders(const std::string& name, cons
 
 Result<ReleaseOutcome> EtcdBackend::release_id(const std::string& name, const std::string& lock_id,
                                                const ReleaseNote&) {
-    // A kept lock's lease may carry our other locks too: it is revoked with the last of them.
-    const bool kept = kept_.count(lock_id) > 0;
-    auto r = remove_holders(
+    // A kept lock's key and fence are known here: released without a read first.
+    if (kept_.count(lock_id)) return release_kept(name, lock_id, actor(self_, name, lock_id));
+    return remove_holders(
         name, "release",
         [&](const LockRecord& rec) -> std::optional<ReleaseStatus> {
             if (rec.lock_id != lock_id) return ReleaseStatus::not_owner;
             return std::nullopt;
         },
-        false, !kept);
-    if (kept) {
-        kept_.erase(lock_id);
-        if (kept_.empty() && kept_lease_) {
-            (void)kept_lease_->revoke();
-            kept_lease_.reset();
-        }
-    }
-    return r;
+        false);
 }
 
 Result<ReleaseOutcome> EtcdBackend::release_owned(const std::string& name, const std::optional<std::string>& owner) {

@@ -38,21 +38,33 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
         ~Forget() { s.forget(c); }
     } forget{session, &cancel};
 
+    // The common case first: a free name, taken (enqueued and confirmed) in one transaction.
+    if (auto fast = take_if_free(name, key, freeze, rec, session, try_only); !fast || *fast) {
+        if (!fast) return fast.error();
+        return **fast;
+    }
+
     int64_t my_rev = 0;
+    Predecessor pred;  // the newest key older than ours (none: we head the queue)
+    bool pred_known = true;
     while (true) {
-        // Enqueue and read the head in one step; a frozen name enqueues nothing.
-        RangeRequest head{keys_.lock_dir(name), prefix_end(keys_.lock_dir(name)), 1};
+        // Enqueue and read the head and our predecessor in one step (right after our put, the
+        // newest key but one is the predecessor); a frozen name enqueues nothing.
+        const std::string dir = keys_.lock_dir(name);
+        RangeRequest head{dir, prefix_end(dir), 1};
         head.sort_order = SortOrder::ascend;
         head.sort_target = SortTarget::create;
+        RangeRequest newest{dir, prefix_end(dir), 2};
+        newest.sort_order = SortOrder::descend;
+        newest.sort_target = SortTarget::create;
         TxnRequest t;
         t.compare = {Compare{CompareResult::equal, CompareTarget::create, key, 0, ""},
                      Compare{CompareResult::equal, CompareTarget::version, freeze, 0, ""}};
-        t.success = {PutRequest{key, encode_lock_value(rec, 0), session.lease()}, head};
+        t.success = {PutRequest{key, encode_lock_value(rec), session.lease()}, head, newest};
         t.failure = {RangeRequest{key, ""}, RangeRequest{freeze, ""}, head};
         auto r = client_.txn(t);
         if (!r) return r.error();
-        if (r->responses.size() != 3 && r->responses.size() != 2)
-            return Error{"etcd: unexpected transaction reply"};
+        if (r->responses.size() != 3) return Error{"etcd: unexpected transaction reply"};
         if (r->succeeded) {
             my_rev = r->revision;
             auto h = first_kv(r->responses[1]);
@@ -65,6 +77,8 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
                 busy.holder = decode_lock_entry(keys_, *h);
                 return busy;
             }
+            const auto* n = std::get_if<RangeResponse>(&r->responses[2]);
+            if (n && n->kvs.size() > 1) pred = {n->kvs[1].key, r->revision};
             break;
         }
         if (auto f = first_kv(r->responses[1])) {
@@ -83,39 +97,34 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
         auto mine = first_kv(r->responses[0]);
         if (!mine) return Error{"etcd: lock transaction failed without a cause"};
         my_rev = mine->create_revision;  // our key already exists (the same session again)
+        pred_known = false;               // so its predecessor is read first
         break;
     }
 
-    Result<bool> waited = false;
-    if (want.mode == LockMode::exclusive) {
-        waited = wait_for_predecessors(name, my_rev, deadline, cancel, on_queued);
-    } else {
-        std::optional<LockEntry> blocker;
-        auto turn = wait_for_turn(name, my_rev, want, deadline, cancel, try_only, on_queued, &blocker);
-        if (!turn || *turn == TurnEnd::busy) {
-            // Refused (the modes disagree) or busy: nobody must wait behind our key.
-            auto left = leave_queue(key, my_rev);
-            if (!turn) return turn.error();
-            if (!left) return left.error();
-            AcquireOutcome busy;
-            busy.status = AcquireStatus::busy;
-            busy.holder = std::move(blocker);
-            return busy;
-        }
-        waited = *turn == TurnEnd::granted;
+    // Exclusive: h-etcdbench's handoff (wait for the predecessor, confirm where the turn is
+    // checked). Shared and slots: the turn rules of turn.hpp, judged on the keys ahead.
+    Held ours{name, key, my_rev, session.lease(), rec};
+    ours.record.fence = my_rev;
+    std::optional<LockEntry> blocker;
+    auto turn = want.mode == LockMode::exclusive
+                    ? wait_turn(ours, pred, pred_known, deadline, cancel, on_queued)
+                    : wait_shared_turn(ours, deadline, cancel, try_only, on_queued, &blocker);
+    if (!turn || *turn == AcquireStatus::busy || *turn == AcquireStatus::timeout) {
+        // Refused (the modes disagree), busy, timed out or cancelled: nobody must wait behind
+        // our key.
+        auto left = leave_queue(key, my_rev);
+        if (!turn) return turn.error();
+        if (*turn == AcquireStatus::timeout)
+            return AcquireOutcome{session.lost() ? AcquireStatus::lost : AcquireStatus::timeout, {}, {}, {}};
+        if (!left) return left.error();
+        AcquireOutcome busy;
+        busy.status = AcquireStatus::busy;
+        busy.holder = std::move(blocker);
+        return busy;
     }
-    if (!waited) return waited.error();
-    if (!*waited) {
-        // Timed out or lost: take our key out of the queue so nobody waits behind it.
-        (void)leave_queue(key, my_rev);
-        return AcquireOutcome{session.lost() ? AcquireStatus::lost : AcquireStatus::timeout, {}, {}, {}};
-    }
-
-    auto confirmed = confirm(key, my_rev, rec, session);
-    if (!confirmed) return confirmed.error();
-    if (!*confirmed) return AcquireOutcome{AcquireStatus::lost, {}, {}, {}};
+    if (*turn == AcquireStatus::lost) return AcquireOutcome{AcquireStatus::lost, {}, {}, {}};
     AcquireOutcome out;
-    out.held = Held{name, key, my_rev, session.lease(), rec};
+    out.held = std::move(ours);
     return out;
 }
 
@@ -129,39 +138,117 @@ Result<void> Locks::leave_queue(const std::string& key, int64_t my_rev) {
     return {};
 }
 
-Result<bool> Locks::confirm(const std::string& key, int64_t my_rev, LockRecord& rec, Session& session) {
-    if (sharing_of(rec).mode == LockMode::slots) return confirm_slot(key, my_rev, rec, session);
-    // Confirm with a compare on our create revision: if the lease expired while we waited,
-    // the key is gone (or re-created) and we do not hold the lock, whatever the watch said.
-    // The acquire event is written in this same transaction so it exists iff we won.
-    TxnRequest t;
-    t.compare = {Compare{CompareResult::equal, CompareTarget::create, key, my_rev, ""}};
-    t.success = {PutRequest{key, encode_lock_value(rec, my_rev), session.lease()},
-                 audit_put("acquire", rec.name, rec, my_rev)};
-    auto c = client_.txn(t);
-    if (!c) return c.error();
-    return c->succeeded;
+std::vector<RequestOp> Locks::holding_writes(const Held& ours) const {
+    // The value carries no fence: decode_lock_entry takes it from the key's create revision.
+    // The event carries it unless this transaction creates the key (fence 0): the revision of
+    // both keys is then the fence, and audit_events reads it back from the event's key.
+    std::vector<RequestOp> w{PutRequest{ours.key, encode_lock_value(ours.record), ours.lease},
+                             audit_put("acquire", ours.name, ours.record, ours.fence)};
+    // A slot holder's claim lives under the holder's lease, so it cannot outlive the key.
+    if (auto claim = keys_.claim_of(ours.record); !claim.empty()) w.push_back(PutRequest{claim, ours.key, ours.lease});
+    return w;
 }
 
-Result<bool> Locks::wait_for_predecessors(const std::string& name, int64_t my_rev, Deadline deadline,
-                                          Cancel& cancel, const std::function<void(int64_t)>& on_queued) {
+TxnRequest Locks::confirm_txn(const Held& ours) const {
+    // The compare on our create revision: if the lease expired while we waited, the key is
+    // gone (or re-created) and we do not hold the lock, whatever the watch said. The acquire
+    // event is written in this same transaction, so it exists iff we won.
+    TxnRequest t;
+    t.compare = {Compare{CompareResult::equal, CompareTarget::create, ours.key, ours.fence, ""}};
+    t.success = holding_writes(ours);
+    t.failure = {RangeRequest{ours.key, ""}};
+    return t;
+}
+
+Result<AcquireStatus> Locks::wait_turn(Held& ours, Predecessor pred, bool pred_known, Deadline deadline,
+                                       Cancel& cancel, const std::function<void(int64_t)>& on_queued) {
+    const std::string dir = keys_.lock_dir(ours.name);
     bool told = false;
     while (true) {
-        // The newest key older than ours: when it goes, either we hold or a new predecessor
-        // (an older waiter whose own predecessor left) is found here (mutex.go waitDeletes).
-        RangeRequest pred{keys_.lock_dir(name), prefix_end(keys_.lock_dir(name)), 1};
-        pred.sort_order = SortOrder::descend;
-        pred.sort_target = SortTarget::create;
-        pred.max_create_revision = my_rev - 1;
-        auto r = client_.range(pred);
-        if (!r) return r.error();
-        if (r->kvs.empty()) return true;
-        if (!told && on_queued) on_queued(my_rev);
-        told = true;
-        auto gone = wait_deleted(r->kvs.front().key, r->revision, deadline, cancel);
-        if (!gone) return gone.error();
-        if (!*gone) return false;
+        if (!pred.key.empty()) {
+            if (!told && on_queued) on_queued(ours.fence);
+            told = true;
+            auto gone = wait_deleted(pred.key, pred.seen_at, deadline, cancel);
+            if (!gone) return gone.error();
+            if (!*gone) return AcquireStatus::timeout;
+        }
+        // Confirm in the step that checks our turn (mutex.go's waitDeletes re-reads instead):
+        // our key still there and no older key left (an exclusive key's turn rule). When an
+        // older key is left (a waiter behind the one we watched gave up), the failure names
+        // the newest of them, which we wait for next.
+        RangeRequest older{dir, prefix_end(dir), 1};
+        older.sort_order = SortOrder::descend;
+        older.sort_target = SortTarget::create;
+        older.max_create_revision = ours.fence - 1;
+        TxnRequest confirm = confirm_txn(ours);
+        // Over the whole queue (etcd 3.3+ range compare): every key was created at our
+        // revision or later.
+        confirm.compare.push_back(
+            Compare{CompareResult::greater, CompareTarget::create, dir, ours.fence - 1, "", prefix_end(dir)});
+        confirm.failure.push_back(older);
+        // Unless told otherwise, a predecessor was seen: one read is cheaper than a failed write.
+        if (!pred_known) {
+            auto r = client_.range(older);
+            if (!r) return r.error();
+            pred_known = true;
+            if (!r->kvs.empty()) {
+                pred = {r->kvs.front().key, r->revision};
+                continue;
+            }
+        }
+        auto c = client_.txn(confirm);
+        if (!c) return c.error();
+        if (c->succeeded) return AcquireStatus::acquired;
+        if (c->responses.size() != 2) return Error{"etcd: unexpected transaction reply"};
+        if (!first_kv(c->responses[0])) return AcquireStatus::lost;
+        auto next = first_kv(c->responses[1]);
+        pred = next ? Predecessor{next->key, c->revision} : Predecessor{};
     }
+}
+
+Result<std::optional<AcquireOutcome>> Locks::take_if_free(const std::string& name, const std::string& key,
+                                                          const std::string& freeze, const LockRecord& rec,
+                                                          Session& session, bool try_only) {
+    // No key in the queue and no freeze: put ours with its audited acquisition (and, for a
+    // pool, the claim of slot 0: with no key queued no claim is live). Both keys are created
+    // by this transaction, so its revision is the fence.
+    const std::string dir = keys_.lock_dir(name);
+    RangeRequest head{dir, prefix_end(dir), 1};
+    head.sort_order = SortOrder::ascend;
+    head.sort_target = SortTarget::create;
+    LockRecord mine = rec;
+    Sharing want = sharing_of(rec);
+    if (want.mode == LockMode::slots) {
+        want.slot = 0;
+        set_sharing(mine, want);
+    }
+    Held ours{name, key, 0, session.lease(), mine};
+    TxnRequest t;
+    // Over the whole queue: holds for a range without keys only.
+    Compare empty{CompareResult::equal, CompareTarget::create, dir, 0, "", prefix_end(dir)};
+    t.compare = {empty, Compare{CompareResult::equal, CompareTarget::version, freeze, 0, ""}};
+    t.success = holding_writes(ours);
+    t.failure = {RangeRequest{key, ""}, RangeRequest{freeze, ""}, head};
+    auto r = client_.txn(t);
+    if (!r) return r.error();
+    if (r->succeeded) {
+        ours.fence = ours.record.fence = r->revision;
+        AcquireOutcome out;
+        out.held = std::move(ours);
+        return std::optional<AcquireOutcome>(out);
+    }
+    if (r->responses.size() != 3) return Error{"etcd: unexpected transaction reply"};
+    auto holder = first_kv(r->responses[2]);
+    // Held by someone else, not frozen, and ours not queued: an exclusive try is refused
+    // without a write. A shared or slot try may still share it: its turn rules decide.
+    if (try_only && want.mode == LockMode::exclusive && holder && !first_kv(r->responses[0]) &&
+        !first_kv(r->responses[1])) {
+        AcquireOutcome busy;
+        busy.status = AcquireStatus::busy;
+        busy.holder = decode_lock_entry(keys_, *holder);
+        return std::optional<AcquireOutcome>(busy);
+    }
+    return std::optional<AcquireOutcome>();  // the queue decides
 }
 
 Result<bool> Locks::wait_deleted(const std::string& key, int64_t after_rev, Deadline deadline, Cancel& cancel,

@@ -74,7 +74,7 @@ Result<bool> Locks::reattach(const Held& held, const LockRecord& record, int64_t
     // A put keeps the key's create revision; only its lease and value change.
     TxnRequest t;
     t.compare = {Compare{CompareResult::equal, CompareTarget::create, held.key, held.fence, ""}};
-    t.success = {PutRequest{held.key, encode_lock_value(record, held.fence), lease}};
+    t.success = {PutRequest{held.key, encode_lock_value(record), lease}};
     // A slot's claim lives exactly as long as its holder key: it moves to the same lease.
     if (auto claim = keys_.claim_of(record); !claim.empty()) t.success.push_back(PutRequest{claim, held.key, lease});
     auto r = client_.txn(t);
@@ -135,7 +135,7 @@ Result<void> Locks::freeze(const std::string& name, const LockRecord& who, int64
     rec.name = name;
     rec.ttl_sec = ttl_sec;
     TxnRequest t;
-    t.success = {PutRequest{keys_.freeze_key(name), encode_lock_value(rec, 0), lease->id},
+    t.success = {PutRequest{keys_.freeze_key(name), encode_lock_value(rec), lease->id},
                  audit_put("freeze", name, rec, 0)};
     auto r = client_.txn(t);
     if (!r) return r.error();
@@ -164,7 +164,12 @@ Result<std::vector<AuditEvent>> Locks::audit_events() {
     std::vector<AuditEvent> out;
     for (const auto& kv : r->kvs) {
         auto e = decode_event(kv.value);
-        if (e) out.push_back(std::move(*e));
+        if (!e) continue;
+        // An acquisition of a free name is stored by the transaction that created the
+        // holder key, so its fence is this key's create revision.
+        if (e->event == "acquire" && !(e->extra.is_object() && e->extra.contains("fence")))
+            e->extra["fence"] = kv.create_revision;
+        out.push_back(std::move(*e));
     }
     return out;
 }

@@ -36,9 +36,9 @@ std::string KeyLayout::name_of(const std::string& key) const {
     return name.front() == '~' ? "" : name;
 }
 
-std::string encode_lock_value(const LockRecord& r, int64_t fence) {
+std::string encode_lock_value(const LockRecord& r) {
     auto j = lock_to_json(r);
-    if (fence > 0) j["fence"] = fence;
+    j.erase("fence");  // the key's create revision is the fence (decode_lock_entry)
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -59,52 +59,68 @@ Result<Locks::TurnEnd> Locks::wait_for_turn(const std::string& name, int64_t my_
     }
 }
 
-Result<bool> Locks::confirm_slot(const std::string& key, int64_t my_rev, LockRecord& rec, Session& session) {
-    Sharing s = sharing_of(rec);
+Result<AcquireStatus> Locks::wait_shared_turn(Held& ours, Deadline deadline, Cancel& cancel, bool try_only,
+                                              const std::function<void(int64_t)>& on_queued,
+                                              std::optional<LockEntry>* blocker) {
+    auto turn = wait_for_turn(ours.name, ours.fence, sharing_of(ours.record), deadline, cancel, try_only, on_queued,
+                              blocker);
+    if (!turn) return turn.error();
+    if (*turn == TurnEnd::busy) return AcquireStatus::busy;
+    if (*turn == TurnEnd::ended) return AcquireStatus::timeout;
+    if (sharing_of(ours.record).mode == LockMode::slots) {
+        auto claimed = confirm_slot(ours);
+        if (!claimed) return claimed.error();
+        return *claimed ? AcquireStatus::acquired : AcquireStatus::lost;
+    }
+    // A granted shared turn stays granted (keys ahead can only leave; a newer key is behind
+    // ours), so unlike an exclusive one the confirmation need not check it again.
+    auto c = client_.txn(confirm_txn(ours));
+    if (!c) return c.error();
+    return c->succeeded ? AcquireStatus::acquired : AcquireStatus::lost;
+}
+
+Result<bool> Locks::confirm_slot(Held& ours) {
+    const std::string& name = ours.name;
+    Sharing s = sharing_of(ours.record);
     for (int attempt = 0; attempt < kClaimAttempts; ++attempt) {
         // The claims and the keys at one revision: a claim whose holder key is gone (it
         // cannot outlive it, they share a lease, but a hand-made one might) is free.
-        auto claims = client_.range(RangeRequest{keys_.slot_dir(rec.name), prefix_end(keys_.slot_dir(rec.name))});
+        auto claims = client_.range(RangeRequest{keys_.slot_dir(name), prefix_end(keys_.slot_dir(name))});
         if (!claims) return claims.error();
-        RangeRequest live{keys_.lock_dir(rec.name), prefix_end(keys_.lock_dir(rec.name))};
+        RangeRequest live{keys_.lock_dir(name), prefix_end(keys_.lock_dir(name))};
         live.revision = claims->revision;
         auto keys = client_.range(live);
         if (!keys) return keys.error();
         std::vector<int> taken;
         for (const auto& c : claims->kvs) {
             const bool held = std::any_of(keys->kvs.begin(), keys->kvs.end(),
-                                          [&](const KeyValue& k) { return k.key == c.value && c.value != key; });
-            if (held) taken.push_back(std::atoi(c.key.substr(keys_.slot_dir(rec.name).size()).c_str()));
+                                          [&](const KeyValue& k) { return k.key == c.value && c.value != ours.key; });
+            if (held) taken.push_back(std::atoi(c.key.substr(keys_.slot_dir(name).size()).c_str()));
         }
         const int slot = lowest_free_slot(taken, s.slots);
         // Fewer than N keys were ahead of ours, so a slot is free unless a newer key claimed
         // one meanwhile; its claim is then seen on the next round.
-        if (slot < 0) return Error{"lock \"" + rec.name + "\": no free slot among " + std::to_string(s.slots)};
-        const std::string claim = keys_.slot_key(rec.name, slot);
+        if (slot < 0) return Error{"lock \"" + name + "\": no free slot among " + std::to_string(s.slots)};
+        const std::string claim = keys_.slot_key(name, slot);
         int64_t claim_mod = 0;
         for (const auto& c : claims->kvs)
             if (c.key == claim) claim_mod = c.mod_revision;
         s.slot = slot;
-        LockRecord mine = rec;
-        set_sharing(mine, s);
+        Held mine = ours;
+        set_sharing(mine.record, s);
         // The claim goes only to the key still ours, and only if nobody claimed it since.
-        TxnRequest t;
-        t.compare = {Compare{CompareResult::equal, CompareTarget::create, key, my_rev, ""},
-                     Compare{CompareResult::equal, CompareTarget::mod, claim, claim_mod, ""}};
-        t.success = {PutRequest{claim, key, session.lease()},
-                     PutRequest{key, encode_lock_value(mine, my_rev), session.lease()},
-                     audit_put("acquire", rec.name, mine, my_rev)};
-        t.failure = {RangeRequest{key, ""}};
+        TxnRequest t = confirm_txn(mine);
+        t.compare.push_back(Compare{CompareResult::equal, CompareTarget::mod, claim, claim_mod, ""});
         auto r = client_.txn(t);
         if (!r) return r.error();
         if (r->succeeded) {
-            rec = mine;
+            ours = std::move(mine);
             return true;
         }
         const auto* k = r->responses.empty() ? nullptr : std::get_if<RangeResponse>(&r->responses.front());
-        if (!k || k->kvs.empty() || k->kvs.front().create_revision != my_rev) return false;  // lost
+        if (!k || k->kvs.empty() || k->kvs.front().create_revision != ours.fence) return false;  // lost
     }
-    return Error{"lock \"" + rec.name + "\": gave up claiming a slot after " + std::to_string(kClaimAttempts) +
+    return Error{"lock \"" + name + "\": gave up claiming a slot after " + std::to_string(kClaimAttempts) +
                  " attempts (other holders kept claiming)"};
 }
 

@@ -1,9 +1,11 @@
 #include "lokt/etcd/transport.hpp"
 
 #include "lokt/etcd/wire.hpp"
+#include "lokt/log.hpp"
 
 #include <curl/curl.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 namespace lokt::etcd {
@@ -50,6 +52,13 @@ size_t on_write(char* data, size_t size, size_t n, void* user) {
         }
     }
     return size * n;
+}
+
+/// Milliseconds since `start`, as "1.23".
+std::string ms_since(Steady::time_point start) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f", std::chrono::duration<double, std::milli>(Steady::now() - start).count());
+    return text;
 }
 
 void init_curl_once() {
@@ -217,7 +226,10 @@ Result<json> Transport::post(const std::string& path, const json& body, Nanos ti
         auto slot = take_slot();
         curl_slist* headers = prepare(slot->easy, options_, options_.url.base(ep) + path, text, token(),
                                       &sink, to_ms(timeout));
+        const auto sent = Steady::now();
         auto out = slot->run(cancel);
+        // One line per round trip: where an etcd command's time goes (scripts/bench_etcd.sh).
+        LOKT_LOG(debug, "etcd ", path, " HTTP ", out.status, " in ", ms_since(sent), " ms");
         curl_slist_free_all(headers);
         give_back(std::move(slot));
         if (out.cancelled) return Error{"etcd request cancelled"};

@@ -139,6 +139,7 @@ json encode(const TxnRequest& r) {
         json e = {{"result", name_of(c.result)}, {"target", target}, {"key", base64_encode(c.key)}};
         if (c.target == CompareTarget::value) e[field] = base64_encode(c.text);
         else e[field] = std::to_string(c.number);
+        if (!c.range_end.empty()) e["range_end"] = base64_encode(c.range_end);
         cmp.push_back(std::move(e));
     }
     json success = json::array();

@@ -3,79 +3,14 @@ every member, and a member that dies â€” the one lokt talks to first included â€
 for a lock taken before, for new commands, or for a guard holding its lock meanwhile."""
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
-import pytest
-
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "etcd"))
-from etcd_harness import free_port, healthy, terminate  # noqa: E402
+from etcd_harness import cluster  # noqa: E402,F401 (a fixture)
 
 from conftest import wait_for  # noqa: E402
 from test_etcd_guard import finish, start_guard, wait_started  # noqa: E402
-
-
-class Cluster:
-    """Three etcd members on loopback, each with a client and a peer port of its own."""
-
-    def __init__(self):
-        assert shutil.which("etcd"), "etcd missing: run scripts/install-deps.sh"
-        self.dir = tempfile.mkdtemp(prefix="lokt-etcd-cluster-")
-        self.procs = []
-        for _ in range(5):  # a port found free may be taken by a test beside us: new ports
-            if self.start():
-                return
-            self.stop_all()
-        raise AssertionError("the etcd cluster did not start")
-
-    def start(self):
-        self.clients = [free_port() for _ in range(3)]
-        peers = [free_port() for _ in range(3)]
-        initial = ",".join(f"m{i}=http://127.0.0.1:{peers[i]}" for i in range(3))
-        self.procs, self.logs = [], []
-        for i in range(3):
-            c, p = f"http://127.0.0.1:{self.clients[i]}", f"http://127.0.0.1:{peers[i]}"
-            data = os.path.join(self.dir, f"m{i}")
-            shutil.rmtree(data, ignore_errors=True)
-            log = open(os.path.join(self.dir, f"m{i}.log"), "wb")
-            self.logs.append(log)
-            self.procs.append(subprocess.Popen(
-                ["etcd", "--name", f"m{i}", "--data-dir", data, "--listen-client-urls", c,
-                 "--advertise-client-urls", c, "--listen-peer-urls", p, "--initial-advertise-peer-urls", p,
-                 "--initial-cluster", initial, "--initial-cluster-state", "new",
-                 "--initial-cluster-token", os.path.basename(self.dir)], stdout=log, stderr=log))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if any(p.poll() is not None for p in self.procs):
-                return False
-            if all(healthy(f"http://127.0.0.1:{port}") for port in self.clients):
-                return True
-            time.sleep(0.05)
-        return False
-
-    def url(self, prefix):
-        return "etcd://" + ",".join(f"127.0.0.1:{port}" for port in self.clients) + "/" + prefix
-
-    def kill(self, i):
-        self.procs[i].kill()
-        self.procs[i].wait()
-
-    def stop_all(self):
-        for p in self.procs:
-            terminate(p)
-        for log in self.logs:
-            log.close()
-
-
-@pytest.fixture
-def cluster():
-    c = Cluster()
-    yield c
-    c.stop_all()
-    shutil.rmtree(c.dir, ignore_errors=True)
 
 
 def test_a_dead_member_changes_nothing_for_locks_and_commands(lokt, cluster):

@@ -122,6 +122,35 @@ def test_a_killed_guards_lock_goes_with_its_lease(lokt, etcd, tmp_path):
         finish(p)
 
 
+def test_a_finished_guard_deletes_its_key_and_its_lease_ends(lokt, etcd):
+    run = on(lokt, etcd.url("g8"))
+
+    def leases():
+        out, _ = etcd.etcdctl("lease", "list").communicate(timeout=30)
+        return [l for l in out.splitlines()[1:] if l.strip()]  # after "found N leases"
+
+    # A long --ttl lease is revoked with the release, so it does not linger for a minute.
+    assert run("guard", "--ttl", "60s", "long", "--", "true").returncode == 0
+    assert leases() == [] and not etcd.keys("g8/long/")
+    # The default short lease is left to expire by itself (one round trip less), key deleted.
+    assert run("guard", "short", "--", "true").returncode == 0
+    assert not etcd.keys("g8/short/")
+    assert len(leases()) == 1
+    wait_for(lambda: leases() == [], timeout=KEPT_TTL + 25, what="the kept lease to expire")
+    events = [(e["event"], e["name"]) for e in audit_events(etcd, "g8")]
+    assert events == [("acquire", "long"), ("release", "long"), ("acquire", "short"), ("release", "short")], events
+
+
+def test_log_debug_shows_each_etcd_request_with_its_round_trip(lokt, etcd):
+    run = on(lokt, etcd.url("g9"))
+    r = run("guard", "x", "--", "true", env={"LOKT_LOG": "debug"})
+    assert r.returncode == 0, r.stderr
+    trips = [l.split(": debug: ", 1)[1] for l in r.stderr.splitlines() if ": debug: etcd /v3/" in l]
+    # The uncontended guard: the re-entrancy read, the lease, take, release.
+    assert [t.split()[1] for t in trips] == ["/v3/kv/range", "/v3/lease/grant", "/v3/kv/txn", "/v3/kv/txn"], trips
+    assert all(t.endswith(" ms") and " HTTP 200 in " in t for t in trips), trips
+
+
 def test_a_revoked_lease_is_lost_and_ends_the_command(lokt, etcd, tmp_path):
     url = etcd.url("g3")
     p, d = start_guard(lokt, url, tmp_path, "r")

@@ -1,12 +1,14 @@
 """An etcd of its own for a test: one member on 127.0.0.1 with random free ports and a temp
-data dir (used by tests/etcd and by the integration tests of the etcd backend). etcd and
-etcdctl come from scripts/install-deps.sh, so a missing binary fails the test."""
+data dir, or a three-member cluster likewise (used by tests/etcd, the integration tests of the
+etcd backend and scripts/bench_etcd.sh). etcd and etcdctl come from scripts/install-deps.sh,
+so a missing binary fails the test."""
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+import json
 import urllib.request
 
 import pytest
@@ -112,3 +114,80 @@ def etcd():
         c.wait()
     e.stop()
     shutil.rmtree(e.dir, ignore_errors=True)
+
+
+class Cluster:
+    """Three etcd members on loopback, each with a client and a peer port of its own."""
+
+    def __init__(self):
+        assert shutil.which("etcd"), "etcd missing: run scripts/install-deps.sh"
+        self.dir = tempfile.mkdtemp(prefix="lokt-etcd-cluster-")
+        self.procs = []
+        for _ in range(5):  # a port found free may be taken by a test beside us: new ports
+            if self.start():
+                return
+            self.stop_all()
+        raise AssertionError("the etcd cluster did not start")
+
+    def start(self):
+        self.clients = [free_port() for _ in range(3)]
+        peers = [free_port() for _ in range(3)]
+        initial = ",".join(f"m{i}=http://127.0.0.1:{peers[i]}" for i in range(3))
+        self.procs, self.logs = [], []
+        for i in range(3):
+            c, p = f"http://127.0.0.1:{self.clients[i]}", f"http://127.0.0.1:{peers[i]}"
+            data = os.path.join(self.dir, f"m{i}")
+            shutil.rmtree(data, ignore_errors=True)
+            log = open(os.path.join(self.dir, f"m{i}.log"), "wb")
+            self.logs.append(log)
+            self.procs.append(subprocess.Popen(
+                ["etcd", "--name", f"m{i}", "--data-dir", data, "--listen-client-urls", c,
+                 "--advertise-client-urls", c, "--listen-peer-urls", p, "--initial-advertise-peer-urls", p,
+                 "--initial-cluster", initial, "--initial-cluster-state", "new",
+                 "--initial-cluster-token", os.path.basename(self.dir)], stdout=log, stderr=log))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(p.poll() is not None for p in self.procs):
+                return False
+            if all(healthy(f"http://127.0.0.1:{port}") for port in self.clients):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def url(self, prefix):
+        return "etcd://" + ",".join(f"127.0.0.1:{port}" for port in self.clients) + "/" + prefix
+
+    def kill(self, i):
+        self.procs[i].kill()
+        self.procs[i].wait()
+
+    def stop_all(self):
+        for p in self.procs:
+            terminate(p)
+        for log in self.logs:
+            log.close()
+
+
+def leader_index(cluster):
+    """Which member of `cluster` leads now (asked of each live member in turn)."""
+    for i, port in enumerate(cluster.clients):
+        if cluster.procs[i].poll() is not None:
+            continue
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/v3/maintenance/status", data=b"{}",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=2) as r:
+                st = json.load(r)
+        except OSError:
+            continue
+        if st.get("leader") and st["leader"] == st["header"]["member_id"]:
+            return i
+    raise AssertionError("no member says it leads")
+
+
+@pytest.fixture
+def cluster():
+    c = Cluster()
+    yield c
+    c.stop_all()
+    shutil.rmtree(c.dir, ignore_errors=True)

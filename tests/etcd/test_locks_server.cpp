@@ -91,7 +91,7 @@ TEST_CASE("etcd locks: try-acquire fails at once with the holder's record; relea
     CHECK((*events)[2].owner == "bob");
 }
 
-TEST_CASE("etcd locks: the stored value is the lock file JSON plus fence", "[etcd-server]") {
+TEST_CASE("etcd locks: the stored value is the lock file JSON; the fence is the create revision", "[etcd-server]") {
     LockEnv env;
     auto& [server, c, locks] = env;
     auto s = session(*c);
@@ -104,9 +104,40 @@ TEST_CASE("etcd locks: the stored value is the lock file JSON plus fence", "[etc
     CHECK(j["name"] == "n");
     CHECK(j["owner"] == "alice");
     CHECK(j["kind"] == "guard");
-    CHECK(j["fence"] == a->held.fence);
+    // Taken free, in the transaction that created the key: the value cannot know its fence.
+    CHECK_FALSE(j.contains("fence"));
     CHECK(kv->kvs.at(0).create_revision == a->held.fence);
+    CHECK(decode_lock_entry(locks.keys(), kv->kvs.at(0)).record.fence == a->held.fence);
     CHECK(kv->kvs.at(0).lease == s->lease());
+}
+
+TEST_CASE("etcd locks: a free name is taken, and a held one refused to a try, in one transaction", "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    auto s1 = session(*c);
+    auto s2 = session(*c);
+    auto revision = [&] {
+        auto r = c->range(RangeRequest{"t/", prefix_end("t/"), 1});
+        REQUIRE(r.ok());
+        return r->revision;
+    };
+    const int64_t before = revision();
+    auto a = locks.try_acquire("n", who("alice"), *s1);
+    REQUIRE(a.ok());
+    REQUIRE(a->status == AcquireStatus::acquired);
+    // One write: the holder key and its acquire event share the revision, which is the fence.
+    CHECK(revision() == before + 1);
+    CHECK(a->held.fence == before + 1);
+    auto events = locks.audit_events();
+    REQUIRE(events.ok());
+    REQUIRE(events->size() == 1);
+    CHECK((*events)[0].extra["fence"] == a->held.fence);
+
+    auto b = locks.try_acquire("n", who("bob"), *s2);
+    REQUIRE(b.ok());
+    REQUIRE(b->status == AcquireStatus::busy);
+    CHECK(b->holder->record.owner == "alice");
+    CHECK(revision() == before + 1);  // refused without writing (and undoing) a queue key
 }
 
 TEST_CASE("etcd locks: a waiter times out and leaves the queue", "[etcd-server]") {
@@ -123,6 +154,50 @@ TEST_CASE("etcd locks: a waiter times out and leaves the queue", "[etcd-server]"
     CHECK(w->status == AcquireStatus::timeout);
     CHECK(queued > 0);
     CHECK(locks.list()->queues.at("n").size() == 1);
+}
+
+TEST_CASE("etcd locks: a waiter whose predecessor gives up waits on for the holder", "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    auto s1 = session(*c);
+    auto a = locks.try_acquire("n", who("a"), *s1);
+    REQUIRE(a->status == AcquireStatus::acquired);
+    auto s2 = session(*c);
+    auto s3 = session(*c);
+    std::atomic<bool> b_queued{false};
+    std::atomic<int64_t> c_queued{0};
+    std::atomic<bool> c_done{false};
+    Result<AcquireOutcome> b = Error{""}, cw = Error{""};
+    // b queues behind a and gives up; c, queued behind b, watches b's key, whose deletion
+    // must send it back to waiting for a (the confirmation finds a older), not to holding.
+    std::thread tb([&] {
+        b = locks.acquire("n", who("b"), *s2, Deadline::after(std::chrono::seconds(3)), [&](int64_t) { b_queued = true; });
+    });
+    while (!b_queued) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::thread tc([&] {
+        cw = locks.acquire("n", who("c"), *s3, Deadline::after(std::chrono::seconds(60)), [&](int64_t r) { c_queued = r; });
+        c_done = true;
+    });
+    tb.join();
+    REQUIRE(b.ok());
+    CHECK(b->status == AcquireStatus::timeout);
+    while (!c_queued) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // Give c the time to see b go: had it taken the lock then, it would be done (a correct c
+    // never is, however long this waits; a slow machine only makes the check weaker).
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (!c_done && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK_FALSE(c_done);
+    REQUIRE(*locks.release(a->held, *s1));
+    tc.join();
+    REQUIRE(cw.ok());
+    REQUIRE(cw->status == AcquireStatus::acquired);
+    CHECK(cw->held.fence > a->held.fence);
+    // c's acquisition comes after a's release.
+    auto events = locks.audit_events();
+    REQUIRE(events.ok());
+    std::vector<std::string> seen;
+    for (const auto& e : *events) seen.push_back(e.event + " " + e.owner);
+    CHECK(seen == std::vector<std::string>{"acquire a", "release a", "acquire c"});
 }
 
 TEST_CASE("etcd locks: force break deletes the holder, revokes its lease, audits it", "[etcd-server]") {
@@ -201,6 +276,15 @@ LockRecord asking(const std::string& owner, LockMode mode, int slots = 0) {
 
 int slot_of(const AcquireOutcome& a) { return sharing_of(a.held.record).slot; }
 
+/// Slot `slot` of `name` is claimed by `held`'s key, under its lease.
+void check_claim(Client& c, const Locks& locks, const std::string& name, int slot, const Held& held) {
+    auto claim = c.range(RangeRequest{locks.keys().slot_key(name, slot), ""});
+    REQUIRE(claim.ok());
+    REQUIRE(claim->kvs.size() == 1);
+    CHECK(claim->kvs[0].value == held.key);
+    CHECK(claim->kvs[0].lease == held.lease);
+}
+
 } // namespace
 
 TEST_CASE("etcd locks: slot holders claim distinct slots under their leases; a dead lease frees its slot",
@@ -214,11 +298,7 @@ TEST_CASE("etcd locks: slot holders claim distinct slots under their leases; a d
     REQUIRE((a->status == AcquireStatus::acquired && b->status == AcquireStatus::acquired));
     CHECK(slot_of(*a) == 0);
     CHECK(slot_of(*b) == 1);
-    auto claim = c->range(RangeRequest{locks.keys().slot_key("p", 0), ""});
-    REQUIRE(claim.ok());
-    REQUIRE(claim->kvs.size() == 1);
-    CHECK(claim->kvs[0].value == a->held.key);
-    CHECK(claim->kvs[0].lease == s1->lease());
+    check_claim(*c, locks, "p", 0, a->held);
     // Full: a try is busy and leaves nothing behind.
     auto full = locks.try_acquire("p", asking("c", LockMode::slots, 2), *s3);
     REQUIRE(full.ok());
@@ -301,4 +381,95 @@ TEST_CASE("etcd locks: concurrent slot requests never share a slot nor exceed th
     for (const auto& u : used) CHECK(u > 0);
     CHECK(locks.queue("pool")->empty());
     CHECK(c->range(RangeRequest{locks.keys().slot_dir("pool"), prefix_end(locks.keys().slot_dir("pool"))})->kvs.empty());
+}
+
+TEST_CASE("etcd locks: a free name is taken shared or by slot in one transaction; no value stores a fence",
+          "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    auto revision = [&] {
+        auto r = c->range(RangeRequest{"t/", prefix_end("t/"), 1});
+        REQUIRE(r.ok());
+        return r->revision;
+    };
+    auto value_of = [&](const std::string& key) {
+        auto kv = c->range(RangeRequest{key, ""});
+        REQUIRE(kv.ok());
+        REQUIRE(kv->kvs.size() == 1);
+        return nlohmann::json::parse(kv->kvs[0].value);
+    };
+    auto s1 = session(*c), s2 = session(*c), s3 = session(*c);
+    // A pool: the key, its claim of slot 0 and the acquire event, all at one revision.
+    const int64_t before = revision();
+    auto a = locks.try_acquire("p", asking("a", LockMode::slots, 2), *s1);
+    REQUIRE(a.ok());
+    REQUIRE(a->status == AcquireStatus::acquired);
+    CHECK(revision() == before + 1);
+    CHECK(a->held.fence == before + 1);
+    CHECK(slot_of(*a) == 0);
+    check_claim(*c, locks, "p", 0, a->held);
+    CHECK_FALSE(value_of(a->held.key).contains("fence"));
+    // A second holder comes through the queue: its confirmed value has no fence either, and
+    // its record (decoded) and event carry the create revision.
+    auto b = locks.try_acquire("p", asking("b", LockMode::slots, 2), *s2);
+    REQUIRE(b.ok());
+    REQUIRE(b->status == AcquireStatus::acquired);
+    CHECK(slot_of(*b) == 1);
+    CHECK_FALSE(value_of(b->held.key).contains("fence"));
+    auto q = locks.queue("p");
+    REQUIRE(q.ok());
+    REQUIRE(q->size() == 2);
+    CHECK((*q)[1].record.fence == b->held.fence);
+    // A shared request on a free name: one transaction too, recorded as shared.
+    const int64_t mid = revision();
+    auto r = locks.try_acquire("db", asking("r", LockMode::shared), *s3);
+    REQUIRE(r.ok());
+    REQUIRE(r->status == AcquireStatus::acquired);
+    CHECK(revision() == mid + 1);
+    CHECK(value_of(r->held.key)["mode"] == "shared");
+    auto events = locks.audit_events();
+    REQUIRE(events.ok());
+    REQUIRE(events->size() == 3);
+    CHECK((*events)[0].extra["fence"] == a->held.fence);
+    CHECK((*events)[0].extra["slot"] == 0);
+    CHECK((*events)[1].extra["fence"] == b->held.fence);
+    CHECK((*events)[1].extra["slot"] == 1);
+    CHECK((*events)[2].extra["fence"] == r->held.fence);
+    CHECK((*events)[2].extra["mode"] == "shared");
+}
+
+TEST_CASE("etcd locks: a shared waiter behind an exclusive holder confirms after it, alongside other readers",
+          "[etcd-server]") {
+    LockEnv env;
+    auto& [server, c, locks] = env;
+    auto s1 = session(*c), s2 = session(*c), s3 = session(*c);
+    auto x = locks.try_acquire("db", asking("x", LockMode::exclusive), *s1);
+    REQUIRE(x->status == AcquireStatus::acquired);
+    // A shared try behind an exclusive holder is busy and leaves no key.
+    auto busy = locks.try_acquire("db", asking("t", LockMode::shared), *s3);
+    REQUIRE(busy.ok());
+    CHECK(busy->status == AcquireStatus::busy);
+    CHECK(busy->holder->record.owner == "x");
+    CHECK(locks.queue("db")->size() == 1);
+    std::atomic<bool> queued{false};
+    Result<AcquireOutcome> r = Error{""};
+    std::thread tr([&] {
+        r = locks.acquire("db", asking("r", LockMode::shared), *s2, Deadline::after(std::chrono::seconds(60)),
+                          [&](int64_t) { queued = true; });
+    });
+    while (!queued) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    REQUIRE(*locks.release(x->held, *s1));
+    tr.join();
+    REQUIRE(r.ok());
+    REQUIRE(r->status == AcquireStatus::acquired);
+    CHECK(r->held.fence > x->held.fence);
+    // Now held shared: another reader joins at once.
+    auto r2 = locks.try_acquire("db", asking("r2", LockMode::shared), *s3);
+    REQUIRE(r2.ok());
+    CHECK(r2->status == AcquireStatus::acquired);
+    auto events = locks.audit_events();
+    REQUIRE(events.ok());
+    std::vector<std::string> seen;
+    for (const auto& e : *events) seen.push_back(e.event + " " + e.owner);
+    CHECK(seen == std::vector<std::string>{"acquire x", "release x", "acquire r", "acquire r2"});
 }

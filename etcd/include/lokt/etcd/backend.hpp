@@ -96,6 +96,9 @@ private:
     /// The lease this process keeps alive for the guard and shim locks it holds (opened on
     /// first use, with req's TTL or kKeptTtlSec).
     Result<Session*> kept_lease(const AcquireRequest& req);
+    /// Releases our kept lock `lock_id` (audited as by `by`); the kept lease ends with the
+    /// last of them.
+    Result<ReleaseOutcome> release_kept(const std::string& name, const std::string& lock_id, const LockRecord& by);
     /// Our kept lock `lock_id`'s record while its lease lives; nullopt when not kept here.
     std::optional<Result<std::optional<LockRecord>>> kept_holder(const std::string& lock_id) const;
 

@@ -65,7 +65,7 @@ struct Held {
     std::string key;
     int64_t fence = 0;
     int64_t lease = 0;
-    LockRecord record;  ///< as stored, with `fence` among its fields
+    LockRecord record;  ///< as stored, with `fence` (the create revision) filled in
 };
 
 enum class AcquireStatus {
@@ -92,8 +92,9 @@ struct Snapshot {
 
 enum class BreakMode { force, stale };
 
-/// The value stored at a holder key: the lock file's JSON (compact), plus `fence` when set.
-std::string encode_lock_value(const LockRecord& r, int64_t fence);
+/// The value stored at a holder key: the lock file's JSON (compact) without `fence` (the
+/// key's create revision is the fence; decode_lock_entry fills it in).
+std::string encode_lock_value(const LockRecord& r);
 /// Decodes a holder key's value; an empty value (etcdctl lock) gives a foreign entry.
 LockEntry decode_lock_entry(const KeyLayout& layout, const KeyValue& kv);
 
@@ -152,13 +153,40 @@ private:
     Result<AcquireOutcome> enqueue(const std::string& name, const LockRecord& record, Session& session,
                                    Deadline deadline, bool try_only,
                                    const std::function<void(int64_t)>& on_queued);
-    Result<bool> wait_for_predecessors(const std::string& name, int64_t my_rev, Deadline deadline,
-                                       Cancel& cancel, const std::function<void(int64_t)>& on_queued);
+    /// Takes a free, unfrozen name in one transaction (a slot request with slot 0); an
+    /// exclusive try on a held name gets `busy`; nullopt when the queue must decide (held and
+    /// waiting, frozen, ours queued already, or a shared or slot request on a held name).
+    Result<std::optional<AcquireOutcome>> take_if_free(const std::string& name, const std::string& key,
+                                                       const std::string& freeze, const LockRecord& rec,
+                                                       Session& session, bool try_only);
+    /// A key ahead of ours in a queue, and the revision at which it was seen.
+    struct Predecessor {
+        std::string key;  ///< empty: none
+        int64_t seen_at = 0;
+    };
+    /// Exclusive: waits for each predecessor's deletion in turn, then confirms `ours` in the
+    /// transaction that checks it is the oldest key; acquired, timeout (deadline or cancel) or
+    /// lost. With !pred_known the predecessor is read first.
+    Result<AcquireStatus> wait_turn(Held& ours, Predecessor pred, bool pred_known, Deadline deadline, Cancel& cancel,
+                                    const std::function<void(int64_t)>& on_queued);
     /// Waits until a key of [key, range_end) is deleted (range_end empty: `key` alone).
     Result<bool> wait_deleted(const std::string& key, int64_t after_rev, Deadline deadline, Cancel& cancel,
                               const std::string& range_end = {});
+    /// The writes that make `ours` a holding: its value (no fence: the create revision is
+    /// the fence), the acquire event (with ours.fence; 0 when the same transaction creates the
+    /// key) and a slot holder's claim.
+    std::vector<RequestOp> holding_writes(const Held& ours) const;
+    /// The one confirmation of a queued key: holding_writes if our key is still the one
+    /// created at ours.fence; its failure reads our key. Callers add their turn's compares.
+    TxnRequest confirm_txn(const Held& ours) const;
     // Shared and slot requests (lock_shared.cpp).
     enum class TurnEnd { granted, ended, busy };
+    /// Shared or slots: waits for the turn of `ours` (turn.hpp) and confirms it (a slot with
+    /// the lowest free slot, which `ours.record` gets); acquired, busy (try_only, with the
+    /// oldest key in `blocker`), timeout or lost.
+    Result<AcquireStatus> wait_shared_turn(Held& ours, Deadline deadline, Cancel& cancel, bool try_only,
+                                           const std::function<void(int64_t)>& on_queued,
+                                           std::optional<LockEntry>* blocker);
     /// Waits until the key `my_rev` of a shared or slot request may hold (turn.hpp); `busy`
     /// (with the oldest key in `blocker`) when try_only and it may not at once.
     Result<TurnEnd> wait_for_turn(const std::string& name, int64_t my_rev, const Sharing& want, Deadline deadline,
@@ -166,10 +194,9 @@ private:
                                   std::optional<LockEntry>* blocker);
     /// Takes our key `key` (created at `my_rev`) out of the queue, so nobody waits behind it.
     Result<void> leave_queue(const std::string& key, int64_t my_rev);
-    /// Confirms a granted key (its value with the fence, the acquire event); a slot request
-    /// first claims the lowest free slot, and `rec` gets it. False when the key is gone.
-    Result<bool> confirm(const std::string& key, int64_t my_rev, LockRecord& rec, Session& session);
-    Result<bool> confirm_slot(const std::string& key, int64_t my_rev, LockRecord& rec, Session& session);
+    /// Claims the lowest free slot for our granted key `ours` in its confirmation (confirm_txn);
+    /// `ours.record` gets the slot. False when the key is gone.
+    Result<bool> confirm_slot(Held& ours);
     PutRequest audit_put(const std::string& event, const std::string& name, const LockRecord& who,
                          int64_t fence) const;
 

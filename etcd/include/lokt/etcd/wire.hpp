@@ -56,11 +56,19 @@ enum class CompareTarget { version, create, mod, value, lease };
 
 /// One condition of a transaction; `number` for version/create/mod/lease, `text` for value.
 struct Compare {
+    Compare() = default;
+    // A constructor rather than aggregate initialisation, so range_end may be left out.
+    Compare(CompareResult r, CompareTarget t, std::string k, int64_t n, std::string v, std::string end = {})
+        : result(r), target(t), key(std::move(k)), number(n), text(std::move(v)), range_end(std::move(end)) {}
+
     CompareResult result = CompareResult::equal;
     CompareTarget target = CompareTarget::version;
     std::string key;
     int64_t number = 0;
     std::string text;
+    /// Non-empty: the compare holds for every key in [key, range_end), and for a range with
+    /// no key when the zero value satisfies it (etcd 3.3+).
+    std::string range_end;
 };
 
 using RequestOp = std::variant<RangeRequest, PutRequest, DeleteRangeRequest>;
