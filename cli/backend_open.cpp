@@ -97,14 +97,4 @@ Result<std::unique_ptr<Backend>> open_backend(bool create) {
                  "/config): use file, etcd://HOST:PORT[,HOST:PORT][/PREFIX] or https://…"};
 }
 
-Result<void> require_file_backend(const std::string& command) {
-    auto root = discover_root();
-    if (!root) return root.error();
-    auto setting = backend_setting(*root);
-    if (!setting) return setting.error();
-    if (is_file_backend(*setting)) return {};
-    return Error{"lokt " + command + " does not run on the lock backend " + *setting +
-                 " yet (lock, unlock, status, exists, freeze, unfreeze, why, guard and shim do)"};
-}
-
 } // namespace lokt::cli

@@ -17,8 +17,5 @@ bool is_file_backend(const std::string& setting);
 /// The configured backend, ready to use; `create` as for open_store. An etcd cluster that
 /// cannot be reached fails on first use with `lock backend etcd://… unreachable: …`.
 Result<std::unique_ptr<Backend>> open_backend(bool create);
-/// Ok on the file backend; an Error naming `command` on any other (for the commands that
-/// do not run there yet), so that they never fall back to files silently.
-Result<void> require_file_backend(const std::string& command);
 
 } // namespace lokt::cli

@@ -15,11 +15,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <future>
+#include <mutex>
 #include <cstdio>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace lokt::cli {
@@ -214,6 +218,44 @@ Result<AuditReadStats> read_history(const AuditLog& log, const AuditQuery& q, co
     return r;
 }
 
+// --tail: what the backend stored comes first, then the local log's history; then both are
+// followed as they grow (the backend's events, on etcd a watch, from a thread of their own).
+Result<AuditReadStats> follow_both(const AuditLog& log, const AuditQuery& q, const AuditSink& sink) {
+    auto backend = open_backend(false);
+    if (!backend) return backend.error();
+    std::mutex out;  // one event at a time on stdout, whichever source it comes from
+    std::promise<void> history;
+    std::atomic<bool> backend_ended{false};
+    Result<void> followed;
+    std::thread from_backend([&] {
+        bool told = false;
+        followed = (*backend)->follow_events(
+            [&](const AuditEvent& e) {
+                if ((q.since && e.ts < *q.since) || (q.name && e.name != *q.name)) return;
+                std::lock_guard lock(out);
+                sink(encode_event(e), e);
+            },
+            [&] {
+                told = true;
+                history.set_value();
+            },
+            [] { return g_stop_requested != 0; });
+        if (!told) history.set_value();
+        backend_ended = !followed;  // a backend that only has history (files) is not an end
+    });
+    history.get_future().wait();
+    auto r = log.follow(
+        q,
+        [&](std::string_view line, const AuditEvent& e) {
+            std::lock_guard lock(out);
+            sink(line, e);
+        },
+        [&] { return g_stop_requested != 0 || backend_ended.load(); });
+    from_backend.join();
+    if (!followed) return followed.error();
+    return r;
+}
+
 } // namespace
 
 int cmd_audit(const Command& cmd, const Args& args) {
@@ -264,11 +306,9 @@ int cmd_audit(const Command& cmd, const Args& args) {
     Result<AuditReadStats> r = AuditReadStats{};
     if (tail) {
         install_stop_handlers();
-        // What the backend stored comes first; then the local log, followed as it grows.
-        auto stored = backend_events(q);
-        if (!stored) return fail(stored.error());
-        for (const auto& [line, e] : *stored) sink(line, e);
-        r = log.follow(q, sink, [] { return g_stop_requested != 0; });
+        auto followed = follow_both(log, q, sink);
+        if (!followed) return fail(followed.error());
+        r = *followed;
     } else {
         r = read_history(log, q, sink);
     }

@@ -3,6 +3,7 @@
 // (include/lokt/seccomp_shim.hpp). A missing rules file is reported once and CMD runs
 // without the filter; one that does not parse is refused (exit 1) unless LOKT_SHIM=off.
 
+#include "backend_open.hpp"
 #include "cli.hpp"
 #include "output.hpp"
 #include "self_path.hpp"
@@ -56,8 +57,11 @@ int cmd_seccomp_shim(const Command& cmd, const Args& args) {
     // Tests of kernels without WAIT_KILLABLE_RECV (before 5.19) force the fallback path.
     if (const char* v = std::getenv("LOKT_SECCOMP_NO_WAITKILL"); v && std::string(v) == "1")
         opt.wait_killable = false;
+    // Opened before any fork, and without threads (etcd starts its keepalives on first use).
+    auto backend = open_backend(false);
+    if (!backend) return fail(backend.error());
     std::fflush(nullptr);
-    return run_seccomp_shim(opt, args.rest);
+    return run_seccomp_shim(opt, **backend, args.rest);
 }
 
 } // namespace lokt::cli

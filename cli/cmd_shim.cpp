@@ -2,7 +2,6 @@
 // Runs CMD with liblokt_preload.so preloaded, so that every matching exec anywhere below it
 // runs under `lokt guard`. The top command itself is matched here, the same way.
 
-#include "backend_open.hpp"
 #include "cli.hpp"
 #include "self_path.hpp"
 
@@ -40,11 +39,7 @@ void set_env(const char* name, const std::string& value) { ::setenv(name, value.
 } // namespace
 
 int cmd_shim(const Command& cmd, const Args& args) {
-    if (args.has("seccomp")) {
-        // Its broker is not on etcd yet: never a silent fall back to files (docs/distributed.md).
-        if (auto file = require_file_backend("shim --seccomp"); !file) return fail(file.error());
-        return cmd_seccomp_shim(cmd, args);  // cli/cmd_seccomp.cpp
-    }
+    if (args.has("seccomp")) return cmd_seccomp_shim(cmd, args);  // cli/cmd_seccomp.cpp
     // The preloaded library runs `lokt guard --kind shim`, which runs on every backend.
     if (!args.positional.empty())
         return usage_error(cmd, "unexpected argument \"" + args.positional[0] + "\" (put the command after \"--\")");

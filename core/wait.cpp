@@ -341,18 +341,23 @@ bool skip_stalled_head(Store& store, const std::string& name, const detail::Tick
     return true;
 }
 
-void audit_wait_end(Store& store, const std::string& name, pid_t pid, const std::string& lock_id,
-                    Nanos waited, WaitEnd end) {
+AuditEvent wait_end_event(const Identity& waiter, const std::string& name, const std::string& lock_id,
+                          Nanos waited, WaitEnd end) {
     const char* result = "acquired";
     if (end == WaitEnd::timed_out) result = "timed-out";
     if (end == WaitEnd::cancelled) result = "cancelled";
     if (end == WaitEnd::refused) result = "refused";
-    Identity waiter = store.self();
-    waiter.pid = pid;
     AuditEvent e = make_event("wait", waiter, name, nullptr, false);
     e.lock_id = lock_id;
     e.extra = {{"waited_sec", audit_seconds(waited)}, {"result", result}};
-    write_event(store.audit(), e);
+    return e;
+}
+
+void audit_wait_end(Store& store, const std::string& name, pid_t pid, const std::string& lock_id,
+                    Nanos waited, WaitEnd end) {
+    Identity waiter = store.self();
+    waiter.pid = pid;
+    write_event(store.audit(), wait_end_event(waiter, name, lock_id, waited, end));
 }
 
 Result<WaitResult> acquire_waiting(Store& store, const AcquireRequest& req, const WaitOptions& opt) {

@@ -17,12 +17,10 @@
 #include <thread>
 
 namespace lokt::etcd {
+
 namespace {
 
 ReleaseOutcome outcome(ReleaseStatus s, std::optional<LockRecord> r = {}) { return ReleaseOutcome{s, std::move(r)}; }
-
-/// How close to the deadline a failed request counts as the wait running out.
-constexpr Nanos kDeadlineSlack = std::chrono::milliseconds(50);
 
 int64_t ttl_seconds(Nanos ttl) {
     if (ttl.count() <= 0) return EtcdBackend::kEndlessTtlSec;
@@ -169,14 +167,17 @@ Result<lokt::AcquireOutcome> EtcdBackend::take(const AcquireRequest& req, const 
         if (got->status == AcquireStatus::lost && !was_cancelled)
             return Error{"lock \"" + req.name + "\": lost the etcd lease while waiting (" +
                          session->lost_reason() + ")"};
-        // What blocks it now, for the timed-out (or cancelled) report.
-        if (auto f = locks_.frozen(req.name); f && *f) return lokt::AcquireOutcome{Frozen{(*f)->record}};
-        auto h = locks_.holder(req.name);
-        if (h && *h) return lokt::AcquireOutcome{lokt::Held{lock_view(**h), false}};
-        return lokt::AcquireOutcome{lokt::Held{}};
+        return blocker_of(locks_, req.name);  // for the timed-out (or cancelled) report
     }
     }
     return Error{"etcd: unexpected acquire outcome"};
+}
+
+lokt::AcquireOutcome blocker_of(Locks& locks, const std::string& name) {
+    if (auto f = locks.frozen(name); f && *f) return lokt::AcquireOutcome{Frozen{(*f)->record}};
+    auto h = locks.holder(name);
+    if (h && *h) return lokt::AcquireOutcome{lokt::Held{lock_view(**h), false}};
+    return lokt::AcquireOutcome{lokt::Held{}};
 }
 
 Result<LockRecord> EtcdBackend::settle(const AcquireRequest& req, const Held& won) {

@@ -13,11 +13,8 @@ Result<Session*> EtcdBackend::kept_lease(const AcquireRequest& req) {
     // A lost lease holds nothing any more; a new acquire starts on a fresh one.
     if (kept_lease_ && kept_lease_->lost() && kept_.empty()) kept_lease_.reset();
     if (!kept_lease_) {
-        const int64_t ttl = req.ttl.count() > 0
-                                ? std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(req.ttl).count())
-                                : kKeptTtlSec;
         // Its keepalive thread starts here: in the guard's supervisor, after the fork.
-        auto s = Session::open(*client_, ttl);
+        auto s = Session::open(*client_, kept_ttl_sec(req.ttl));
         if (!s) return s.error();
         kept_lease_ = std::move(*s);
     }

@@ -17,11 +17,8 @@ namespace {
 // A notification lost to a signal (kernels without WAIT_KILLABLE_RECV) is restarted by the
 // kernel at once; its place in the queue and its locks are kept this long for the restart.
 constexpr auto kDetachGrace = std::chrono::seconds(2);
-// After CONTINUE: how long an exec may take before an unchanged image counts as failed
-// when /proc cannot say whether the thread is still inside execve.
-constexpr auto kExecVerdictAfter = std::chrono::seconds(1);
+// After CONTINUE, the first look whether the exec went through (broker_running.cpp).
 constexpr auto kFirstExecCheck = std::chrono::milliseconds(2);
-constexpr auto kMaxExecCheckStep = std::chrono::milliseconds(50);
 
 Steady steady_now() { return std::chrono::steady_clock::now(); }
 
@@ -33,8 +30,8 @@ std::string tool_of(const ExecRequest& req) {
 
 } // namespace
 
-Broker::Broker(Store& store, const rules::RuleSet& rs, BrokerConfig cfg, Responder& resp)
-    : store_(store), rs_(rs), cfg_(std::move(cfg)), resp_(resp) {}
+Broker::Broker(Backend& backend, const rules::RuleSet& rs, BrokerConfig cfg, Responder& resp)
+    : backend_(backend), rs_(rs), cfg_(std::move(cfg)), resp_(resp) {}
 
 std::string Broker::command_of(const ExecRequest& req) const {
     std::string out;
@@ -56,7 +53,7 @@ AcquireRequest Broker::request_for(const Pending& p, const std::string& name) co
     if (d.mode == rules::RuleMode::slots && parse_slot_count(rs_.str(d.slots_offset), std::strlen(rs_.str(d.slots_offset)), &r.slots))
         r.mode = LockMode::slots;
     r.ttl = cfg_.ttl;
-    r.who = store_.self();
+    r.who = backend_.self();
     r.who.pid = p.req.tgid;
     r.who.pid_start = p.req.tgid_start;
     // The anchor's group keeps the lock alive between the tool's exit and our release
@@ -82,13 +79,13 @@ void Broker::submit(ExecRequest req) {
     Pending p;
     p.seq = next_seq_++;
     const auto& d = req.decision;
-    const std::string& host = store_.self().host;
+    const std::string& host = backend_.self().host;
     for (uint32_t i = 0; i < d.name_count; ++i) {
         std::string name = rs_.str(d.name_offsets[i]);
         // Re-entrancy: a lock held by this process or one of its ancestors (a guard above
         // it, or a tool we locked that runs a nested match) is not taken again. A lease's pid
         // is the `lokt lock` that already exited: it says nothing (P4).
-        if (auto cur = store_.read(name); cur && cur->record && cur->record->host == host &&
+        if (auto cur = backend_.read(name); cur && cur->record && cur->record->host == host &&
                                           cur->record->kind && *cur->record->kind != LockKind::lease &&
                                           is_self_or_ancestor(cur->record->pid,
                                                               cur->record->pid_start_ns, req.tgid))
@@ -104,7 +101,8 @@ void Broker::submit(ExecRequest req) {
     if (!fd) return;  // it died: the notification is gone with it
     p.pidfd = std::move(*fd);
     p.started = steady_now();
-    p.deadline = Deadline::after(Nanos(d.wait_ns), p.started).when();
+    p.until = Deadline::after(Nanos(d.wait_ns), p.started);
+    p.deadline = p.until.when();
     p.req = std::move(req);
     pending_.push_back(std::move(p));
     attempt(pending_.back());
@@ -124,37 +122,23 @@ void Broker::attempt(Pending& p) {
         const std::string& name = p.names[p.got.size()];
         const bool expired = steady_now() >= p.deadline;
         if (!expired && blocked_by_earlier(p, name)) return report_waiting(p, name);
-        // First come, first served among every waiter of this host (guards with --wait
-        // and other supervisors too), through the store's ticket queue; a head that does
-        // not move is skipped, as in acquire_waiting.
-        if (!expired && p.ticket) {
-            auto view = p.ticket->look();
-            if (view && skip_stalled_head(store_, name, *p.ticket, p.stall, *view)) view = p.ticket->look();
-            if (view && view->pred) return report_waiting(p, name);
+        // First come, first served among every waiter of the name (guards with --wait, other
+        // supervisors, other hosts on etcd): the backend's queue keeps our place.
+        if (!p.acq) {
+            auto a = backend_.enqueue(request_for(p, name), p.until);
+            if (!a) return broken(p, name, a.error());
+            p.acq = std::move(*a);
         }
-        AcquireRequest req = request_for(p, name);
-        req.queued = p.ticket.has_value();  // our ticket orders a shared request behind writers
-        auto r = store_.try_acquire(req);
-        if (!r) {
-            // A broken store must not stop the agent's tools: run the exec unlocked.
-            if (cfg_.warn) cfg_.warn("lock \"" + name + "\": " + r.error().message + "; running \"" +
-                                     p.req.path + "\" without it");
-            release(p.got, "aborted");
-            if (!p.detached) resp_.allow(p.req.id);
-            p.done = true;
-            return;
-        }
-        if (const auto* a = std::get_if<Acquired>(&*r)) {
-            p.got.push_back({name, a->record.lock_id});
-            p.ticket.reset();
+        auto r = p.acq->step(expired);
+        if (!r) return broken(p, name, r.error());
+        p.awaiting = !*r;
+        if (p.awaiting) return;  // its fd says when the answer is in
+        if (const auto* a = std::get_if<Acquired>(&**r)) {
+            p.got.push_back({{name, a->record.lock_id, -1, a->record.fence}, std::move(p.acq)});
             continue;
         }
-        p.last = *r;
-        if (!p.ticket) {
-            if (auto t = detail::Ticket::enter(store_.root(), name, store_.self().host, req.mode))
-                p.ticket.emplace(std::move(*t));
-        }
-        const bool frozen = std::holds_alternative<Frozen>(*r);
+        p.last = **r;
+        const bool frozen = std::holds_alternative<Frozen>(**r);
         if (frozen && p.req.decision.on_frozen == rules::OnFrozen::fail) return refuse(p, false);
         if (expired) {
             if (!frozen && p.req.decision.on_timeout == rules::OnTimeout::run) return run_unlocked(p);
@@ -164,6 +148,15 @@ void Broker::attempt(Pending& p) {
         return;
     }
     if (!p.done) grant(p);
+}
+
+void Broker::broken(Pending& p, const std::string& name, const Error& e) {
+    // A broken store must not stop the agent's tools: run the exec unlocked.
+    if (cfg_.warn) cfg_.warn("lock \"" + name + "\": " + e.message + "; running \"" + p.req.path + "\" without it");
+    p.acq.reset();
+    release(p.got, "aborted");
+    if (!p.detached) resp_.allow(p.req.id);
+    p.done = true;
 }
 
 void Broker::grant(Pending& p) {
@@ -177,7 +170,7 @@ void Broker::grant(Pending& p) {
         p.detached_until = steady_now() + kDetachGrace;
         return;
     }
-    wait_ended(p, WaitEnd::acquired, p.got.empty() ? "" : p.got.back().lock_id);
+    wait_ended(p, WaitEnd::acquired, p.got.empty() ? "" : p.got.back().lock.lock_id);
     Running r;
     r.req = std::move(p.req);
     r.pidfd = std::move(*fd);
@@ -196,6 +189,7 @@ void Broker::grant(Pending& p) {
 void Broker::refuse(Pending& p, bool timed_out) {
     const AcquireRequest req = request_for(p, p.names[std::min(p.got.size(), p.names.size() - 1)]);
     wait_ended(p, WaitEnd::timed_out, "");
+    p.acq.reset();
     release(p.got, "aborted");
     p.done = true;
     if (!p.last) return;
@@ -210,22 +204,23 @@ void Broker::refuse(Pending& p, bool timed_out) {
     AcquireRequest named = req;
     if (const auto* h = std::get_if<Held>(&*p.last)) named.name = h->holder.name;
     if (const auto* f = std::get_if<Frozen>(&*p.last)) named.name = f->freeze.name;
-    store_.audit_denial(named, *p.last);
+    backend_.audit_denial(named, *p.last);
 }
 
 void Broker::run_unlocked(Pending& p) {
     const std::string blocked = p.names[std::min(p.got.size(), p.names.size() - 1)];
+    p.acq.reset();
     release(p.got, "aborted");
     p.done = true;
     if (p.detached) return;
     const std::string why =
         cfg_.refusal && p.last ? cfg_.refusal("", *p.last, rs_.str(p.req.decision.wait_offset)) : "lock not acquired";
     write_to_stderr_of(p.req.tgid, "warning: " + why + "; running it without the lock (on-timeout=run)\n");
-    Identity who = store_.self();
+    Identity who = backend_.self();
     who.pid = p.req.tgid;
     AuditEvent e = make_event("unlocked-run", who, blocked);
     e.extra = {{"command", shorten(command_of(p.req), kAuditCommandMax)}, {"kind", "shim"}};
-    write_event(store_.audit(), e);
+    write_event(backend_, e);
     resp_.allow(p.req.id);
 }
 
@@ -246,21 +241,15 @@ void Broker::wait_ended(Pending& p, WaitEnd end, const std::string& lock_id) {
     p.waited = false;
     const Nanos waited = std::chrono::duration_cast<Nanos>(steady_now() - p.started);
     const std::string& name = p.names[std::min(p.got.size(), p.names.size() - 1)];
-    audit_wait_end(store_, name, p.req.tgid, lock_id, waited, end);
+    Identity waiter = backend_.self();
+    waiter.pid = p.req.tgid;
+    write_event(backend_, wait_end_event(waiter, name, lock_id, waited, end));
     if (end != WaitEnd::acquired || !p.next_report || p.detached) return;
     WaitProgress w;
     w.phase = WaitProgress::Phase::acquired;
     w.name = name;
     w.waited = waited;
     write_to_stderr_of(p.req.tgid, wait_report_text(w, now()) + "\n");
-}
-
-void Broker::release(std::vector<HeldLock>& locks, const std::string& reason) {
-    for (auto it = locks.rbegin(); it != locks.rend(); ++it) {
-        auto r = store_.release_id(it->name, it->lock_id, reason);
-        if (!r && cfg_.warn) cfg_.warn("releasing lock \"" + it->name + "\": " + r.error().message);
-    }
-    locks.clear();
 }
 
 void Broker::retry() {
@@ -276,58 +265,16 @@ void Broker::retry() {
     sweep();
 }
 
-void Broker::check_exec(Running& r, Steady at) {
-    const std::string exe_path = "/proc/" + std::to_string(r.req.tgid) + "/exe";
-    auto exe = file_id(exe_path);
-    // A new image (the program, or the interpreter of a script, or /bin/sh running a file
-    // without #! after glibc's ENOEXEC fallback) means the exec went through.
-    if (!exe || *exe != *r.req.old_exe) {
-        r.confirmed = true;
-        return;
-    }
-    auto sc = blocked_syscall(r.req.tid);
-    const bool left_exec = sc && *sc != static_cast<long>(r.req.nr);
-    if (!left_exec && at - r.check_started < kExecVerdictAfter) {
-        r.check_step = std::min<Nanos>(r.check_step * 2, kMaxExecCheckStep);
-        r.next_check = at + r.check_step;
-        return;
-    }
-    Identity who = store_.self();
-    who.pid = r.req.tgid;
-    for (const auto& l : r.locks) {
-        AuditEvent e = make_event("exec-failed", who, l.name);
-        e.lock_id = l.lock_id;
-        e.extra = {{"path", r.req.path}, {"kind", "shim"}};
-        write_event(store_.audit(), e);
-    }
-    release(r.locks, "exec-failed");
-    r.done = true;
-}
-
-void Broker::renew(Running& r) {
-    std::vector<HeldLock> kept;
-    for (const auto& l : r.locks) {
-        auto res = store_.renew(l.name, l.lock_id, cfg_.ttl);
-        if (!res || *res) {
-            kept.push_back(l);  // an I/O error is retried on the next tick
-            continue;
-        }
-        if (cfg_.warn) cfg_.warn("lock \"" + l.name + "\" held for pid " + std::to_string(r.req.tgid) +
-                                 " was broken by someone else");
-    }
-    r.locks = std::move(kept);
-    r.next_renew = Deadline::after(cfg_.ttl / 2).when();
-}
-
 void Broker::tick() {
     const Steady at = steady_now();
     bool due = at >= next_retry_;
     for (auto& p : pending_) {
         if (p.done) continue;
         if (p.detached && at >= p.detached_until) {
+            p.acq.reset();
             release(p.got, "aborted");
             p.done = true;
-        } else if (!p.detached && at >= p.deadline) {
+        } else if (!p.detached && !p.awaiting && at >= p.deadline) {
             due = true;
         }
     }
@@ -341,26 +288,49 @@ void Broker::tick() {
 }
 
 void Broker::fill_pollfds(std::vector<pollfd>& out) const {
-    for (const auto& p : pending_) out.push_back({p.pidfd.get(), POLLIN, 0});
-    for (const auto& r : running_) out.push_back({r.pidfd.get(), POLLIN, 0});
+    for (const auto& p : pending_) {
+        out.push_back({p.pidfd.get(), POLLIN, 0});
+        if (p.acq && p.acq->fd() >= 0) out.push_back({p.acq->fd(), POLLIN, 0});
+    }
+    for (const auto& r : running_) {
+        out.push_back({r.pidfd.get(), POLLIN, 0});
+        for (const auto& h : r.locks)
+            if (h.keeper && h.keeper->fd() >= 0) out.push_back({h.keeper->fd(), POLLIN, 0});
+    }
 }
 
 void Broker::on_polled(const pollfd* fds, size_t n) {
-    size_t i = 0;
+    // Found by fd rather than by position: handling one entry may change what the next
+    // contributed (a grant moves a pending exec to running_). A stale match only causes a
+    // spurious look, which finds nothing new.
+    auto ready = [&](int fd) {
+        for (size_t i = 0; fd >= 0 && i < n; ++i)
+            if (fds[i].fd == fd) return (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+        return false;
+    };
     for (auto& p : pending_) {
-        if (i >= n) break;
-        const pollfd& f = fds[i++];
-        if (f.fd != p.pidfd.get() || !(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        wait_ended(p, WaitEnd::cancelled, "");
-        release(p.got, "exited");
-        p.done = true;
+        if (p.done) continue;
+        if (ready(p.pidfd.get())) {
+            wait_ended(p, WaitEnd::cancelled, "");
+            p.acq.reset();
+            release(p.got, "exited");
+            p.done = true;
+        } else if (p.acq && ready(p.acq->fd())) {
+            attempt(p);
+        }
     }
     for (auto& r : running_) {
-        if (i >= n) break;
-        const pollfd& f = fds[i++];
-        if (f.fd != r.pidfd.get() || !(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        release(r.locks, "exited");
-        r.done = true;
+        if (r.done) continue;
+        if (ready(r.pidfd.get())) {
+            release(r.locks, "exited");
+            r.done = true;
+            continue;
+        }
+        for (const auto& h : r.locks)
+            if (h.keeper && ready(h.keeper->fd())) {
+                check_lost(r);
+                break;
+            }
     }
     sweep();
 }
@@ -373,7 +343,9 @@ std::optional<Steady> Broker::next_wake() const {
     for (const auto& p : pending_) {
         if (p.done) continue;
         consider(next_retry_);
-        consider(p.detached ? p.detached_until : p.deadline);
+        // Past its deadline but without an answer yet: the pending's fd wakes us.
+        if (p.detached) consider(p.detached_until);
+        else if (!p.awaiting || steady_now() < p.deadline) consider(p.deadline);
     }
     for (const auto& r : running_) {
         if (!r.confirmed) consider(r.next_check);
@@ -384,14 +356,12 @@ std::optional<Steady> Broker::next_wake() const {
 
 void Broker::forget_tickets() {
     for (auto& p : pending_)
-        if (p.ticket) p.ticket->forget();
+        if (p.acq) p.acq->forget();
 }
 
 void Broker::rehome_tickets() {
-    for (auto& p : pending_) {
-        // A ticket that cannot be moved is dropped: the next attempt queues again.
-        if (p.ticket && !p.ticket->rehome()) p.ticket.reset();
-    }
+    for (auto& p : pending_)
+        if (p.acq) p.acq->rehome();
 }
 
 void Broker::sweep() {

@@ -1,20 +1,22 @@
 #pragma once
 // The locks of seccomp mode: takes them for matching execs without ever blocking the loop
-// (waiters are retried on wake-ups, first come first served per name), lets the exec run
-// once they are held, and releases them when the process exits or its exec failed.
+// (each name through the backend's PendingAcquire, first come first served among all its
+// waiters; re-tried on wake-ups), lets the exec run once they are held, and releases them
+// when the process exits or its exec failed. Works on any lokt::Backend (files, etcd).
 //
 // Life of one matching exec:
-//   submit ─► pending (waiting, FIFO per name) ─► granted: lock files written with the
-//   process as holder, pidfd opened, CONTINUE ─► running (exec confirmed through
-//   /proc/TGID/exe, renewed at TTL/2) ─► released when the pidfd is readable
+//   submit ─► pending (waiting, FIFO per name) ─► granted: locks taken with the process as
+//   holder, pidfd opened, CONTINUE ─► running (exec confirmed through /proc/TGID/exe,
+//   renewed at TTL/2) ─► released when the pidfd is readable
 //   pending ─► refused (frozen, timed out): the exec fails with EAGAIN, message on its stderr
 //   running ─► exec failed after CONTINUE: audited exec-failed, released
+//   running ─► a lock lost (its etcd lease ended): audited lost, warned, and where the
+//   backend says a lost lock may be someone else's already, the process gets SIGTERM
 
 #include "notify.hpp"
 #include "request.hpp"
 
-#include "lokt/store.hpp"
-#include "lokt/queue.hpp"  // the store's ticket queue: FIFO among all waiters
+#include "lokt/backend.hpp"
 #include "lokt/held_lock.hpp"
 #include "lokt/wait.hpp"
 #include "lokt/sys.hpp"
@@ -25,6 +27,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,7 +36,7 @@ namespace lokt::seccomp {
 
 using Steady = std::chrono::steady_clock::time_point;
 
-/// What the broker needs besides the store.
+/// What the broker needs besides the backend.
 struct BrokerConfig {
     Nanos ttl{0};  ///< > 0: locks get this TTL and are renewed every ttl/2
     /// The text after "lokt: " for a refusal (held or frozen) of `tool` (the program's name;
@@ -42,7 +45,7 @@ struct BrokerConfig {
     std::function<std::string(const std::string& tool, const AcquireOutcome&, const std::string& waited)> refusal;
     /// A warning for the user of `lokt shim` (not the target), without "warning: ".
     std::function<void(const std::string&)> warn;
-    /// Interval of the fallback re-try while execs wait (changes inotify cannot see).
+    /// Interval of the fallback re-try while execs wait (changes no pollable fd shows).
     Nanos retry_every = std::chrono::milliseconds(100);
     /// > 0: the process group recorded in every lock (the Anchor's), alive while we are.
     pid_t anchor_pgid = 0;
@@ -53,8 +56,8 @@ struct BrokerConfig {
 
 class Broker {
 public:
-    /// `store`'s identity supplies owner, host and agent id of the locks taken.
-    Broker(Store& store, const rules::RuleSet& rs, BrokerConfig cfg, Responder& resp);
+    /// `backend`'s identity supplies owner, host and agent id of the locks taken.
+    Broker(Backend& backend, const rules::RuleSet& rs, BrokerConfig cfg, Responder& resp);
     Broker(const Broker&) = delete;
     Broker& operator=(const Broker&) = delete;
 
@@ -65,18 +68,19 @@ public:
     void retry();
     /// Runs the timers that are due: deadlines, exec checks, renewals, expiries.
     void tick();
-    /// Appends the pidfds to poll (waiting and running processes).
+    /// Appends the fds to poll: the pidfds of waiting and running processes, and the fds of
+    /// their pending and held locks (PendingAcquire::fd).
     void fill_pollfds(std::vector<pollfd>& out) const;
     /// Handles the pollfds fill_pollfds added (`fds` points at the first of them).
     void on_polled(const pollfd* fds, size_t n);
     /// When tick() wants to run next; nullopt: no timer.
     std::optional<Steady> next_wake() const;
 
-    /// After fork, in the process that stops serving: forget the queue tickets without
-    /// removing their files (the copy that carries on owns them now).
+    /// After fork, in the process that stops serving: forget the places in the queues without
+    /// giving them up (the copy that carries on owns them now).
     void forget_tickets();
-    /// After fork, in the copy that carries on: re-files every ticket under this process,
-    /// keeping its place (the tickets named the parent, which exits).
+    /// After fork, in the copy that carries on: keeps every place in the queues under this
+    /// process (they named the parent, which exits).
     void rehome_tickets();
 
     /// Nothing waits and nothing is held.
@@ -87,16 +91,22 @@ public:
     size_t holding() const { return running_.size(); }
 
 private:
+    /// A lock taken for a process, with what keeps it (an etcd lease's keepalive).
+    struct Hold {
+        HeldLock lock;
+        std::unique_ptr<PendingAcquire> keeper;
+    };
     struct Pending {
         uint64_t seq = 0;
         ExecRequest req;
         std::vector<std::string> names;   ///< still to take (sorted), after re-entrancy
-        std::vector<HeldLock> got;
-        Steady deadline;
+        std::vector<Hold> got;
+        Deadline until = Deadline::forever();  ///< when the wait ends
+        Steady deadline;                  ///< until.when()
         sys::UniqueFd pidfd;              ///< the target's death drops it
         std::optional<AcquireOutcome> last;
-        std::optional<detail::Ticket> ticket;  ///< our place among all waiters for names[got]
-        detail::HeadStall stall{detail::head_grace()};  ///< skips a head that does not move
+        std::unique_ptr<PendingAcquire> acq;  ///< our place among all waiters for names[got]
+        bool awaiting = false;            ///< acq has no answer yet: wait for its fd
         bool detached = false;            ///< notification gone, process alive (restart)
         Steady detached_until;
         Steady started;                   ///< submitted: the wait is timed from here
@@ -107,7 +117,7 @@ private:
     struct Running {
         ExecRequest req;
         sys::UniqueFd pidfd;
-        std::vector<HeldLock> locks;
+        std::vector<Hold> locks;
         bool confirmed = false;
         Steady check_started, next_check;
         Nanos check_step{0};
@@ -122,14 +132,19 @@ private:
     void grant(Pending& p);
     void refuse(Pending& p, bool timed_out);
     void run_unlocked(Pending& p);
+    /// The backend failed: the exec runs without its locks, with a warning.
+    void broken(Pending& p, const std::string& name, const Error& e);
     void report_waiting(Pending& p, const std::string& name);
     void wait_ended(Pending& p, WaitEnd end, const std::string& lock_id);
-    void release(std::vector<HeldLock>& locks, const std::string& reason);
+    void release(std::vector<Hold>& locks, const std::string& reason);
     void check_exec(Running& r, Steady at);
     void renew(Running& r);
+    /// Drops the locks of `r` that are lost: audited, warned, and SIGTERM where the backend
+    /// says a lost lock may already be someone else's.
+    void check_lost(Running& r);
     void sweep();
 
-    Store& store_;
+    Backend& backend_;
     const rules::RuleSet& rs_;
     BrokerConfig cfg_;
     Responder& resp_;

@@ -51,11 +51,11 @@ constexpr auto kLinger = std::chrono::milliseconds(50);
 
 class Supervisor {
 public:
-    Supervisor(const SeccompShimOptions& opt, seccomp::Listener& listener, Store& store,
+    Supervisor(const SeccompShimOptions& opt, seccomp::Listener& listener, Backend& backend,
                const rules::RuleSet& rs, pid_t child, int sigfd, int inotify_fd, pid_t anchor_pgid)
-        : opt_(opt), listener_(listener), store_(store),
+        : opt_(opt), listener_(listener),
           rs_(rs), inspector_(rs, seccomp::file_id(opt.lokt_bin)), receivers_(listener, rs),
-          broker_(store, rs, broker_config(opt, anchor_pgid), listener), child_(child), sigfd_(sigfd),
+          broker_(backend, rs, broker_config(opt, anchor_pgid), listener), child_(child), sigfd_(sigfd),
           inotify_fd_(inotify_fd) {}
 
     int run();
@@ -82,7 +82,6 @@ private:
 
     const SeccompShimOptions& opt_;
     seccomp::Listener& listener_;
-    Store& store_;
     const rules::RuleSet& rs_;
     seccomp::Inspector inspector_;
     seccomp::Receivers receivers_;
@@ -283,7 +282,7 @@ int Supervisor::run() {
 
 } // namespace
 
-int run_seccomp_shim(const SeccompShimOptions& opt, const std::vector<std::string>& cmd) {
+int run_seccomp_shim(const SeccompShimOptions& opt, Backend& backend, const std::vector<std::string>& cmd) {
     auto warn = [&](const std::string& s) {
         if (opt.warn) opt.warn(s);
     };
@@ -361,7 +360,7 @@ int run_seccomp_shim(const SeccompShimOptions& opt, const std::vector<std::strin
     Identity self = opt.who;
     self.pid = ::getpid();
     self.pid_start = process_start_time(self.pid).value_or(0);
-    Store store(opt.root, AuditLog(opt.root.audit_path()), self);
+    backend.act_as(self);
 
     sys::UniqueFd in;
     if (auto fd = sys::inotify_init(IN_NONBLOCK)) {
@@ -371,7 +370,7 @@ int run_seccomp_shim(const SeccompShimOptions& opt, const std::vector<std::strin
             (void)wd;  // without it the periodic re-try still finds the release
         }
     }
-    Supervisor s(opt, *listener, store, *opt.rules, launched->pid, sigfd->get(), in.get(),
+    Supervisor s(opt, *listener, backend, *opt.rules, launched->pid, sigfd->get(), in.get(),
                  anchor ? anchor->pgid() : 0);
     return s.run();
 }

@@ -10,6 +10,7 @@
 #include "lokt/store.hpp"
 #include "lokt/wait.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,28 @@ struct BackendProbe {
     std::optional<Nanos> clock_skew;  ///< its clock minus ours, when it tells
 };
 
+/// One acquisition in progress that never blocks whoever drives it (the seccomp broker's
+/// loop): it keeps its place among every waiter of the name (first come, first served), and
+/// after the grant it stays with the lock until the lock is released (Backend::release_id).
+/// Destroying it before the grant leaves the queue.
+class PendingAcquire {
+public:
+    virtual ~PendingAcquire() = default;
+    /// Readable when step() (or, once granted, lost()) may have news; -1: none, the caller
+    /// re-tries on its own cues (a change under the lock root) and timer.
+    virtual int fd() const = 0;
+    /// Moves on if it can: Acquired once the lock is ours; the Held or Frozen that blocks it;
+    /// nullopt while no answer is in yet (ask again when fd() is readable). `last_try`: the
+    /// wait is over, so one final answer is wanted (taken if free, not behind the queue).
+    virtual Result<std::optional<AcquireOutcome>> step(bool last_try) = 0;
+    /// After the grant: true once the lock is known lost (its etcd lease ended).
+    virtual bool lost() const { return false; }
+    /// After fork, in the process that stops serving: forgets its place without giving it up.
+    virtual void forget() {}
+    /// After fork, in the copy that carries on: keeps its place under the calling process.
+    virtual void rehome() {}
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -51,6 +74,9 @@ public:
     virtual Result<WaitResult> acquire_waiting(const AcquireRequest& req, const WaitOptions& opt) = 0;
     /// Audits a final refusal (`deny` or `freeze-deny`).
     virtual void audit_denial(const AcquireRequest& req, const AcquireOutcome& outcome) = 0;
+    /// Starts acquiring `req` without waiting for it (see PendingAcquire); waiting ends at
+    /// `deadline`.
+    virtual Result<std::unique_ptr<PendingAcquire>> enqueue(const AcquireRequest& req, Deadline deadline) = 0;
     /// Renews our lock `lock_id`; nullopt when it is no longer ours (lost).
     virtual Result<std::optional<LockRecord>> renew(const std::string& name, const std::string& lock_id,
                                                     Nanos ttl, SyncWait wait) = 0;
@@ -64,6 +90,16 @@ public:
     /// The audit events the backend stores itself (etcd's ~audit/ keys), oldest first; none
     /// on files, whose events are all in the local audit log.
     virtual Result<std::vector<AuditEvent>> stored_events() { return std::vector<AuditEvent>{}; }
+    /// Like stored_events(), handing each to `sink` (`history_done` is called after them),
+    /// then every new one as it is stored, until `stop` returns true (asked at least every
+    /// 200 ms). Files: returns at once, after history_done.
+    virtual Result<void> follow_events(const std::function<void(const AuditEvent&)>& sink,
+                                       const std::function<void()>& history_done,
+                                       const std::function<bool()>& stop) {
+        (void)sink, (void)stop;
+        history_done();
+        return {};
+    }
     /// NAME's lock while `lock_id` holds it; nullopt when that holding is gone (lost).
     virtual Result<std::optional<LockRecord>> holder(const std::string& name, const std::string& lock_id) const = 0;
 
@@ -125,6 +161,8 @@ public:
         return lokt::acquire_waiting(store_, req, opt);
     }
     void audit_denial(const AcquireRequest& req, const AcquireOutcome& o) override { store_.audit_denial(req, o); }
+    /// Over the store's ticket queue; fd() is -1 (inotify on the root is the caller's cue).
+    Result<std::unique_ptr<PendingAcquire>> enqueue(const AcquireRequest& req, Deadline deadline) override;
     Result<std::optional<LockRecord>> renew(const std::string& name, const std::string& lock_id, Nanos ttl,
                                             SyncWait wait) override {
         return store_.renew(name, lock_id, ttl, wait);

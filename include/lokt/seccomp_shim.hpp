@@ -6,6 +6,7 @@
 // It sees what the preload shim cannot: static and Go binaries, raw syscall(SYS_execve),
 // setuid targets, and children whose environment lost LD_PRELOAD.
 
+#include "lokt/backend.hpp"
 #include "lokt/identity.hpp"
 #include "lokt/root.hpp"
 #include "lokt/rules_match.hpp"
@@ -20,7 +21,7 @@ namespace lokt {
 
 /// Everything `lokt shim --seccomp` needs; the CLI fills it.
 struct SeccompShimOptions {
-    Root root;                            ///< the lock store
+    Root root;                            ///< the lock root (watched for changes to the files)
     Identity who;                         ///< owner, host and agent id of the locks taken
     const rules::RuleSet* rules = nullptr;  ///< null: nothing can match, no filter is installed
     std::string rules_path;               ///< exported to CMD as LOKT_RULES
@@ -49,11 +50,12 @@ struct SeccompSupport {
 /// only from a single-threaded process.
 Result<SeccompSupport> probe_seccomp();
 
-/// Runs `cmd` (argv; argv[0] searched in PATH) under the exec filter and supervises it.
+/// Runs `cmd` (argv; argv[0] searched in PATH) under the exec filter and supervises it,
+/// taking the locks on `backend` (acting as this process from now on).
 /// Returns what `lokt shim --seccomp` exits with: CMD's status, 128+N when CMD was killed by
 /// signal N, 126/127 when it could not be run. If CMD leaves processes behind, a copy of the
 /// supervisor keeps serving them in the background (without it their execs would fail with
 /// ENOSYS) and exits when the last of them is gone.
-int run_seccomp_shim(const SeccompShimOptions& opt, const std::vector<std::string>& cmd);
+int run_seccomp_shim(const SeccompShimOptions& opt, Backend& backend, const std::vector<std::string>& cmd);
 
 } // namespace lokt

@@ -56,6 +56,9 @@ struct WaitResult {
 bool skip_stalled_head(Store& store, const std::string& name, const detail::Ticket& ticket,
                        detail::HeadStall& stall, const detail::QueueView& view);
 
+/// The `wait` event that ends a wait of `waiter` which blocked (see audit_wait_end).
+AuditEvent wait_end_event(const Identity& waiter, const std::string& name, const std::string& lock_id,
+                          Nanos waited, WaitEnd end);
 /// Audits the end of a wait that blocked: a `wait` event with `waited_sec` and `result`
 /// (acquired, timed-out, cancelled, refused); `pid` is the waiter, `lock_id` the lock it got (if any).
 void audit_wait_end(Store& store, const std::string& name, pid_t pid, const std::string& lock_id,

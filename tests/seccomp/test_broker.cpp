@@ -1,14 +1,17 @@
 // The seccomp-mode lock broker without a filter: a fake responder stands in for the listener,
-// real processes (forked children) for the exec'ing targets, a real store for the locks.
+// real processes (forked children) for the exec'ing targets, a real file backend for the locks.
 #include "../../seccomp/broker.hpp"
 #include "../core/store_fixture.hpp"
+#include "scripted_backend.hpp"
 
+#include "lokt/backend.hpp"
 #include "lokt/rules.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <map>
 #include <set>
@@ -58,6 +61,7 @@ struct Target {
 struct Rig {
     TempRoot tr;
     Store store = tr.store("agent-a");
+    FileBackend backend{tr.store("agent-a")};
     std::unique_ptr<rules::RuleSet> rs;
     FakeResponder resp;
     std::unique_ptr<Broker> broker;
@@ -71,7 +75,7 @@ struct Rig {
         BrokerConfig cfg;
         cfg.refusal = [](const std::string&, const AcquireOutcome&, const std::string&) { return std::string("refused"); };
         cfg.retry_every = std::chrono::milliseconds(5);
-        broker = std::make_unique<Broker>(store, *rs, cfg, resp);
+        broker = std::make_unique<Broker>(backend, *rs, cfg, resp);
     }
 
     ExecRequest request(uint64_t id, pid_t pid, std::vector<std::string> argv) {
@@ -234,4 +238,109 @@ TEST_CASE("seccomp broker: a restarted notification keeps its place and its lock
     CHECK(rig.turn_until([&] { return rig.resp.was_allowed(11); }));
     CHECK_FALSE(rig.resp.was_allowed(2));
     CHECK(rig.lock("terraform")->pid == a.pid);
+}
+
+namespace {
+
+/// The broker on a backend whose acquisitions answer from elsewhere (as etcd's thread does).
+struct ScriptedRig {
+    TempRoot tr;
+    std::unique_ptr<rules::RuleSet> rs;
+    FakeResponder resp;
+    ScriptedBackend backend{tr.store("agent-a")};
+    std::vector<std::string> warnings;
+    std::unique_ptr<Broker> broker;
+
+    ScriptedRig() {
+        REQUIRE(ensure_root_dirs(tr.root));
+        auto parsed = rules::parse_text("quick wait=0 : quick *\n");
+        REQUIRE(parsed);
+        rs = std::move(*parsed);
+        BrokerConfig cfg;
+        cfg.refusal = [](const std::string&, const AcquireOutcome&, const std::string&) { return std::string("refused"); };
+        cfg.warn = [this](const std::string& w) { warnings.push_back(w); };
+        cfg.retry_every = std::chrono::milliseconds(5);
+        broker = std::make_unique<Broker>(backend, *rs, cfg, resp);
+    }
+    /// `quick x` exec'd by `pid`.
+    ExecRequest quick(uint64_t id, pid_t pid) {
+        ExecRequest r;
+        r.id = id;
+        r.nr = 59;
+        r.tid = r.tgid = pid;
+        r.tgid_start = process_start_time(pid).value_or(0);
+        r.path = "/usr/bin/quick";
+        r.argv = {"quick", "x"};
+        r.file = r.old_exe.emplace(FileId{1, 2});
+        const char* args[] = {"x"};
+        REQUIRE(rules::decide(*rs, r.path.c_str(), args, 1, &r.decision));
+        return r;
+    }
+    /// One pass of the loop that sleeps in poll as the supervisor does (bounded here).
+    void turn() {
+        std::vector<pollfd> fds;
+        broker->fill_pollfds(fds);
+        ::poll(fds.data(), fds.size(), 5);
+        broker->on_polled(fds.data(), fds.size());
+        broker->tick();
+    }
+};
+
+} // namespace
+
+TEST_CASE("seccomp broker: an acquisition without an answer waits for it, even past its deadline", "[seccomp]") {
+    ScriptedRig rig;
+    Target t;
+    rig.broker->submit(rig.quick(1, t.pid));
+    // wait=0 has run out already, but no answer is in: neither allowed nor refused.
+    for (int i = 0; i < 5; ++i) rig.turn();
+    CHECK(rig.resp.allowed.empty());
+    CHECK(rig.resp.denied.empty());
+    CHECK(rig.broker->waiting() == 1);
+    // Past the deadline the broker sleeps on the pending's fd, not on a timer in the past.
+    auto wake = rig.broker->next_wake();
+    CHECK((!wake || *wake > std::chrono::steady_clock::now() - std::chrono::milliseconds(1)));
+    rig.backend.script.open_gate();
+    CHECK(wait_for([&] {
+        rig.turn();
+        return rig.resp.was_allowed(1);
+    }));
+    auto rec = rig.backend.read("quick");
+    REQUIRE(rec);
+    REQUIRE(rec->record);
+    CHECK(rec->record->pid == t.pid);
+}
+
+TEST_CASE("seccomp broker: a lost lock is audited, warned, and its process is ended", "[seccomp]") {
+    for (const bool ends : {true, false}) {
+        ScriptedRig rig;
+        rig.backend.script.loss_ends_command = ends;
+        rig.backend.script.open_gate();
+        Target t;
+        rig.broker->submit(rig.quick(2, t.pid));
+        REQUIRE(rig.resp.was_allowed(2));
+        rig.backend.script.lose();
+        CHECK(wait_for([&] {
+            rig.turn();
+            return !rig.tr.events("lost").empty();
+        }));
+        REQUIRE(rig.warnings.size() == 1);
+        CHECK(rig.warnings[0].find("lock \"quick\" held for pid " + std::to_string(t.pid) + " was lost") == 0);
+        if (ends) {
+            // SIGTERM through its pidfd ends the target (it sits in pause()).
+            int st = 0;
+            CHECK(wait_for([&] { return ::waitpid(t.pid, &st, WNOHANG) == t.pid; }));
+            CHECK((WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM));
+            t.pid = 0;
+        } else {
+            CHECK(::kill(t.pid, 0) == 0);
+        }
+        // The lost lock is not released as ours later.
+        t.stop();
+        CHECK(wait_for([&] {
+            rig.turn();
+            return rig.broker->idle();
+        }));
+        CHECK(rig.tr.events("release").empty());
+    }
 }

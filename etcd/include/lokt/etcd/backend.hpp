@@ -12,10 +12,18 @@
 #include "lokt/etcd/client.hpp"
 #include "lokt/etcd/locks.hpp"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 
 namespace lokt::etcd {
+
+/// How close to a wait's deadline a failed request counts as the wait running out.
+inline constexpr Nanos kDeadlineSlack = std::chrono::milliseconds(50);
+
+/// What blocks NAME now (its freeze, its holder, or an empty Held: free, others ahead), for
+/// the report of a wait that ended without the lock.
+lokt::AcquireOutcome blocker_of(Locks& locks, const std::string& name);
 
 class EtcdBackend final : public Backend {
 public:
@@ -31,11 +39,19 @@ public:
     Result<lokt::AcquireOutcome> try_acquire(const AcquireRequest& req) override;
     Result<WaitResult> acquire_waiting(const AcquireRequest& req, const WaitOptions& opt) override;
     void audit_denial(const AcquireRequest& req, const lokt::AcquireOutcome& outcome) override;
+    /// A thread of its own opens the lease the lock rides on, enqueues and waits on the
+    /// predecessor (etcd/pending_acquire.cpp); the lock stays on that lease, kept alive.
+    Result<std::unique_ptr<PendingAcquire>> enqueue(const AcquireRequest& req, Deadline deadline) override;
     Result<std::optional<LockRecord>> renew(const std::string& name, const std::string& lock_id, Nanos ttl,
                                             SyncWait wait) override;
     Result<bool> update(const LockRecord& updated, SyncWait wait) override;
     Result<void> record(const AuditEvent& e) override { return locks_.record(e); }
     Result<std::vector<AuditEvent>> stored_events() override { return locks_.audit_events(); }
+    /// A watch on the ~audit/ keys from the revision the history was read at
+    /// (etcd/audit_follow.cpp).
+    Result<void> follow_events(const std::function<void(const AuditEvent&)>& sink,
+                               const std::function<void()>& history_done,
+                               const std::function<bool()>& stop) override;
     /// Every member: its server version, the round trip and its clock's skew.
     std::vector<BackendProbe> probe() override;
     Result<std::optional<LockRecord>> holder(const std::string& name, const std::string& lock_id) const override;
@@ -71,6 +87,11 @@ public:
     /// The lease of a guard's lock without --ttl, kept alive by the guard: a dead guard's
     /// lock goes within this many seconds.
     static constexpr int64_t kKeptTtlSec = 5;
+    /// The TTL of a kept lease for a lock of `ttl` (0: kKeptTtlSec).
+    static int64_t kept_ttl_sec(Nanos ttl) {
+        return ttl.count() > 0 ? std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(ttl).count())
+                               : kKeptTtlSec;
+    }
 
 private:
     EtcdBackend(std::unique_ptr<Client> client, std::string prefix, Identity self);
