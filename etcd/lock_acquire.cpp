@@ -44,9 +44,45 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
         return **fast;
     }
 
-    int64_t my_rev = 0;
-    Predecessor pred;  // the newest key older than ours (none: we head the queue)
-    bool pred_known = true;
+    Joined joined;
+    if (auto now = join_queue(name, key, freeze, rec, session, deadline, try_only, cancel, joined); !now || *now) {
+        if (!now) return now.error();
+        return std::move(**now);
+    }
+    const int64_t my_rev = joined.my_rev;
+
+    // Exclusive: wait for the predecessor, confirm where the turn is checked. Shared and
+    // slots: the turn rules of turn.hpp, judged on the keys ahead.
+    Held ours{name, key, my_rev, session.lease(), rec};
+    ours.record.fence = my_rev;
+    std::optional<LockEntry> blocker;
+    auto turn = want.mode == LockMode::exclusive
+                    ? wait_turn(ours, joined.pred, joined.pred_known, deadline, cancel, on_queued)
+                    : wait_shared_turn(ours, deadline, cancel, try_only, on_queued, &blocker);
+    if (!turn || *turn == AcquireStatus::busy || *turn == AcquireStatus::timeout) {
+        // Refused (the modes disagree), busy, timed out or cancelled: nobody must wait behind
+        // our key.
+        auto left = leave_queue(key, my_rev);
+        if (!turn) return turn.error();
+        if (*turn == AcquireStatus::timeout)
+            return AcquireOutcome{session.lost() ? AcquireStatus::lost : AcquireStatus::timeout, {}, {}, {}};
+        if (!left) return left.error();
+        AcquireOutcome busy;
+        busy.status = AcquireStatus::busy;
+        busy.holder = std::move(blocker);
+        return busy;
+    }
+    if (*turn == AcquireStatus::lost) return AcquireOutcome{AcquireStatus::lost, {}, {}, {}};
+    AcquireOutcome out;
+    out.held = std::move(ours);
+    return out;
+}
+
+Result<std::optional<AcquireOutcome>> Locks::join_queue(const std::string& name, const std::string& key,
+                                                      const std::string& freeze, const LockRecord& rec,
+                                                      Session& session, Deadline deadline, bool try_only,
+                                                      Cancel& cancel, Joined& out) {
+    const Sharing want = sharing_of(rec);
     while (true) {
         // Enqueue and read the head and our predecessor in one step (right after our put, the
         // newest key but one is the predecessor); a frozen name enqueues nothing.
@@ -66,66 +102,40 @@ Result<AcquireOutcome> Locks::enqueue(const std::string& name, const LockRecord&
         if (!r) return r.error();
         if (r->responses.size() != 3) return Error{"etcd: unexpected transaction reply"};
         if (r->succeeded) {
-            my_rev = r->revision;
+            out.my_rev = r->revision;
             auto h = first_kv(r->responses[1]);
             if (!h) return Error{"etcd: our queue key vanished at once (lease " + std::to_string(session.lease()) + ")"};
             // A shared or slot request judges every key ahead (wait_for_turn), not the head.
-            if (h->create_revision != my_rev && try_only && want.mode == LockMode::exclusive) {
-                LOKT_TRY(leave_queue(key, my_rev));
+            if (h->create_revision != out.my_rev && try_only && want.mode == LockMode::exclusive) {
+                LOKT_TRY(leave_queue(key, out.my_rev));
                 AcquireOutcome busy;
                 busy.status = AcquireStatus::busy;
                 busy.holder = decode_lock_entry(keys_, *h);
-                return busy;
+                return std::optional<AcquireOutcome>(std::move(busy));
             }
             const auto* n = std::get_if<RangeResponse>(&r->responses[2]);
-            if (n && n->kvs.size() > 1) pred = {n->kvs[1].key, r->revision};
-            break;
+            if (n && n->kvs.size() > 1) out.pred = {n->kvs[1].key, r->revision};
+            return std::optional<AcquireOutcome>();
         }
         if (auto f = first_kv(r->responses[1])) {
             if (try_only || deadline.passed()) {
-                AcquireOutcome out;
-                out.status = AcquireStatus::frozen;
+                AcquireOutcome frozen;
+                frozen.status = AcquireStatus::frozen;
                 auto entry = decode_lock_entry(keys_, *f);
-                out.freeze = FreezeEntry{name, entry.record, f->lease};
-                return out;
+                frozen.freeze = FreezeEntry{name, entry.record, f->lease};
+                return std::optional<AcquireOutcome>(std::move(frozen));
             }
             auto gone = wait_deleted(freeze, r->revision, deadline, cancel);
             if (!gone) return gone.error();
-            if (session.lost()) return AcquireOutcome{AcquireStatus::lost, {}, {}, {}};
+            if (session.lost()) return std::optional<AcquireOutcome>(AcquireOutcome{AcquireStatus::lost, {}, {}, {}});
             continue;  // timeout is noticed by the next round's frozen branch
         }
         auto mine = first_kv(r->responses[0]);
         if (!mine) return Error{"etcd: lock transaction failed without a cause"};
-        my_rev = mine->create_revision;  // our key already exists (the same session again)
-        pred_known = false;               // so its predecessor is read first
-        break;
+        out.my_rev = mine->create_revision;  // our key already exists (the same session again)
+        out.pred_known = false;               // so its predecessor is read first
+        return std::optional<AcquireOutcome>();
     }
-
-    // Exclusive: h-etcdbench's handoff (wait for the predecessor, confirm where the turn is
-    // checked). Shared and slots: the turn rules of turn.hpp, judged on the keys ahead.
-    Held ours{name, key, my_rev, session.lease(), rec};
-    ours.record.fence = my_rev;
-    std::optional<LockEntry> blocker;
-    auto turn = want.mode == LockMode::exclusive
-                    ? wait_turn(ours, pred, pred_known, deadline, cancel, on_queued)
-                    : wait_shared_turn(ours, deadline, cancel, try_only, on_queued, &blocker);
-    if (!turn || *turn == AcquireStatus::busy || *turn == AcquireStatus::timeout) {
-        // Refused (the modes disagree), busy, timed out or cancelled: nobody must wait behind
-        // our key.
-        auto left = leave_queue(key, my_rev);
-        if (!turn) return turn.error();
-        if (*turn == AcquireStatus::timeout)
-            return AcquireOutcome{session.lost() ? AcquireStatus::lost : AcquireStatus::timeout, {}, {}, {}};
-        if (!left) return left.error();
-        AcquireOutcome busy;
-        busy.status = AcquireStatus::busy;
-        busy.holder = std::move(blocker);
-        return busy;
-    }
-    if (*turn == AcquireStatus::lost) return AcquireOutcome{AcquireStatus::lost, {}, {}, {}};
-    AcquireOutcome out;
-    out.held = std::move(ours);
-    return out;
 }
 
 Result<void> Locks::leave_queue(const std::string& key, int64_t my_rev) {

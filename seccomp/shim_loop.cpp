@@ -280,6 +280,42 @@ int Supervisor::run() {
     return status_;
 }
 
+// The exec filter when there are rules to enforce (nullopt: none, or it cannot be built).
+std::optional<seccomp::FilterProgram> exec_filter(const SeccompShimOptions& opt) {
+    if (!opt.rules || opt.rules->rule_count == 0) return std::nullopt;
+    auto built = seccomp::build_exec_filter();
+    if (built) return std::move(*built);
+    if (opt.warn)
+        opt.warn("cannot build the seccomp filter: " + built.error().message + "; running without seccomp locking");
+    return std::nullopt;
+}
+
+// Signals: the caller's state goes to CMD (`spec`); we take ours through a signalfd.
+Result<sys::UniqueFd> take_signals(seccomp::LaunchSpec& spec) {
+    spec.signals = proc::capture_signal_state();
+    sigset_t set = proc::relayed_signals(spec.signals.ignored);
+    ::sigaddset(&set, SIGCHLD);
+    ::sigaddset(&set, SIGTSTP);
+    sigset_t old;
+    ::sigprocmask(SIG_BLOCK, &set, &old);
+    auto sigfd = proc::make_signalfd(set);
+    if (!sigfd) return sigfd.error();
+    struct sigaction ign {};
+    ign.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &ign, nullptr);  // a target's stderr may be a closed pipe
+    return std::move(*sigfd);
+}
+
+// Wakes the loop when a lock or freeze under `root` goes (an invalid fd when inotify cannot:
+// the periodic re-try still finds the release).
+sys::UniqueFd watch_root(const Root& root) {
+    auto fd = sys::inotify_init(IN_NONBLOCK);
+    if (!fd) return sys::UniqueFd();
+    for (const auto& dir : {root.locks_dir(), root.freezes_dir()})
+        (void)sys::inotify_add_watch(fd->get(), dir, IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO);
+    return std::move(*fd);
+}
+
 } // namespace
 
 int run_seccomp_shim(const SeccompShimOptions& opt, Backend& backend, const std::vector<std::string>& cmd) {
@@ -296,12 +332,7 @@ int run_seccomp_shim(const SeccompShimOptions& opt, Backend& backend, const std:
     spec.wait_killable = opt.wait_killable;
     spec.set_nnp = ::geteuid() != 0;
 
-    std::optional<seccomp::FilterProgram> filter;
-    if (opt.rules && opt.rules->rule_count > 0) {
-        auto built = seccomp::build_exec_filter();
-        if (built) filter = std::move(*built);
-        else warn("cannot build the seccomp filter: " + built.error().message + "; running without seccomp locking");
-    }
+    std::optional<seccomp::FilterProgram> filter = exec_filter(opt);
     if (filter) {
         spec.filter = &*filter;
         if (spec.set_nnp)
@@ -315,21 +346,11 @@ int run_seccomp_shim(const SeccompShimOptions& opt, Backend& backend, const std:
         else warn(a.error().message + "; a waiter may prune a lock as dead before it is released");
     }
 
-    // Signals: the caller's state goes to CMD; we take ours through a signalfd.
-    spec.signals = proc::capture_signal_state();
-    sigset_t set = proc::relayed_signals(spec.signals.ignored);
-    ::sigaddset(&set, SIGCHLD);
-    ::sigaddset(&set, SIGTSTP);
-    sigset_t old;
-    ::sigprocmask(SIG_BLOCK, &set, &old);
-    auto sigfd = proc::make_signalfd(set);
+    auto sigfd = take_signals(spec);
     if (!sigfd) {
         warn(sigfd.error().message);
         return 1;
     }
-    struct sigaction ign {};
-    ign.sa_handler = SIG_IGN;
-    ::sigaction(SIGPIPE, &ign, nullptr);  // a target's stderr may be a closed pipe
 
     std::fflush(nullptr);
     auto launched = seccomp::launch(spec);
@@ -362,14 +383,7 @@ int run_seccomp_shim(const SeccompShimOptions& opt, Backend& backend, const std:
     self.pid_start = process_start_time(self.pid).value_or(0);
     backend.act_as(self);
 
-    sys::UniqueFd in;
-    if (auto fd = sys::inotify_init(IN_NONBLOCK)) {
-        in = std::move(*fd);
-        for (const auto& dir : {opt.root.locks_dir(), opt.root.freezes_dir()}) {
-            auto wd = sys::inotify_add_watch(in.get(), dir, IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO);
-            (void)wd;  // without it the periodic re-try still finds the release
-        }
-    }
+    sys::UniqueFd in = watch_root(opt.root);
     Supervisor s(opt, *listener, backend, *opt.rules, launched->pid, sigfd->get(), in.get(),
                  anchor ? anchor->pgid() : 0);
     return s.run();

@@ -164,6 +164,19 @@ private:
         std::string key;  ///< empty: none
         int64_t seen_at = 0;
     };
+    /// Where our key stands once it is in NAME's queue.
+    struct Joined {
+        int64_t my_rev = 0;       ///< its create revision (our fence)
+        Predecessor pred;         ///< the newest key older than ours (none: we head the queue)
+        bool pred_known = true;   ///< false: our key was there already; read its predecessor first
+    };
+    /// Puts our key in NAME's queue (unless frozen: then waits for the freeze to go), reading
+    /// the head and our predecessor in the same transaction. Fills `out`, or returns the
+    /// outcome to give now (busy for an exclusive --try, frozen, lost).
+    Result<std::optional<AcquireOutcome>> join_queue(const std::string& name, const std::string& key,
+                                                     const std::string& freeze, const LockRecord& rec,
+                                                     Session& session, Deadline deadline, bool try_only,
+                                                     Cancel& cancel, Joined& out);
     /// Exclusive: waits for each predecessor's deletion in turn, then confirms `ours` in the
     /// transaction that checks it is the oldest key; acquired, timeout (deadline or cancel) or
     /// lost. With !pred_known the predecessor is read first.
