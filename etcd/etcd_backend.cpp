@@ -101,12 +101,23 @@ Result<WaitResult> EtcdBackend::acquire_waiting(const AcquireRequest& req, const
     return w;
 }
 
-Result<lokt::AcquireOutcome> EtcdBackend::take(const AcquireRequest& req, const WaitOptions* wait, bool* cancelled) {
+Result<LockRecord> EtcdBackend::request_record(const AcquireRequest& req, bool kept) {
     if (req.mode == LockMode::slots && (req.slots < 1 || req.slots > kMaxSlots))
         return Error{"--slots must be between 1 and " + std::to_string(kMaxSlots) + ", not " + std::to_string(req.slots)};
+    LockRecord rec = make_lock_record(req, now());
+    rec.name = req.name;
+    set_sharing(rec, Sharing{req.mode, req.mode == LockMode::slots ? req.slots : 0, -1, {}});
+    if (kept) rec.expires_at.reset();
+    return rec;
+}
+
+Result<lokt::AcquireOutcome> EtcdBackend::take(const AcquireRequest& req, const WaitOptions* wait, bool* cancelled) {
+    const bool kept = req.kind == LockKind::guard || req.kind == LockKind::shim;
+    auto made = request_record(req, kept);
+    if (!made) return made.error();
+    LockRecord rec = std::move(*made);
     // A guard's (or shim's) lock waits and stays on the lease this process keeps alive; any
     // other waits on a queue lease of its own and then moves to the lock's lease (settle).
-    const bool kept = req.kind == LockKind::guard || req.kind == LockKind::shim;
     std::unique_ptr<Session> queue;
     Session* session = nullptr;
     if (kept) {
@@ -119,11 +130,6 @@ Result<lokt::AcquireOutcome> EtcdBackend::take(const AcquireRequest& req, const 
         queue = std::move(*s);
         session = queue.get();
     }
-    LockRecord rec = make_lock_record(req, now());
-    // The mode goes into the key's value: it is how every other request judges its turn.
-    set_sharing(rec, Sharing{req.mode, req.mode == LockMode::slots ? req.slots : 0, -1, {}});
-    // The kept lease is the truth about when it ends, not an expiry written once.
-    if (kept) rec.expires_at.reset();
     Result<etcd::AcquireOutcome> got = Error{""};
     bool was_cancelled = false;
     if (wait) {

@@ -157,16 +157,12 @@ EtcdPending::~EtcdPending() {
 } // namespace
 
 Result<std::unique_ptr<PendingAcquire>> EtcdBackend::enqueue(const AcquireRequest& req, Deadline deadline) {
-    // Never an exclusive lock in place of the shared or slot hold that was asked for.
-    if (req.mode != LockMode::exclusive)
-        return Error{"--shared and --slots do not run on the lock backend " + describe() + " yet"};
+    auto rec = request_record(req, true);  // on a lease the pending acquisition keeps alive
+    if (!rec) return rec.error();
     auto wake = sys::pipe(O_NONBLOCK);
     if (!wake) return wake.error();
-    LockRecord rec = make_lock_record(req, now());
-    rec.name = req.name;
-    rec.expires_at.reset();  // the kept lease is the truth about when it ends
     return std::unique_ptr<PendingAcquire>(
-        new EtcdPending(*client_, locks_, std::move(rec), kept_ttl_sec(req.ttl), deadline, std::move(*wake)));
+        new EtcdPending(*client_, locks_, std::move(*rec), kept_ttl_sec(req.ttl), deadline, std::move(*wake)));
 }
 
 } // namespace lokt::etcd

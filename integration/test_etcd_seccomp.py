@@ -158,3 +158,30 @@ def test_a_refused_exec_on_etcd_fails_with_eagain_and_the_holder(sc, etcd, wait)
     assert events[-1] == "deny", events
     # Our queued key (if any) left with the refusal: only the holder's remains.
     assert len(etcd.keys("s5/terraform/")) == 1
+
+
+def test_a_shared_rule_on_etcd_lets_tools_run_together_and_keeps_exclusive_out(sc, etcd):
+    url = etcd.url("s6")
+    run = on(sc.lokt, url)
+    sc.write_rules("terraform shared : fake-terraform apply *\n")
+    a = start_shim(sc, url, "done-a", "agent-a")
+    b = None
+    try:
+        wait_for(lambda: len(tool_pids(sc)) == 1, timeout=30, what="the first tool to run")
+        b = start_shim(sc, url, "done-b", "agent-b")
+        # Both hold "terraform" on etcd at once: shared holders do not wait for each other.
+        wait_for(lambda: len(tool_pids(sc)) == 2, timeout=30, what="the second tool to run beside the first")
+        assert len(etcd.keys("s6/terraform/")) == 2
+        # An exclusive request is refused while they hold, and names one of them.
+        r = run("lock", "terraform", owner="human")
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.startswith('error: lock "terraform" held by agent-'), r.stderr
+        let_finish(sc, a, "done-a")
+        let_finish(sc, b, "done-b")
+    finally:
+        kill_group(a, b)
+    wait_for(lambda: not etcd.keys("s6/terraform/"), timeout=30, what="the locks to go")
+    got = acquires(sc, url)
+    assert sorted(e["owner"] for e in got) == ["agent-a", "agent-b"]
+    assert all(e["extra"]["mode"] == "shared" for e in got), got
+    assert run("lock", "terraform", owner="human").returncode == 0

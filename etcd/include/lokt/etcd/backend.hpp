@@ -98,6 +98,10 @@ private:
     /// Enqueues and, with `wait`, waits (FIFO) up to its timeout; then moves a won key to its
     /// own lease. `cancelled` is set when wait->cancel_fd ended the wait.
     Result<lokt::AcquireOutcome> take(const AcquireRequest& req, const WaitOptions* wait, bool* cancelled);
+    /// The value a request's key gets: its record with the mode (how every other request
+    /// judges its turn); no expiry when a kept lease is the truth about its end. An Error for
+    /// a slot count out of range.
+    static Result<LockRecord> request_record(const AcquireRequest& req, bool kept);
     /// Moves the key `won` to the lock's own lease; the record it then holds.
     Result<LockRecord> settle(const AcquireRequest& req, const Held& won);
     /// A holder of ours by the same owner: its lease refreshed, as re-locking a file lease does.
