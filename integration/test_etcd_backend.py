@@ -150,6 +150,29 @@ def test_an_unreachable_cluster_is_a_clear_error(lokt):
     assert not os.path.exists(lokt.lock_file("x"))  # never a silent fall back to files
 
 
+def test_work_resumes_when_etcd_comes_back(lokt, etcd):
+    """etcd down: a one-line error, exit 1, nothing claimed anywhere. etcd back (the same
+    member and data): the lock taken before is still its owner's, and new commands work."""
+    url = etcd.url("t9")
+    run = on(lokt, url)
+    assert run("lock", "before", owner="a").returncode == 0
+    etcd.stop()
+    for args in (["lock", "during"], ["status"], ["guard", "during", "--", "true"]):
+        r = run(*args, owner="b")
+        assert r.returncode == 1, (args, r.returncode, r.stderr)
+        assert r.stderr.startswith(f"error: lock backend etcd://{etcd.endpoint}"), r.stderr
+        assert " unreachable: " in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert not os.path.exists(lokt.lock_file("during"))  # never a silent fall back to files
+    etcd.start()
+    assert etcd.keys("t9/during/") == []  # the refused commands left nothing behind
+    st = json.loads(run("status", "before", "--json").stdout)
+    assert st["owner"] == "a"
+    assert run("lock", "during", owner="b").returncode == 0
+    assert json.loads(run("status", "during", "--json").stdout)["owner"] == "b"
+    r = run("guard", "g", "--", "sh", "-c", 'test -n "$LOKT_FENCE"', owner="b")
+    assert r.returncode == 0, r.stderr
+
+
 def test_the_backend_comes_from_root_config_too(lokt, etcd):
     os.makedirs(lokt.root, exist_ok=True)
     with open(os.path.join(lokt.root, "config"), "w") as f:
