@@ -190,6 +190,12 @@ Result<bool> wants_json(const Args& args) {
 }
 
 // The events the backend stores itself (etcd) that `q` selects, each with its JSON line.
+// Whether an event the backend stored passes --since and --name (the local log's reader
+// applies the same two while it parses).
+bool admitted(const AuditQuery& q, const AuditEvent& e) {
+    return !(q.since && e.ts < *q.since) && !(q.name && e.name != *q.name);
+}
+
 Result<std::vector<std::pair<std::string, AuditEvent>>> backend_events(const AuditQuery& q) {
     auto backend = open_backend(false);
     if (!backend) return backend.error();
@@ -197,7 +203,7 @@ Result<std::vector<std::pair<std::string, AuditEvent>>> backend_events(const Aud
     if (!stored) return stored.error();
     std::vector<std::pair<std::string, AuditEvent>> out;
     for (auto& e : *stored) {
-        if ((q.since && e.ts < *q.since) || (q.name && e.name != *q.name)) continue;
+        if (!admitted(q, e)) continue;
         std::string line = encode_event(e);
         out.emplace_back(std::move(line), std::move(e));
     }
@@ -231,7 +237,7 @@ Result<AuditReadStats> follow_both(const AuditLog& log, const AuditQuery& q, con
         bool told = false;
         followed = (*backend)->follow_events(
             [&](const AuditEvent& e) {
-                if ((q.since && e.ts < *q.since) || (q.name && e.name != *q.name)) return;
+                if (!admitted(q, e)) return;
                 std::lock_guard lock(out);
                 sink(encode_event(e), e);
             },

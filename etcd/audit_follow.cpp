@@ -46,7 +46,7 @@ Result<void> EtcdBackend::follow_events(const std::function<void(const AuditEven
     auto history = client_->range(all);
     if (!history) return history.error();
     for (const auto& kv : history->kvs)
-        if (auto e = decode_event(kv.value)) sink(*e);
+        if (auto e = Locks::stored_event(kv)) sink(*e);
     history_done();
 
     Cancel cancel;
@@ -64,7 +64,7 @@ Result<void> EtcdBackend::follow_events(const std::function<void(const AuditEven
                                     for (const auto& ev : m.events) {
                                         from = std::max(from, ev.kv.mod_revision + 1);
                                         if (ev.type != EventType::put) continue;
-                                        if (auto e = decode_event(ev.kv.value)) sink(*e);
+                                        if (auto e = Locks::stored_event(ev.kv)) sink(*e);
                                     }
                                     return true;
                                 });

@@ -162,16 +162,19 @@ Result<std::vector<AuditEvent>> Locks::audit_events() {
     auto r = client_.range(all);
     if (!r) return r.error();
     std::vector<AuditEvent> out;
-    for (const auto& kv : r->kvs) {
-        auto e = decode_event(kv.value);
-        if (!e) continue;
-        // An acquisition of a free name is stored by the transaction that created the
-        // holder key, so its fence is this key's create revision.
-        if (e->event == "acquire" && !(e->extra.is_object() && e->extra.contains("fence")))
-            e->extra["fence"] = kv.create_revision;
-        out.push_back(std::move(*e));
-    }
+    for (const auto& kv : r->kvs)
+        if (auto e = stored_event(kv)) out.push_back(std::move(*e));
     return out;
+}
+
+std::optional<AuditEvent> Locks::stored_event(const KeyValue& kv) {
+    auto e = decode_event(kv.value);
+    if (!e) return std::nullopt;
+    // An acquisition of a free name is stored by the transaction that created the holder
+    // key, so its fence is this key's create revision.
+    if (e->event == "acquire" && !(e->extra.is_object() && e->extra.contains("fence")))
+        e->extra["fence"] = kv.create_revision;
+    return std::move(*e);
 }
 
 } // namespace lokt::etcd

@@ -37,6 +37,14 @@ def test_tail_follows_etcd_events_and_the_local_log_with_filters(lokt, etcd):
         append_line(lokt, event_line(name="deploy", event="local"))
         wait_for(lambda: len(events_of(reader)) == 3, timeout=30, what="the local event")
         assert events_of(reader)[2]["event"] == "local"
+        # A free name's acquire stores no fence (it is the key's create revision): the tail
+        # shows it all the same, in the history as in what the watch brings.
+        assert run("lock", "deploy", owner="c").returncode == 0
+        wait_for(lambda: len(events_of(reader)) == 4, timeout=30, what="the live acquire")
+        first, live = events_of(reader)[0], events_of(reader)[3]
+        assert live["event"] == "acquire"
+        assert 0 < first["extra"]["fence"] < live["extra"]["fence"]
+        assert live["extra"]["fence"] == json.loads(run("status", "deploy", "--json").stdout)["fence"]
         assert all(e["name"] == "deploy" for e in events_of(reader))
     finally:
         proc.send_signal(signal.SIGINT)

@@ -58,9 +58,8 @@ public:
 
     void act_as(const Identity& who) override { self_ = who; }
     int loss_fd() override { return kept_lease_ ? kept_lease_->lost_fd() : -1; }
-    Nanos lease_ttl(Nanos requested) const override {
-        return requested.count() > 0 ? requested : Nanos(std::chrono::seconds(kKeptTtlSec));
-    }
+    /// The lease actually granted (kept_ttl_sec: whole seconds, kKeptTtlSec without a TTL).
+    Nanos lease_ttl(Nanos requested) const override { return std::chrono::seconds(kept_ttl_sec(requested)); }
     /// Another machine may hold a lock whose lease was lost: the command ends by default.
     bool loss_ends_command() const override { return true; }
 

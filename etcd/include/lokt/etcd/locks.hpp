@@ -146,6 +146,9 @@ public:
     Result<bool> unfreeze(const std::string& name, const LockRecord& who);
     /// The audit events stored in etcd, oldest first.
     Result<std::vector<AuditEvent>> audit_events();
+    /// One stored ~audit/ key as its event (nullopt: not an event), with what the key itself
+    /// says filled in: an acquire's fence is stored nowhere else.
+    static std::optional<AuditEvent> stored_event(const KeyValue& kv);
 
     const KeyLayout& keys() const { return keys_; }
 
