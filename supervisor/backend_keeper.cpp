@@ -179,14 +179,22 @@ void BackendKeeper::report_lost(const HeldLock& h) {
     AuditEvent e = make_event("lost", me, h.name);
     e.lock_id = h.lock_id;
     e.ttl_sec = ttl_sec;
-    write_event(s, e);
+    unaudited_.push_back(std::move(e));
     const char* next = cfg_.end_on_lost ? "ending the command (--on-lost term)"
                                         : "the command keeps running without it";
     write_droppable(STDERR_FILENO,
                     "warning: lock \"" + h.name + "\" was broken by someone else; " + next + "\n");
 }
 
+void BackendKeeper::audit_losses() {
+    if (unaudited_.empty()) return;
+    Backend& s = backend();
+    for (const auto& e : unaudited_) write_event(s, e);
+    unaudited_.clear();
+}
+
 void BackendKeeper::release(const ReleaseNote& note) {
+    audit_losses();  // a loss found on the way out (the front's takeover renewals) is told too
     if (held_.empty()) return;
     Backend& s = backend();
     // Reverse order of acquisition, so a waiter for several names never sees a partial set.

@@ -294,11 +294,14 @@ void Supervisor::on_loss_ready() {
 
 void Supervisor::on_losses() {
     const size_t lost = locks_.lost_count();
-    if (lost == losses_seen_) return;
-    losses_seen_ = lost;
-    // The keeper already audited `lost` and warned; --on-lost term ends the tree as a
-    // relayed SIGTERM would, grace and SIGKILL included.
-    if (opt_.on_lost == OnLost::term) relay(SIGTERM);
+    if (lost != losses_seen_) {
+        losses_seen_ = lost;
+        // The keeper already warned; --on-lost term ends the tree as a relayed SIGTERM
+        // would, grace and SIGKILL included.
+        if (opt_.on_lost == OnLost::term) relay(SIGTERM);
+    }
+    // Only now: during a partition the write waits for the backend's request timeout.
+    locks_.audit_losses();
 }
 
 void Supervisor::on_signals() {

@@ -54,6 +54,7 @@ public:
     int loss_fd() override;
     void check_held() override;
     size_t lost_count() const override { return lost_; }
+    void audit_losses() override;
     void discard_proofs() override;
 
 private:
@@ -73,6 +74,7 @@ private:
     std::vector<HeldLock> planned_;  // from prepare(): one fixed lock id per name
     std::vector<HeldLock> held_;
     size_t lost_ = 0;
+    std::vector<AuditEvent> unaudited_;  ///< `lost` events found, not yet written (audit_losses)
     bool renew_busy_warned_ = false;  ///< contention on a renewal was reported once already
 };
 

@@ -92,6 +92,10 @@ public:
     virtual void check_held() {}
     /// How many held locks were found broken so far, by renew() or check_held().
     virtual size_t lost_count() const { return 0; }
+    /// Writes the `lost` events of the losses found so far. Called after the holder acted on
+    /// them: on a backend that cannot be reached the write waits for its timeout, and that
+    /// must not delay the --on-lost SIGTERM. release() writes any still pending first.
+    virtual void audit_losses() {}
     /// Front, at its end: removes the liveness proofs of prepare() that are left over.
     virtual void discard_proofs() {}
 };

@@ -82,6 +82,10 @@ TEST_CASE("a force-broken lock is found at once, audited lost and dropped", "[lo
     CHECK(keeper.lost_count() == 1);
     CHECK(keeper.held().empty());
     CHECK_FALSE(readable(fd));  // drained
+    // Written once the supervisor has acted on the loss (an unreachable backend would make
+    // the write wait, and the --on-lost SIGTERM with it).
+    CHECK(t.events("lost").empty());
+    keeper.audit_losses();
     auto lost = t.events("lost");
     REQUIRE(lost.size() == 1);
     CHECK(lost[0].name == "g");
@@ -103,4 +107,7 @@ TEST_CASE("a lock replaced by another holder counts as lost too", "[loss_watch]"
     keeper.check_held();
     CHECK(keeper.lost_count() == 1);
     CHECK(human.read("g")->record->owner == "human");  // the new holder is left alone
+    keeper.release("exited");  // a loss not yet written goes to the audit log on the way out
+    CHECK(t.events("lost").size() == 1);
+    CHECK(t.events("release").empty());
 }
