@@ -7,19 +7,24 @@
 #include "self_path.hpp"
 
 #include "lokt/log.hpp"
+#include "lokt/repo_namespace.hpp"
 #include "lokt/root_fs.hpp"
 #include "lokt/sys.hpp"
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 
 namespace lokt::cli {
 namespace {
 
 /// What the module exports (etcd/backend_module.cpp).
-using OpenEtcd = Backend* (*)(const std::string& url, const Identity& self, std::string& error);
+using OpenEtcd = Backend* (*)(const std::string& url, const std::string& default_prefix, const Identity& self,
+                              std::string& error);
 
 std::string trim(std::string_view s) {
     const auto first = s.find_first_not_of(" \t\r");
@@ -52,7 +57,8 @@ Result<std::string> configured_backend(const Root& root) {
     return std::string();
 }
 
-Result<std::unique_ptr<Backend>> open_etcd(const std::string& url, const Identity& self) {
+Result<std::unique_ptr<Backend>> open_etcd(const std::string& url, const std::string& default_prefix,
+                                           const Identity& self) {
     std::string module;
     if (const char* v = std::getenv("LOKT_ETCD_MODULE"); v && *v) module = v;
     else module = installed_lib_dir() + "/liblokt_backend_etcd.so";
@@ -62,10 +68,10 @@ Result<std::unique_ptr<Backend>> open_etcd(const std::string& url, const Identit
     void* lib = ::dlopen(module.c_str(), RTLD_LAZY | RTLD_LOCAL);
     if (!lib) return Error{"lock backend " + url + " unavailable: " + ::dlerror()};
     // Never dlclose()d: the backend's code must outlive every object it made.
-    auto open = reinterpret_cast<OpenEtcd>(::dlsym(lib, "lokt_etcd_backend_open"));
-    if (!open) return Error{"lock backend " + url + " unavailable: " + module + " has no lokt_etcd_backend_open"};
+    auto open = reinterpret_cast<OpenEtcd>(::dlsym(lib, "lokt_etcd_backend_open_v2"));
+    if (!open) return Error{"lock backend " + url + " unavailable: " + module + " has no lokt_etcd_backend_open_v2"};
     std::string error;
-    Backend* b = open(url, self, error);
+    Backend* b = open(url, default_prefix, self, error);
     if (!b) return Error{error};
     return std::unique_ptr<Backend>(b);
 }
@@ -90,11 +96,26 @@ Result<std::unique_ptr<Backend>> open_backend(bool create) {
         return std::unique_ptr<Backend>(new FileBackend(std::move(*store)));
     }
     if (setting->starts_with("etcd://") || setting->starts_with("https://")) {
-        LOKT_LOG(info, "lock backend ", *setting);
-        return open_etcd(*setting, current_identity());
+        // Every clone of one repository meets in the namespace its origin remote names.
+        char cwd[PATH_MAX];
+        if (!::getcwd(cwd, sizeof cwd)) return Error::from_errno("getcwd", errno);
+        const std::string prefix = default_backend_prefix(cwd);
+        LOKT_LOG(info, "lock backend ", *setting, " (namespace without a prefix: ", prefix, ")");
+        return open_etcd(*setting, prefix, current_identity());
     }
     return Error{"unknown lock backend \"" + *setting + "\" (LOKT_BACKEND or backend = in " + root->path +
                  "/config): use file, etcd://HOST:PORT[,HOST:PORT][/PREFIX] or https://…"};
+}
+
+Result<std::string> pinned_backend(const Root& root, const Backend* opened) {
+    auto setting = backend_setting(root);
+    if (!setting) return setting.error();
+    if (is_file_backend(*setting)) return std::string("file");
+    // etcd's describe() is its URL with the prefix in use.
+    if (opened) return opened->describe();
+    auto backend = open_backend(false);
+    if (!backend) return backend.error();
+    return (*backend)->describe();
 }
 
 } // namespace lokt::cli

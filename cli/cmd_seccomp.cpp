@@ -60,6 +60,10 @@ int cmd_seccomp_shim(const Command& cmd, const Args& args) {
     // Opened before any fork, and without threads (etcd starts its keepalives on first use).
     auto backend = open_backend(false);
     if (!backend) return fail(backend.error());
+    // A `lokt` run inside the tree uses the broker's namespace, from any directory.
+    auto pinned = pinned_backend(*root, backend->get());
+    if (!pinned) return fail(pinned.error());
+    opt.backend_url = *pinned;
     std::fflush(nullptr);
     return run_seccomp_shim(opt, **backend, args.rest);
 }

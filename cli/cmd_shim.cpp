@@ -2,6 +2,7 @@
 // Runs CMD with liblokt_preload.so preloaded, so that every matching exec anywhere below it
 // runs under `lokt guard`. The top command itself is matched here, the same way.
 
+#include "backend_open.hpp"
 #include "cli.hpp"
 #include "self_path.hpp"
 
@@ -70,6 +71,11 @@ int cmd_shim(const Command& cmd, const Args& args) {
     const bool plain = !set && shim_switched_off();
 
     if (!plain) {
+        // The tree's execs run lokt from whatever directory they are in: pin the backend's
+        // namespace for them, as LOKT_ROOT below pins the root.
+        auto pinned = pinned_backend(*root);
+        if (!pinned) return fail(pinned.error());
+        set_env("LOKT_BACKEND", *pinned);
         const char* old_preload = std::getenv("LD_PRELOAD");
         std::string preload = old_preload ? old_preload : "";
         if (!lists_entry(preload, lib)) preload = preload.empty() ? lib : lib + ":" + preload;

@@ -7,15 +7,17 @@
 
 #include <cstdlib>
 
-/// Opens the backend `url` names, acting as `self`; nullptr with `error` set on failure.
-/// The caller owns the result (deleted through Backend's virtual destructor).
+/// Opens the backend `url` names, acting as `self`; a URL without a key prefix gets
+/// `default_prefix` (the repository's namespace). nullptr with `error` set on failure. The
+/// caller owns the result (deleted through Backend's virtual destructor).
 extern "C" __attribute__((visibility("default"))) lokt::Backend*
-lokt_etcd_backend_open(const std::string& url, const lokt::Identity& self, std::string& error) {
+lokt_etcd_backend_open_v2(const std::string& url, const std::string& default_prefix, const lokt::Identity& self,
+                       std::string& error) {
     // The module has its own copy of lokt::log: LOKT_LOG=debug shows each etcd round trip. A
     // malformed value was reported by lokt already; here it only leaves the log off.
     const char* log_setting = std::getenv("LOKT_LOG");
     (void)lokt::log::configure(log_setting ? log_setting : "", 0);
-    auto parsed = lokt::etcd::parse_backend_url(url);
+    auto parsed = lokt::etcd::parse_backend_url(url, default_prefix);
     if (!parsed) {
         error = parsed.error().message;
         return nullptr;

@@ -63,8 +63,9 @@ std::string BackendUrl::base(size_t i) const {
     return std::string(tls ? "https://" : "http://") + e.host + ":" + std::to_string(e.port);
 }
 
-Result<BackendUrl> parse_backend_url(std::string_view url) {
+Result<BackendUrl> parse_backend_url(std::string_view url, std::string_view default_prefix) {
     BackendUrl out;
+    out.prefix = std::string(default_prefix);
     std::string_view rest;
     if (url.starts_with("etcd://")) {
         rest = url.substr(7);

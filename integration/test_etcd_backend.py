@@ -230,7 +230,7 @@ def test_doctor_shows_the_backend_and_reaches_every_member(lokt, etcd):
     r = on(lokt, url)("doctor", "--json")
     checks = json.loads(r.stdout)["checks"]
     mine = [c for c in checks if c["name"] in ("backend", "endpoint")]
-    assert mine[0] == {"name": "backend", "status": "ok", "detail": f"etcd://{etcd.endpoint},{dead}"}, mine
+    assert mine[0] == {"name": "backend", "status": "ok", "detail": f"etcd://{etcd.endpoint},{dead}/t11"}, mine
     up, down = mine[1], mine[2]
     assert up["status"] == "ok", up
     assert up["detail"].startswith(f"{etcd.endpoint}: etcd 3."), up

@@ -25,6 +25,7 @@ std::vector<std::string> child_environment(const SeccompShimOptions& opt) {
         {"LOKT_BIN", opt.lokt_bin},
         {"LOKT_ROOT", opt.root.path},
         {"LOKT_RULES", opt.rules_path},
+        {"LOKT_BACKEND", opt.backend_url},
     };
     std::vector<std::string> env;
     for (char** e = environ; e && *e; ++e) {

@@ -59,7 +59,8 @@ class Backend {
 public:
     virtual ~Backend() = default;
 
-    /// How messages name it: the lock root's path, or "etcd://host:port,…".
+    /// How messages name it: the lock root's path, or the etcd URL with its key prefix
+    /// ("etcd://host:port,…/PREFIX", itself a valid backend URL).
     virtual std::string describe() const = 0;
     /// Who this process acts as.
     virtual const Identity& self() const = 0;

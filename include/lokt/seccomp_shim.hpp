@@ -25,6 +25,7 @@ struct SeccompShimOptions {
     Identity who;                         ///< owner, host and agent id of the locks taken
     const rules::RuleSet* rules = nullptr;  ///< null: nothing can match, no filter is installed
     std::string rules_path;               ///< exported to CMD as LOKT_RULES
+    std::string backend_url;              ///< exported to CMD as LOKT_BACKEND (cli pinned_backend)
     std::string lokt_bin;                 ///< lokt itself: its execs are never locked
     Nanos ttl{0};                         ///< > 0: shim locks expire unless renewed (every ttl/2)
     /// The text after "lokt: " for a refusal (held or frozen), written to the stderr of the

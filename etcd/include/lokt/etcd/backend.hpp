@@ -31,7 +31,7 @@ public:
     /// cluster is an Error `lock backend etcd://… unreachable: …`.
     static Result<std::unique_ptr<EtcdBackend>> open(const BackendUrl& url, Identity self);
 
-    std::string describe() const override { return client_->options().url.display(); }
+    std::string describe() const override { return client_->options().url.display_with_prefix(); }
     const Identity& self() const override { return self_; }
     const LocalView& local_view() const override { return view_; }
     bool present() const override { return true; }

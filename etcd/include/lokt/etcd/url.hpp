@@ -25,11 +25,14 @@ struct BackendUrl {
 
     /// "etcd://h1:2379,h2:2379" (or https://…), without the prefix: how errors name the cluster.
     std::string display() const;
+    /// display() and "/prefix": where a repository's locks are (`lokt doctor`).
+    std::string display_with_prefix() const { return display() + "/" + prefix; }
     /// "http://h:p" or "https://h:p" for endpoint `i`.
     std::string base(size_t i) const;
 };
 
 /// Parses a backend URL; an Error says what is wrong, e.g. `invalid backend URL "x": …`.
-Result<BackendUrl> parse_backend_url(std::string_view url);
+/// A URL without a prefix gets `default_prefix` (lokt passes the repository's namespace).
+Result<BackendUrl> parse_backend_url(std::string_view url, std::string_view default_prefix = "lokt");
 
 } // namespace lokt::etcd
