@@ -242,3 +242,20 @@ def test_doctor_shows_the_backend_and_reaches_every_member(lokt, etcd):
     r = lokt.run("doctor", "--json")
     files = [c for c in json.loads(r.stdout)["checks"] if c["name"] == "backend"]
     assert files == [{"name": "backend", "status": "ok", "detail": f"files under {lokt.root}"}], files
+
+
+def test_unlock_all_owner_and_break_stale_on_etcd(lokt, etcd):
+    run = on(lokt, etcd.url("t20"))
+    for name, owner in (("x1", "a"), ("x2", "a"), ("x3", "b")):
+        assert run("lock", name, "--ttl", "5m", owner=owner).returncode == 0
+    r = run("unlock", "--all", owner="a")
+    assert (r.returncode, r.stdout) == (0, "released 2 locks of a: x1, x2\n"), r.stderr
+    r = run("unlock", "--owner", "b", owner="c")
+    assert (r.returncode, r.stdout) == (0, "released 1 lock of b: x3\n"), r.stderr
+    assert json.loads(run("status", "--json").stdout) == []
+    assert not [k for k in etcd.keys("t20/") if "~" not in k]
+    # A live holder is not stale: refused with exit 2, still held.
+    assert run("lock", "y", "--ttl", "5m", owner="a").returncode == 0
+    r = run("unlock", "y", "--break-stale", owner="admin")
+    assert r.returncode == 2 and r.stderr.startswith('error: lock "y" is not stale: held by a@'), r.stderr
+    assert run("exists", "y").returncode == 0
