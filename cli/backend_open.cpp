@@ -100,7 +100,7 @@ Result<std::unique_ptr<Backend>> open_backend(bool create) {
         char cwd[PATH_MAX];
         if (!::getcwd(cwd, sizeof cwd)) return Error::from_errno("getcwd", errno);
         const std::string prefix = default_backend_prefix(cwd);
-        LOKT_LOG(info, "lock backend ", *setting, " (namespace without a prefix: ", prefix, ")");
+        LOKT_LOG(info, "lock backend ", *setting, " (its default prefix here: ", prefix, ")");
         return open_etcd(*setting, prefix, current_identity());
     }
     return Error{"unknown lock backend \"" + *setting + "\" (LOKT_BACKEND or backend = in " + root->path +
