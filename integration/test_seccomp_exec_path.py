@@ -53,3 +53,18 @@ def test_background_copy_locks_a_leftovers_exec_without_threads_at_the_fork(sc):
     wait_for(lambda: os.path.exists(out) and open(out).read().strip(), what="the leftover's exec")
     assert open(out).read().strip() == "rc=0"
     wait_for(lambda: len(acquires(sc, "terraform")) == 1, what="the leftover's lock")
+
+
+def test_debug_log_reports_the_receivers_answer_times(sc):
+    # LOKT_LOG=debug: when the receivers stop, one line says how fast the fast path answered
+    # (measured only then); one receiver serves the listener (more only add kernel wake-ups).
+    r = sc.run("/bin/sh", "-c", "/bin/true; /bin/true; /bin/true", LOKT_LOG="debug")
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if "seccomp receivers" in ln]
+    assert len(lines) == 1, r.stderr
+    assert "seccomp receivers (1): fast-path answers, RECV to CONTINUE: " in lines[0], lines[0]
+    answers = int(lines[0].split("RECV to CONTINUE: ")[1].split()[0])
+    assert answers >= 3, lines[0]  # the three /bin/true, and the shell itself
+    assert "waits in RECV after an answer: " in lines[0], lines[0]
+    r = sc.run("/bin/true")
+    assert "seccomp receivers" not in r.stderr, r.stderr

@@ -2,12 +2,13 @@
 
 #include "screen.hpp"
 
+#include "lokt/log.hpp"
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 
 namespace lokt::seccomp {
@@ -21,7 +22,11 @@ void on_wake_signal(int) {}
 } // namespace
 
 unsigned receiver_count() noexcept {
-    return std::clamp(std::thread::hardware_concurrency(), 2u, 4u);
+    // One. Since Linux 6.6 a receiver blocked in RECV waits non-exclusively (recv_wait_event in
+    // kernel/seccomp.c), so every notification wakes every blocked receiver and all but one go
+    // back to sleep: with two or more, a make -j8 was slower, not faster (scripts/bench_exec.sh).
+    // The fast path answers in a few microseconds, far faster than any build can exec.
+    return 1;
 }
 
 Result<void> Receivers::start(unsigned n) {
@@ -36,6 +41,8 @@ Result<void> Receivers::start(unsigned n) {
     if (::sigaction(wake_signal(), &sa, nullptr) != 0) return Error::from_errno("sigaction", errno);
     stopping_ = false;
     failed_ = false;
+    times_.clear();
+    if (log::enabled(log::Level::debug)) times_.resize(n);
     // The receivers wait in RECV, where the synchronous mode applies; without it they work
     // as well, only with slower wake-ups.
     (void)listener_.prefer_sync_wakeups();
@@ -45,7 +52,7 @@ Result<void> Receivers::start(unsigned n) {
                 std::lock_guard lk(mu_);
                 ++serving_;
             }
-            threads_.emplace_back([this] { serve(); });
+            threads_.emplace_back([this, i] { serve(i); });
         }
     } catch (const std::system_error& e) {
         {
@@ -58,7 +65,7 @@ Result<void> Receivers::start(unsigned n) {
     return {};
 }
 
-void Receivers::serve() noexcept {
+void Receivers::serve(size_t index) noexcept {
     sigset_t wake;
     ::sigemptyset(&wake);
     ::sigaddset(&wake, wake_signal());
@@ -70,6 +77,8 @@ void Receivers::serve() noexcept {
     } catch (...) {
         failed_ = true;
     }
+    Times* times = index < times_.size() ? &times_[index] : nullptr;
+    int64_t answered_at = 0;
     while (!failed_ && !stopping_.load()) {
         auto got = listener_.receive_into(buf.data());
         if (!got) {
@@ -77,9 +86,16 @@ void Receivers::serve() noexcept {
             break;
         }
         if (*got != Listener::Got::notification) continue;
+        const int64_t got_at = times ? monotonic_ns() : 0;
+        if (times && answered_at) times->idle.add(got_at - answered_at);
         const auto& n = *reinterpret_cast<const seccomp_notif*>(buf.data());
-        if (screen(n, rs_) == Screen::pass) listener_.allow(n.id);
-        else hand_over(n);
+        if (screen(n, rs_) == Screen::pass) {
+            listener_.allow(n.id);
+            if (times) times->answer.add((answered_at = monotonic_ns()) - got_at);
+        } else {
+            answered_at = 0;
+            hand_over(n);
+        }
     }
     if (failed_) poke();
     std::lock_guard lk(mu_);
@@ -125,6 +141,15 @@ void Receivers::stop() {
     }
     lk.unlock();
     for (auto& t : threads_) t.join();
+    if (!times_.empty()) {
+        Times all;
+        for (const auto& t : times_) {
+            all.answer.merge(t.answer);
+            all.idle.merge(t.idle);
+        }
+        LOKT_LOG(debug, "seccomp receivers (", threads_.size(), "): fast-path answers, RECV to CONTINUE: ",
+                 all.answer.summary("answers"), "; waits in RECV after an answer: ", all.idle.summary("waits"));
+    }
     threads_.clear();
 }
 

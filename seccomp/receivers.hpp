@@ -1,12 +1,12 @@
 #pragma once
 // Threads that take exec notifications off the listener while the supervisor's loop does the
-// rest. Each blocks in SECCOMP_IOCTL_NOTIF_RECV (the kernel hands every notification to one
-// waiting receiver) and answers what screen() passes on its own: the execs of a parallel
-// build do not queue behind one thread. Whatever may match is handed to the loop, which
+// rest. Each blocks in SECCOMP_IOCTL_NOTIF_RECV and answers what screen() passes on its own:
+// the execs of a parallel build do not wait while the loop is busy with locks. Whatever may match is handed to the loop, which
 // alone inspects it further and keeps the lock bookkeeping (single-threaded, as before).
 //
 // Threads and fork: the loop stops them (stop()) before it forks its background copy.
 
+#include "latency.hpp"
 #include "notify.hpp"
 
 #include "lokt/result.hpp"
@@ -46,7 +46,7 @@ public:
     bool failed() const { return failed_.load(); }
 
 private:
-    void serve() noexcept;
+    void serve(size_t index) noexcept;
     void hand_over(const seccomp_notif& n) noexcept;
     void poke() noexcept;
 
@@ -54,6 +54,13 @@ private:
     const rules::RuleSet& rs_;
     sys::Pipe wake_;
     std::vector<std::thread> threads_;
+    /// What one receiver measured: its answer times, and its waits in RECV between answers.
+    struct Times {
+        LatencyHistogram answer;
+        LatencyHistogram idle;
+    };
+    // One per thread, written only by it, read after the join; empty unless LOKT_LOG=debug.
+    std::vector<Times> times_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> failed_{false};
     std::mutex mu_;                // guards queue_ and serving_
@@ -62,7 +69,7 @@ private:
     unsigned serving_ = 0;
 };
 
-/// How many receivers to run: the CPUs, at least 2, at most 4.
+/// How many receivers to run: one (more only add wake-ups on Linux 6.6+, see receivers.cpp).
 unsigned receiver_count() noexcept;
 
 } // namespace lokt::seccomp
