@@ -1,7 +1,5 @@
 #include "latency.hpp"
 
-#include <time.h>
-
 #include <bit>
 #include <cmath>
 #include <sstream>
@@ -15,8 +13,8 @@ size_t LatencyHistogram::bucket_of(int64_t ns) noexcept {
     return b < kBuckets ? b : kBuckets - 1;
 }
 
-void LatencyHistogram::add(int64_t ns) noexcept {
-    ++buckets_[bucket_of(ns)];
+void LatencyHistogram::add(std::chrono::nanoseconds d) noexcept {
+    ++buckets_[bucket_of(d.count())];
     ++count_;
 }
 
@@ -55,12 +53,6 @@ std::string LatencyHistogram::summary(const char* what) const {
     }
     out << "]";
     return out.str();
-}
-
-int64_t monotonic_ns() noexcept {
-    timespec t{};
-    ::clock_gettime(CLOCK_MONOTONIC, &t);
-    return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
 }
 
 } // namespace lokt::seccomp

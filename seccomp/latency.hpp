@@ -4,6 +4,7 @@
 // fast path shares no memory and takes no lock; summed and logged when the receivers stop.
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -14,8 +15,8 @@ class LatencyHistogram {
 public:
     static constexpr size_t kBuckets = 14;  ///< the last bucket holds 4096 µs and more
 
-    /// Counts one answer that took `ns` nanoseconds (negative counts as 0).
-    void add(int64_t ns) noexcept;
+    /// Counts one answer that took `d` (negative counts as 0).
+    void add(std::chrono::nanoseconds d) noexcept;
     /// Adds another histogram's counts to this one.
     void merge(const LatencyHistogram& other) noexcept;
     /// Answers counted.
@@ -37,8 +38,5 @@ private:
     std::array<uint64_t, kBuckets> buckets_{};
     uint64_t count_ = 0;
 };
-
-/// CLOCK_MONOTONIC in nanoseconds (vDSO: no syscall).
-int64_t monotonic_ns() noexcept;
 
 } // namespace lokt::seccomp

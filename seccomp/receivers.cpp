@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <optional>
 
 namespace lokt::seccomp {
 namespace {
@@ -78,7 +80,8 @@ void Receivers::serve(size_t index) noexcept {
         failed_ = true;
     }
     Times* times = index < times_.size() ? &times_[index] : nullptr;
-    int64_t answered_at = 0;
+    using Clock = std::chrono::steady_clock;
+    std::optional<Clock::time_point> answered_at;  // the last fast-path answer (debug only)
     while (!failed_ && !stopping_.load()) {
         auto got = listener_.receive_into(buf.data());
         if (!got) {
@@ -86,14 +89,17 @@ void Receivers::serve(size_t index) noexcept {
             break;
         }
         if (*got != Listener::Got::notification) continue;
-        const int64_t got_at = times ? monotonic_ns() : 0;
-        if (times && answered_at) times->idle.add(got_at - answered_at);
+        const Clock::time_point got_at = times ? Clock::now() : Clock::time_point();
+        if (times && answered_at) times->idle.add(got_at - *answered_at);
         const auto& n = *reinterpret_cast<const seccomp_notif*>(buf.data());
         if (screen(n, rs_) == Screen::pass) {
             listener_.allow(n.id);
-            if (times) times->answer.add((answered_at = monotonic_ns()) - got_at);
+            if (times) {
+                answered_at = Clock::now();
+                times->answer.add(*answered_at - got_at);
+            }
         } else {
-            answered_at = 0;
+            answered_at.reset();
             hand_over(n);
         }
     }

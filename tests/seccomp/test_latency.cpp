@@ -3,7 +3,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+
 using lokt::seccomp::LatencyHistogram;
+using namespace std::chrono_literals;
 
 TEST_CASE("LatencyHistogram: power-of-two microsecond buckets, the last open", "[seccomp][latency]") {
     CHECK(LatencyHistogram::bucket_of(-5) == 0);
@@ -22,9 +25,9 @@ TEST_CASE("LatencyHistogram: power-of-two microsecond buckets, the last open", "
 TEST_CASE("LatencyHistogram: quantiles, merge and the one-line summary", "[seccomp][latency]") {
     LatencyHistogram a, b;
     CHECK(a.summary("answers") == "0 answers");
-    for (int i = 0; i < 98; ++i) a.add(10'000);  // 10 us: bucket <16
-    b.add(100'000);                              // 100 us: bucket <128
-    b.add(9'000'000);                            // 9 ms: the open bucket
+    for (int i = 0; i < 98; ++i) a.add(10us);  // 10 us: bucket <16
+    b.add(100us);                              // 100 us: bucket <128
+    b.add(9ms);                                // 9 ms: the open bucket
     a.merge(b);
     CHECK(a.count() == 100);
     CHECK(a.buckets()[4] == 98);
