@@ -1,6 +1,8 @@
 // Choosing and opening the lock backend: $LOKT_BACKEND, else a `backend = …` line in
-// ROOT/config, else the files under the lock root. An etcd backend comes from the module
-// lib/lokt/liblokt_backend_etcd.so (see etcd/backend_module.cpp), loaded only when chosen.
+// ROOT/config, else the files under the lock root. An etcd backend comes from a module loaded
+// only when chosen (see etcd/backend_module.cpp), picked by the URL's scheme:
+// lib/lokt/liblokt_backend_etcd.so for etcd:// (plain sockets), liblokt_backend_etcd_tls.so
+// for https:// (libcurl).
 #include "backend_open.hpp"
 
 #include "output.hpp"
@@ -61,10 +63,11 @@ Result<std::unique_ptr<Backend>> open_etcd(const std::string& url, const std::st
                                            const Identity& self) {
     std::string module;
     if (const char* v = std::getenv("LOKT_ETCD_MODULE"); v && *v) module = v;
+    else if (url.starts_with("https://")) module = installed_lib_dir() + "/liblokt_backend_etcd_tls.so";
     else module = installed_lib_dir() + "/liblokt_backend_etcd.so";
-    // RTLD_LAZY: the module's own functions are bound when first called, not all here.
-    // Loading libcurl and its thirty-odd libraries (Debian builds them with BIND_NOW, so
-    // they bind at once regardless) is still most of what etcd adds to a short command.
+    // RTLD_LAZY: the module's own functions are bound when first called, not all here. Only
+    // the TLS module loads libcurl and its thirty-odd libraries (Debian builds them with
+    // BIND_NOW, so they bind at once regardless): 15-20 ms that etcd:// never pays.
     void* lib = ::dlopen(module.c_str(), RTLD_LAZY | RTLD_LOCAL);
     if (!lib) return Error{"lock backend " + url + " unavailable: " + ::dlerror()};
     // Never dlclose()d: the backend's code must outlive every object it made.

@@ -1,5 +1,7 @@
 #include "lokt/sys.hpp"
 
+#include "sys_retry.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,15 +16,7 @@
 namespace lokt::sys {
 namespace {
 
-// Retries a syscall interrupted by a signal (bubblewrap's TEMP_FAILURE_RETRY).
-template <class F>
-auto retry_eintr(F f) {
-    decltype(f()) r;
-    do {
-        r = f();
-    } while (r == -1 && errno == EINTR);
-    return r;
-}
+using detail::retry_eintr;
 
 int g_fail_errno = 0;
 size_t g_fail_after = 0;

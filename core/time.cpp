@@ -141,6 +141,25 @@ Result<TimePoint> parse_rfc3339(std::string_view s) {
     return saturating_add(TimePoint(Nanos(ns)), Nanos(frac));
 }
 
+std::optional<TimePoint> parse_http_date(std::string_view s) {
+    // "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 7231 section 7.1.1.1): fixed width after the comma.
+    static constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    const auto comma = s.find(", ");
+    if (comma == std::string_view::npos) return std::nullopt;
+    s.remove_prefix(comma + 2);
+    int d, y, h, mi, se;
+    if (s.size() != 24 || !parse_digits(s, 0, 2, d) || s[2] != ' ' || s[6] != ' ' || !parse_digits(s, 7, 4, y) ||
+        s[11] != ' ' || !parse_digits(s, 12, 2, h) || s[14] != ':' || !parse_digits(s, 15, 2, mi) ||
+        s[17] != ':' || !parse_digits(s, 18, 2, se) || s.substr(20) != " GMT")
+        return std::nullopt;
+    const auto month = months.find(s.substr(3, 3));
+    // Years past 2262 would overflow the nanoseconds; no server's clock is there.
+    if (month == std::string_view::npos || month % 3 || y < 1900 || y > 2200 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        return std::nullopt;
+    const int64_t days = days_from_civil(y, static_cast<unsigned>(month / 3 + 1), static_cast<unsigned>(d));
+    return TimePoint(std::chrono::seconds(days * 86400 + h * 3600 + mi * 60 + se));
+}
+
 Result<Nanos> parse_duration(std::string_view s) {
     int64_t ns = 0;
     const DurationError e = parse_go_duration(s.data(), s.size(), &ns);

@@ -13,23 +13,23 @@ bool auth_expired(const Error& e) {
 } // namespace
 
 Result<void> Client::connect() {
-    const ClientOptions& o = transport_.options();
+    const ClientOptions& o = transport_->options();
     if (o.user.empty()) return {};
-    auto reply = transport_.post("/v3/auth/authenticate", json{{"name", o.user}, {"password", o.password}},
+    auto reply = transport_->post("/v3/auth/authenticate", json{{"name", o.user}, {"password", o.password}},
                                  o.request_timeout);
     if (!reply) return reply.error();
     auto token = reply->find("token");
     if (token == reply->end() || !token->is_string()) return Error{"etcd: authentication gave no token"};
-    transport_.set_token(token->get<std::string>());
+    transport_->set_token(token->get<std::string>());
     return {};
 }
 
 Result<json> Client::call(const std::string& path, const json& body, Nanos timeout, Cancel* cancel) {
-    auto reply = transport_.post(path, body, timeout, cancel);
+    auto reply = transport_->post(path, body, timeout, cancel);
     // Tokens expire (etcd's simple tokens after 5 minutes idle): authenticate again, once.
-    if (!reply && !transport_.options().user.empty() && auth_expired(reply.error())) {
+    if (!reply && !transport_->options().user.empty() && auth_expired(reply.error())) {
         LOKT_TRY(connect());
-        reply = transport_.post(path, body, timeout, cancel);
+        reply = transport_->post(path, body, timeout, cancel);
     }
     return reply;
 }
@@ -92,7 +92,7 @@ Result<void> Client::watch(const std::string& key, const std::string& range_end,
     while (true) {
         Error decode_error;
         bool failed_decode = false;
-        auto r = transport_.stream("/v3/watch", encode_watch_create(key, range_end, next), deadline, cancel,
+        auto r = transport_->stream("/v3/watch", encode_watch_create(key, range_end, next), deadline, cancel,
                                    [&](const json& j) {
                                        auto m = decode_watch(j);
                                        if (!m) {
@@ -111,7 +111,7 @@ Result<void> Client::watch(const std::string& key, const std::string& range_end,
         if (r) return {};
         // A broken stream (the member died): resume from the next revision on another member.
         if (++failures >= options().url.endpoints.size()) return r.error();
-        transport_.fail_over();
+        transport_->fail_over();
     }
 }
 

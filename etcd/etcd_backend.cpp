@@ -78,8 +78,11 @@ LockRecord EtcdBackend::actor(const Identity& who, const std::string& name, cons
     return r;
 }
 
-Result<std::unique_ptr<EtcdBackend>> EtcdBackend::open(const BackendUrl& url, Identity self) {
-    auto client = std::make_unique<Client>(options_from_env(url));
+Result<std::unique_ptr<EtcdBackend>> EtcdBackend::open(const BackendUrl& url, Identity self,
+                                                      TransportFactory make) {
+    auto transport = make(options_from_env(url));
+    if (!transport) return transport.error();
+    auto client = std::make_unique<Client>(std::move(*transport));
     LOKT_TRY(client->connect());
     return std::unique_ptr<EtcdBackend>(new EtcdBackend(std::move(client), url.prefix, std::move(self)));
 }

@@ -149,3 +149,29 @@ def test_etcd_auth_with_user_and_password(lokt, etcd):
         assert r.stderr.count("\n") == 1, r.stderr
     finally:
         ctl("auth", "disable", user="root:rootpw")
+
+
+def supervisor_maps(lokt, env):
+    """The memory map of a guard's supervisor on `env`'s backend (the command's parent)."""
+    r = lokt.run("guard", "maps", "--", "sh", "-c", 'cat "/proc/$PPID/maps"', env=env)
+    assert r.returncode == 0, r.stderr
+    return {line.split()[-1] for line in r.stdout.splitlines() if "/" in line}
+
+
+def test_the_scheme_picks_the_module_and_only_https_loads_libcurl(lokt, tls_etcd, etcd):
+    tls = lokt.env(owner="a", LOKT_BACKEND=f"https://127.0.0.1:{tls_etcd.port}/tls",
+                   LOKT_ETCD_CACERT=tls_etcd.pki["ca.crt"], LOKT_ETCD_CERT=tls_etcd.pki["client.crt"],
+                   LOKT_ETCD_KEY=tls_etcd.pki["client.key"])
+    loaded = {os.path.basename(p) for p in supervisor_maps(lokt, tls)}
+    assert "liblokt_backend_etcd_tls.so" in loaded and "liblokt_backend_etcd.so" not in loaded, loaded
+    assert any(p.startswith("libcurl") for p in loaded), loaded
+
+    loaded = {os.path.basename(p) for p in supervisor_maps(lokt, lokt.env(owner="a", LOKT_BACKEND=etcd.url("m")))}
+    assert "liblokt_backend_etcd.so" in loaded and "liblokt_backend_etcd_tls.so" not in loaded, loaded
+    assert not any(p.startswith(("libcurl", "libssl", "libcrypto")) for p in loaded), loaded
+
+    # The plain module, made to serve https://, says so in one line.
+    plain = os.path.join(os.path.dirname(os.path.dirname(lokt.bin)), "lib", "lokt", "liblokt_backend_etcd.so")
+    r = lokt.run("lock", "x", env=dict(tls, LOKT_ETCD_MODULE=plain))
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert "unavailable: this module has no TLS" in r.stderr, r.stderr

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -134,5 +135,40 @@ Result<void> pidfd_send_signal(int pidfd, int sig);
 Result<UniqueFd> pidfd_getfd(int pidfd, int target_fd);
 /// ppoll() with a relative timeout (nullopt: no timeout); the number of ready fds.
 Result<int> poll(struct pollfd* fds, size_t nfds, std::optional<std::chrono::nanoseconds> timeout);
+
+// Sockets (implemented in core/sys_net.cpp).
+
+/// socket(domain, type | SOCK_CLOEXEC, protocol).
+Result<UniqueFd> socket(int domain, int type, int protocol = 0);
+/// connect(); true when connected at once, false when a non-blocking connect is under way
+/// (EINPROGRESS; an interrupting signal leaves it under way too). Then socket_error tells.
+Result<bool> connect(int fd, const struct sockaddr* addr, socklen_t len);
+/// getsockopt(SO_ERROR): the errno of a finished non-blocking connect (0: connected).
+Result<int> socket_error(int fd);
+/// setsockopt(level, name) to an int value.
+Result<void> setsockopt_int(int fd, int level, int name, int value);
+/// bind() and listen(backlog).
+Result<void> bind_listen(int fd, const struct sockaddr* addr, socklen_t len, int backlog);
+/// accept4(fd, SOCK_CLOEXEC | extra_flags).
+Result<UniqueFd> accept(int fd, int extra_flags = 0);
+/// getsockname(): the port a socket bound to port 0 got (IPv4 or IPv6).
+Result<uint16_t> local_port(int fd);
+/// One send() with MSG_NOSIGNAL | flags (a closed peer is EPIPE, never SIGPIPE); the bytes
+/// sent. EAGAIN comes back as an Error.
+Result<size_t> send_some(int fd, std::string_view data, int flags = 0);
+/// eventfd(initval, EFD_CLOEXEC | extra_flags).
+Result<UniqueFd> eventfd(unsigned initval, int extra_flags = 0);
+/// Adds 1 to an eventfd's counter, making it readable; never blocks when it is non-blocking.
+Result<void> eventfd_signal(int fd);
+/// One address getaddrinfo() gave.
+struct SockAddr {
+    struct sockaddr_storage storage {};
+    socklen_t len = 0;
+    int family = 0;
+    const struct sockaddr* get() const { return reinterpret_cast<const struct sockaddr*>(&storage); }
+};
+/// getaddrinfo(host, port) for TCP: every address, in the resolver's order. An Error names
+/// the host and gai_strerror's reason.
+Result<std::vector<SockAddr>> resolve_tcp(const std::string& host, uint16_t port);
 
 } // namespace lokt::sys

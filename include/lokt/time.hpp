@@ -31,6 +31,9 @@ std::string format_rfc3339(TimePoint t);
 /// TimePoint::min() / TimePoint::max() instead of wrapping.
 Result<TimePoint> parse_rfc3339(std::string_view s);
 
+/// An HTTP date (RFC 7231 IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT"); nullopt if it is not one.
+std::optional<TimePoint> parse_http_date(std::string_view s);
+
 /// `t + d`, clamped to [TimePoint::min(), TimePoint::max()] instead of overflowing.
 TimePoint saturating_add(TimePoint t, Nanos d);
 

@@ -89,3 +89,14 @@ TEST_CASE("UTC formatting agrees with gmtime_r across eras and leap days", "[tim
         CHECK(lokt::format_rfc3339(t) == want);
     }
 }
+
+TEST_CASE("HTTP dates parse to whole seconds; anything else is no date", "[time]") {
+    auto t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT");
+    REQUIRE(t);
+    CHECK(format_rfc3339(*t) == "1994-11-06T08:49:37Z");
+    CHECK(format_rfc3339(*parse_http_date("Tue, 01 Dec 2026 01:02:03 GMT")) == "2026-12-01T01:02:03Z");
+    for (const char* bad : {"", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994",
+                            "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 06 Foo 1994 08:49:37 GMT",
+                            "Sun, 32 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 9999 08:49:37 GMT"})
+        CHECK_FALSE(parse_http_date(bad));
+}

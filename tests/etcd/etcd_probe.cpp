@@ -9,6 +9,7 @@
 //   lokt_etcd_probe URL bench NAME COUNT      COUNT acquire+release rounds; prints the median ns
 // Errors print "error: …" on stderr and exit 1.
 #include "lokt/etcd/locks.hpp"
+#include "lokt/etcd/transport_http.hpp"
 #include "lokt/identity.hpp"
 #include "lokt/sys.hpp"
 
@@ -59,7 +60,9 @@ int main(int argc, char** argv) {
     if (a.size() < 3) return fail(Error{"usage: lokt_etcd_probe URL lock|cycle|bench NAME …"});
     auto url = parse_backend_url(a[0]);
     if (!url) return fail(url.error());
-    Client client(options_from_env(*url));
+    auto transport = http_transport(options_from_env(*url));
+    if (!transport) return fail(transport.error());
+    Client client(std::move(*transport));
     if (auto c = client.connect(); !c) return fail(c.error());
     Locks locks(client, url->prefix);
     const std::string& cmd = a[1];

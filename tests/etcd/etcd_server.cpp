@@ -1,6 +1,7 @@
 #include "etcd_server.hpp"
 
 #include "lokt/etcd/client.hpp"
+#include "lokt/etcd/transport_http.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -24,6 +25,12 @@
 extern char** environ;
 
 namespace lokt::etcd::test {
+
+Client plain_client(ClientOptions options) {
+    auto t = http_transport(std::move(options));
+    REQUIRE(t.ok());
+    return Client(std::move(*t));
+}
 
 uint16_t free_port() {
     int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -92,7 +99,7 @@ bool EtcdServer::launch(bool retry_on_busy_port) {
     o.url = *url;
     o.request_timeout = std::chrono::milliseconds(500);
     o.connect_timeout = std::chrono::milliseconds(200);
-    Client client(o);
+    Client client = plain_client(o);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (true) {
         if (client.range(RangeRequest{"ready-probe", ""}).ok()) return true;

@@ -3,6 +3,8 @@
 // stopped (and the dir removed) by the destructor. Fails the test when etcd is missing:
 // scripts/install-deps.sh installs etcd-server, so a missing binary is a broken setup.
 
+#include "lokt/etcd/client.hpp"
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -37,6 +39,9 @@ private:
     uint16_t peer_port_ = 0;
     pid_t pid_ = -1;
 };
+
+/// A client over the socket transport (etcd:// URLs), as the default module makes them.
+Client plain_client(ClientOptions options);
 
 /// A loopback port nobody listens on at the time of the call.
 uint16_t free_port();

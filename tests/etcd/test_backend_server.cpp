@@ -3,6 +3,7 @@
 #include "etcd_server.hpp"
 
 #include "lokt/etcd/backend.hpp"
+#include "lokt/etcd/transport_http.hpp"
 #include "lokt/etcd/url.hpp"
 #include "lokt/identity.hpp"
 #include "lokt/sys.hpp"
@@ -20,7 +21,7 @@ std::unique_ptr<EtcdBackend> backend(const EtcdServer& s, const std::string& own
     REQUIRE(u.ok());
     Identity id = current_identity();
     id.owner = owner;
-    auto b = EtcdBackend::open(*u, id);
+    auto b = EtcdBackend::open(*u, id, etcd::http_transport);
     REQUIRE(b.ok());
     return std::move(*b);
 }

@@ -11,6 +11,7 @@
 using namespace lokt;
 using namespace lokt::etcd;
 using lokt::etcd::test::EtcdServer;
+using lokt::etcd::test::plain_client;
 
 namespace {
 
@@ -27,7 +28,7 @@ ClientOptions options_for(const std::string& url) {
 
 TEST_CASE("etcd client: put, range, txn and delete with binary keys", "[etcd-server]") {
     EtcdServer server;
-    Client c(options_for(server.url()));
+    Client c = plain_client(options_for(server.url()));
     const std::string key("k/\x01\xff\n", 5);
     auto p = c.put(PutRequest{key, std::string("v\0w", 3), 0});
     REQUIRE(p.ok());
@@ -55,7 +56,7 @@ TEST_CASE("etcd client: put, range, txn and delete with binary keys", "[etcd-ser
 
 TEST_CASE("etcd client: leases grant, keep alive, report TTL and revoke", "[etcd-server]") {
     EtcdServer server;
-    Client c(options_for(server.url()));
+    Client c = plain_client(options_for(server.url()));
     auto g = c.lease_grant(30);
     REQUIRE(g.ok());
     CHECK(g->ttl == 30);
@@ -77,7 +78,7 @@ TEST_CASE("etcd client: leases grant, keep alive, report TTL and revoke", "[etcd
 
 TEST_CASE("etcd client: a watch sees a deletion and is cancelled from another thread at once", "[etcd-server]") {
     EtcdServer server;
-    Client c(options_for(server.url()));
+    Client c = plain_client(options_for(server.url()));
     auto p = c.put(PutRequest{"w", "1", 0});
     REQUIRE(p.ok());
     std::thread deleter([&] { REQUIRE(c.delete_range(DeleteRangeRequest{"w", ""}).ok()); });
@@ -107,11 +108,11 @@ TEST_CASE("etcd client: a watch sees a deletion and is cancelled from another th
 TEST_CASE("etcd client: fails over past a dead endpoint; none reachable is a clear error", "[etcd-server]") {
     EtcdServer server;
     auto dead = test::free_port();
-    Client c(options_for("etcd://127.0.0.1:" + std::to_string(dead) + "," + server.endpoint()));
+    Client c = plain_client(options_for("etcd://127.0.0.1:" + std::to_string(dead) + "," + server.endpoint()));
     CHECK(c.put(PutRequest{"f", "1", 0}).ok());
     CHECK(c.range(RangeRequest{"f", ""})->kvs.size() == 1);
 
-    Client none(options_for("etcd://127.0.0.1:" + std::to_string(dead)));
+    Client none = plain_client(options_for("etcd://127.0.0.1:" + std::to_string(dead)));
     auto r = none.range(RangeRequest{"f", ""});
     REQUIRE_FALSE(r.ok());
     const std::string want = "lock backend etcd://127.0.0.1:" + std::to_string(dead) + " unreachable: ";
@@ -120,7 +121,7 @@ TEST_CASE("etcd client: fails over past a dead endpoint; none reachable is a cle
 
 TEST_CASE("etcd session: revoking the lease elsewhere is detected as loss", "[etcd-server]") {
     EtcdServer server;
-    Client c(options_for(server.url()));
+    Client c = plain_client(options_for(server.url()));
     auto s = Session::open(c, 3);
     REQUIRE(s.ok());
     CHECK_FALSE((*s)->lost());
@@ -135,7 +136,7 @@ TEST_CASE("etcd session: revoking the lease elsewhere is detected as loss", "[et
 
 TEST_CASE("etcd session: keepalives keep a short lease past its TTL", "[etcd-server]") {
     EtcdServer server;
-    Client c(options_for(server.url()));
+    Client c = plain_client(options_for(server.url()));
     auto s = Session::open(c, 2);
     REQUIRE(s.ok());
     // Wait until etcd reports a full renewal at least twice the TTL after the grant.

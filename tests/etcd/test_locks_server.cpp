@@ -22,7 +22,7 @@ std::unique_ptr<Client> client_for(const EtcdServer& s) {
     ClientOptions o;
     o.url = *u;
     o.request_timeout = std::chrono::seconds(3);
-    return std::make_unique<Client>(o);
+    return std::make_unique<Client>(lokt::etcd::test::plain_client(o));
 }
 
 LockRecord who(const std::string& owner) {

@@ -27,9 +27,9 @@ lokt::AcquireOutcome blocker_of(Locks& locks, const std::string& name);
 
 class EtcdBackend final : public Backend {
 public:
-    /// Connects (authenticates when configured) to the cluster `url` names; an unreachable
-    /// cluster is an Error `lock backend etcd://… unreachable: …`.
-    static Result<std::unique_ptr<EtcdBackend>> open(const BackendUrl& url, Identity self);
+    /// Connects (authenticates when configured) to the cluster `url` names through a transport
+    /// from `make`; an unreachable cluster is an Error `lock backend etcd://… unreachable: …`.
+    static Result<std::unique_ptr<EtcdBackend>> open(const BackendUrl& url, Identity self, TransportFactory make);
 
     std::string describe() const override { return client_->options().url.display_with_prefix(); }
     const Identity& self() const override { return self_; }

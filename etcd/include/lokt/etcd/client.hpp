@@ -11,7 +11,8 @@ namespace lokt::etcd {
 
 class Client {
 public:
-    explicit Client(ClientOptions options) : transport_(std::move(options)) {}
+    /// A client that talks through `transport` (never null).
+    explicit Client(std::unique_ptr<Transport> transport) : transport_(std::move(transport)) {}
 
     /// Authenticates when a user is configured (user/password → token); Ok otherwise.
     Result<void> connect();
@@ -38,16 +39,16 @@ public:
                        const std::function<bool(const WatchMessage&)>& on_message);
 
     /// The maintenance status of endpoint `ep` alone (no failover), timed.
-    Result<Probe> endpoint_status(size_t ep) { return transport_.probe(ep, "/v3/maintenance/status", nlohmann::json::object()); }
+    Result<Probe> endpoint_status(size_t ep) { return transport_->probe(ep, "/v3/maintenance/status", nlohmann::json::object()); }
 
-    const ClientOptions& options() const { return transport_.options(); }
+    const ClientOptions& options() const { return transport_->options(); }
     /// The error an unreachable cluster gives, for callers that detect it themselves.
-    Error unreachable(const std::string& detail) const { return transport_.unreachable(detail); }
+    Error unreachable(const std::string& detail) const { return transport_->unreachable(detail); }
 
 private:
     Result<nlohmann::json> call(const std::string& path, const nlohmann::json& body, Nanos timeout,
                                 Cancel* cancel = nullptr);
-    Transport transport_;
+    std::unique_ptr<Transport> transport_;
 };
 
 } // namespace lokt::etcd

@@ -1,10 +1,13 @@
 #pragma once
-// HTTP to the etcd JSON gateway over libcurl: POSTs with per-request timeouts, streamed
-// replies, failover across the cluster's endpoints, TLS client certificates, the auth token
-// header, and cancellation from another thread that never blocks the canceller.
+// HTTP to the etcd JSON gateway: POSTs with per-request timeouts, streamed replies, failover
+// across the cluster's endpoints, the auth token header, and cancellation from another
+// thread that never blocks the canceller. Transport holds all of that; a subclass only moves
+// one request and its reply: transport_http.hpp over a plain TCP socket (etcd://), and
+// transport_curl.hpp over libcurl (https://, in the TLS module only).
 
 #include "lokt/etcd/url.hpp"
 #include "lokt/result.hpp"
+#include "lokt/sys.hpp"
 #include "lokt/time.hpp"
 
 #include <nlohmann/json.hpp>
@@ -15,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lokt::etcd {
@@ -40,20 +44,21 @@ struct ClientOptions {
 /// LOKT_ETCD_USER/LOKT_ETCD_PASSWORD.
 ClientOptions options_from_env(BackendUrl url);
 
-/// Stops a request or stream running in another thread; cancel() only sets a flag and wakes
-/// the transfer's poll, so it never waits for the network.
+/// Stops a request or stream running in another thread. cancel() sets a flag and makes an
+/// eventfd readable that the transfer polls beside its socket, so it never waits for the
+/// network. Once cancelled, it stays cancelled.
 class Cancel {
 public:
+    Cancel();
     void cancel();
     bool cancelled() const { return flag_.load(); }
+    /// The fd that becomes readable on cancel(), or -1 when none could be made (then
+    /// transfers look at cancelled() at least every 50 ms).
+    int wake_fd() const { return wake_.get(); }
 
 private:
-    friend class Transport;
-    void attach(void* multi);
-    void detach();
     std::atomic<bool> flag_{false};
-    std::mutex mu_;
-    void* multi_ = nullptr;
+    sys::UniqueFd wake_;
 };
 
 /// What one endpoint answered to a probe (`lokt doctor`).
@@ -64,11 +69,53 @@ struct Probe {
                                             ///< the round trip's midpoint (1 s resolution)
 };
 
-/// Connection pool and request engine for one cluster. Thread-safe.
+/// Collects a reply's body: whole, or (streaming) as newline-delimited JSON messages handed
+/// to a consumer as each line completes.
+class BodySink {
+public:
+    /// Collects the whole body.
+    BodySink() = default;
+    /// Hands each message to `on_message` until it returns false.
+    explicit BodySink(const std::function<bool(const nlohmann::json&)>& on_message) : on_message_(&on_message) {}
+    /// Takes the next bytes of the body; false once reading should stop (the consumer has
+    /// what it waited for, or a line was not JSON).
+    bool append(std::string_view data);
+    /// The body so far (streaming: the part after the last complete line).
+    const std::string& body() const { return body_; }
+    /// True when the consumer asked to stop.
+    bool stopped() const { return stopped_; }
+    /// A streamed line that is not JSON (its first 200 bytes), or "".
+    const std::string& bad_message() const { return bad_message_; }
+
+private:
+    const std::function<bool(const nlohmann::json&)>* on_message_ = nullptr;
+    std::string body_;
+    bool stopped_ = false;
+    std::string bad_message_;
+};
+
+/// One POST as a transport sends it.
+struct HttpRequest {
+    std::string path;   ///< "/v3/kv/range"
+    std::string body;   ///< JSON text
+    std::string token;  ///< Authorization header value; empty: none
+};
+
+/// How one request/reply exchange with one endpoint ended.
+struct Exchange {
+    enum class End { complete, stopped, cancelled, timed_out, failed };
+    End end = End::failed;
+    int status = 0;                     ///< HTTP status (0 if none was read)
+    std::optional<TimePoint> date;      ///< the reply's Date header
+    std::string error;                  ///< timed_out/failed: what happened, for messages
+};
+
+/// Connection pool and request engine for one cluster. Thread-safe: the supervisor's keeper
+/// thread, watch threads and the main loop share one.
 class Transport {
 public:
-    explicit Transport(ClientOptions options);
-    ~Transport();
+    explicit Transport(ClientOptions options) : options_(std::move(options)) {}
+    virtual ~Transport() = default;
     Transport(const Transport&) = delete;
     Transport& operator=(const Transport&) = delete;
 
@@ -92,17 +139,24 @@ public:
     /// The unreachable error for `detail`.
     Error unreachable(const std::string& detail) const;
 
+protected:
+    /// Sends `request` to endpoint `ep` and feeds the reply's body to `sink`, all by
+    /// `deadline`; `cancel` (may be null) ends it early. Never fails over.
+    virtual Exchange exchange(size_t ep, const HttpRequest& request, Deadline deadline, Cancel* cancel,
+                              BodySink& sink) = 0;
+    /// "HOST:PORT" of endpoint `ep`, as errors name it.
+    std::string where(size_t ep) const;
+
 private:
-    struct Slot;
-    std::unique_ptr<Slot> take_slot();
-    void give_back(std::unique_ptr<Slot> slot);
-    std::string token() const;
+    HttpRequest request(const std::string& path, const nlohmann::json& body) const;
 
     ClientOptions options_;
     std::atomic<size_t> current_{0};
     mutable std::mutex mu_;
     std::string token_;
-    std::vector<std::unique_ptr<Slot>> idle_;
 };
+
+/// Makes the transport for a client (transport_http.hpp's or transport_curl.hpp's).
+using TransportFactory = Result<std::unique_ptr<Transport>> (*)(ClientOptions options);
 
 } // namespace lokt::etcd

@@ -1,0 +1,12 @@
+// The entry point of liblokt_backend_etcd_tls.so, the module lokt loads for https:// backends:
+// libcurl (with OpenSSL and its thirty-odd libraries) for TLS, the socket transport for etcd://.
+#include "lokt/etcd/module.hpp"
+#include "lokt/etcd/transport_curl.hpp"
+
+/// Opens the backend `url` names (without a key prefix: `default_prefix`), acting as `self`;
+/// nullptr with `error` set on failure.
+extern "C" __attribute__((visibility("default"))) lokt::Backend*
+lokt_etcd_backend_open_v2(const std::string& url, const std::string& default_prefix, const lokt::Identity& self,
+                          std::string& error) {
+    return lokt::etcd::open_module_backend(url, default_prefix, self, error, lokt::etcd::any_transport);
+}
