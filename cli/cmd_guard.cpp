@@ -210,6 +210,9 @@ int cmd_guard(const Command& cmd, const Args& args) {
     // Where a lost lock may already be another machine's (etcd), the command ends by default.
     opt.on_lost = g->on_lost.value_or(locks.loss_ends_command() ? OnLost::term : OnLost::warn);
 
+    // The supervisor keeps its locks alive on a lease: the etcd backend asks for it beside
+    // the re-entrancy read below, one round trip fewer before the command starts.
+    locks.expect_kept(g->timing.ttl);
     std::vector<std::string> wanted = names_to_take(locks, *g);
     if (wanted.empty()) return exec_directly(opt.path, opt.argv);
     sup::BackendKeeper keeper(locks, locks.self(),

@@ -40,6 +40,22 @@ Result<RangeResponse> Client::range(const RangeRequest& r) {
     return decode_range(*reply);
 }
 
+Result<RangeResponse> Client::range_beside_grant(const RangeRequest& r, int64_t ttl_sec,
+                                                 std::optional<GrantAhead>& grant) {
+    const auto sent = Steady::now();
+    auto [range_reply, grant_reply] = transport_->post_pair("/v3/kv/range", encode(r), "/v3/lease/grant",
+                                                            json{{"TTL", std::to_string(ttl_sec)}},
+                                                            options().request_timeout);
+    if (grant_reply)
+        if (auto g = decode_lease_grant(*grant_reply)) grant = GrantAhead{*g, ttl_sec, sent};
+    // Anything else (an expired auth token, a member that failed) goes the usual way, which
+    // authenticates again or fails over.
+    if (!range_reply) return range(r);
+    auto decoded = decode_range(*range_reply);
+    if (!decoded) return range(r);
+    return decoded;
+}
+
 Result<PutResponse> Client::put(const PutRequest& r) {
     auto reply = call("/v3/kv/put", encode(r), options().request_timeout);
     if (!reply) return reply.error();

@@ -6,6 +6,7 @@
 #include "lokt/etcd/session.hpp"
 
 #include <cstdio>
+#include <utility>
 
 namespace lokt::etcd {
 
@@ -13,8 +14,14 @@ Result<Session*> EtcdBackend::kept_lease(const AcquireRequest& req) {
     // A lost lease holds nothing any more; a new acquire starts on a fresh one.
     if (kept_lease_ && kept_lease_->lost() && kept_.empty()) kept_lease_.reset();
     if (!kept_lease_) {
-        // Its keepalive thread starts here: in the guard's supervisor, after the fork.
-        auto s = Session::open(*client_, kept_ttl_sec(req.ttl));
+        // Its keepalive thread starts here: in the guard's supervisor, after the fork. A lease
+        // the front had granted beside its read (expect_kept) is kept if it asked for this TTL
+        // and is fresh: well inside its first keepalive period, so the lease cannot have lapsed.
+        const int64_t ttl = kept_ttl_sec(req.ttl);
+        std::optional<GrantAhead> ahead = std::exchange(kept_ahead_, std::nullopt);
+        const bool fresh = ahead && ahead->requested_ttl == ttl &&
+                           Steady::now() - ahead->sent < std::chrono::seconds(ahead->grant.ttl) / 3;
+        auto s = fresh ? Session::adopt(*client_, *ahead) : Session::open(*client_, ttl);
         if (!s) return s.error();
         kept_lease_ = std::move(*s);
     }

@@ -2,6 +2,8 @@
 // releasing or breaking them, each removal a transaction with its audit event.
 #include "lokt/etcd/backend.hpp"
 
+#include <utility>
+
 #include "lokt/etcd/turn.hpp"
 #include "lokt/liveness.hpp"
 
@@ -83,7 +85,8 @@ Result<ReleaseOutcome> EtcdBackend::break_stale(const std::string& name) {
 }
 
 Result<ReadOutcome> EtcdBackend::read(const std::string& name) const {
-    auto h = locks_.holder(name);
+    std::optional<int64_t> grant_ttl = std::exchange(kept_hint_, std::nullopt);
+    auto h = grant_ttl ? locks_.holder_beside_grant(name, *grant_ttl, kept_ahead_) : locks_.holder(name);
     if (!h) return h.error();
     ReadOutcome out;
     if (*h) out.record = lock_view(**h);

@@ -20,14 +20,31 @@ Result<bool> Locks::release(const Held& held, Session& session) {
     return r->succeeded;
 }
 
-Result<std::optional<LockEntry>> Locks::holder(const std::string& name) {
-    RangeRequest head{keys_.lock_dir(name), prefix_end(keys_.lock_dir(name)), 1};
+namespace {
+
+/// The read of a name's oldest key: its holder.
+RangeRequest head_of(const KeyLayout& keys, const std::string& name) {
+    RangeRequest head{keys.lock_dir(name), prefix_end(keys.lock_dir(name)), 1};
     head.sort_order = SortOrder::ascend;
     head.sort_target = SortTarget::create;
-    auto r = client_.range(head);
+    return head;
+}
+
+Result<std::optional<LockEntry>> first_entry(const KeyLayout& keys, const Result<RangeResponse>& r) {
     if (!r) return r.error();
     if (r->kvs.empty()) return std::optional<LockEntry>();
-    return std::optional<LockEntry>(decode_lock_entry(keys_, r->kvs.front()));
+    return std::optional<LockEntry>(decode_lock_entry(keys, r->kvs.front()));
+}
+
+} // namespace
+
+Result<std::optional<LockEntry>> Locks::holder(const std::string& name) {
+    return first_entry(keys_, client_.range(head_of(keys_, name)));
+}
+
+Result<std::optional<LockEntry>> Locks::holder_beside_grant(const std::string& name, int64_t ttl_sec,
+                                                            std::optional<GrantAhead>& grant) {
+    return first_entry(keys_, client_.range_beside_grant(head_of(keys_, name), ttl_sec, grant));
 }
 
 Result<bool> Locks::fence_is_current(const std::string& name, int64_t fence) {

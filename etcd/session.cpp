@@ -5,16 +5,20 @@
 namespace lokt::etcd {
 
 Result<std::unique_ptr<Session>> Session::open(Client& client, int64_t ttl_sec) {
-    auto lost = sys::pipe();
-    if (!lost) return lost.error();
-    auto stop = sys::pipe();
-    if (!stop) return stop.error();
     // Taken before the request: etcd starts the TTL when it receives it, never earlier.
     auto sent = Steady::now();
     auto grant = client.lease_grant(ttl_sec);
     if (!grant) return grant.error();
-    return std::unique_ptr<Session>(
-        new Session(client, grant->id, grant->ttl, sent, std::move(*lost), std::move(*stop)));
+    return adopt(client, GrantAhead{*grant, ttl_sec, sent});
+}
+
+Result<std::unique_ptr<Session>> Session::adopt(Client& client, const GrantAhead& ahead) {
+    auto lost = sys::pipe();
+    if (!lost) return lost.error();
+    auto stop = sys::pipe();
+    if (!stop) return stop.error();
+    return std::unique_ptr<Session>(new Session(client, ahead.grant.id, ahead.grant.ttl, ahead.sent,
+                                                std::move(*lost), std::move(*stop)));
 }
 
 Session::Session(Client& client, int64_t lease, int64_t ttl_sec, Steady::time_point granted, sys::Pipe lost_pipe,

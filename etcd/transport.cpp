@@ -151,6 +151,33 @@ Result<void> Transport::stream(const std::string& path, const json& body, Deadli
     return Error{"etcd: stream ended by the server"};
 }
 
+void Transport::exchange_pair(size_t ep, const HttpRequest& a, const HttpRequest& b, Deadline deadline,
+                              BodySink& sink_a, BodySink& sink_b, Exchange& x_a, Exchange& x_b) {
+    x_a = exchange(ep, a, deadline, nullptr, sink_a);
+    x_b = exchange(ep, b, deadline, nullptr, sink_b);
+}
+
+std::pair<Result<json>, Result<json>> Transport::post_pair(const std::string& path_a, const json& body_a,
+                                                           const std::string& path_b, const json& body_b,
+                                                           Nanos timeout) {
+    const HttpRequest a = request(path_a, body_a);
+    const HttpRequest b = request(path_b, body_b);
+    const size_t ep = current_.load();
+    BodySink sink_a, sink_b;
+    Exchange x_a, x_b;
+    const auto sent = Steady::now();
+    exchange_pair(ep, a, b, Deadline::after(timeout, sent), sink_a, sink_b, x_a, x_b);
+    LOKT_LOG(debug, "etcd ", path_a, " HTTP ", x_a.status, " and ", path_b, " HTTP ", x_b.status, " side by side in ",
+             ms_since(sent), " ms");
+    const auto decode = [&](const Exchange& x, const BodySink& sink) -> Result<json> {
+        if (x.end != Exchange::End::complete) return unreachable(where(ep) + ": " + x.error);
+        json reply = json::parse(sink.body(), nullptr, false);
+        if (x.status != 200 || reply.is_discarded()) return Error{"etcd: " + reply_error(x.status, reply)};
+        return reply;
+    };
+    return {decode(x_a, sink_a), decode(x_b, sink_b)};
+}
+
 Result<Probe> Transport::probe(size_t ep, const std::string& path, const json& body) {
     const HttpRequest req = request(path, body);
     BodySink sink;

@@ -49,6 +49,8 @@ public:
 protected:
     Exchange exchange(size_t ep, const HttpRequest& req, Deadline deadline, Cancel* cancel,
                       BodySink& sink) override;
+    void exchange_pair(size_t ep, const HttpRequest& a, const HttpRequest& b, Deadline deadline, BodySink& sink_a,
+                       BodySink& sink_b, Exchange& x_a, Exchange& x_b) override;
 
 private:
     struct Idle {
@@ -60,6 +62,12 @@ private:
     std::string request_text(size_t ep, const HttpRequest& req) const;
     Attempt attempt(HttpConnection& conn, const std::string& text, Deadline deadline, Cancel* cancel,
                     BodySink& sink, ReplyParser& reply) const;
+    /// Reads the reply to a request already sent on `conn`.
+    Attempt read_reply(HttpConnection& conn, Deadline deadline, Cancel* cancel, BodySink& sink,
+                       ReplyParser& reply) const;
+    /// A pooled connection to `ep`, or a new one; `reused` says which.
+    std::optional<HttpConnection> connection(size_t ep, Deadline deadline, Cancel* cancel, bool pooled_ok,
+                                             bool& reused, Exchange& failed);
 
     std::mutex mu_;
     std::vector<Idle> idle_;
@@ -97,11 +105,16 @@ std::string HttpTransport::request_text(size_t ep, const HttpRequest& req) const
 
 Attempt HttpTransport::attempt(HttpConnection& conn, const std::string& text, Deadline deadline, Cancel* cancel,
                                BodySink& sink, ReplyParser& reply) const {
+    if (auto s = conn.send_all(text, deadline, cancel); s.io != Io::ok)
+        return Attempt{Exchange{end_of(s.io), 0, std::nullopt, s.error}, closed_by_peer(s)};
+    return read_reply(conn, deadline, cancel, sink, reply);
+}
+
+Attempt HttpTransport::read_reply(HttpConnection& conn, Deadline deadline, Cancel* cancel, BodySink& sink,
+                                  ReplyParser& reply) const {
     const auto fail = [&](Exchange::End end, std::string error, bool stale = false) {
         return Attempt{Exchange{end, reply.status(), reply.date(), std::move(error)}, stale};
     };
-    if (auto s = conn.send_all(text, deadline, cancel); s.io != Io::ok)
-        return fail(end_of(s.io), s.error, closed_by_peer(s));
     char buf[16 << 10];
     while (!reply.done()) {
         size_t n = 0;
@@ -118,32 +131,78 @@ Attempt HttpTransport::attempt(HttpConnection& conn, const std::string& text, De
     return Attempt{Exchange{Exchange::End::complete, reply.status(), reply.date(), {}}, false};
 }
 
+std::optional<HttpConnection> HttpTransport::connection(size_t ep, Deadline deadline, Cancel* cancel, bool pooled_ok,
+                                                        bool& reused, Exchange& failed) {
+    std::optional<HttpConnection> conn = pooled_ok ? take_idle(ep) : std::nullopt;
+    reused = conn.has_value();
+    if (reused) return conn;
+    conn.emplace();
+    auto o = HttpConnection::open(options().url.endpoints.at(ep), options().connect_timeout, deadline, cancel, *conn);
+    if (o.io == Io::ok) return conn;
+    failed = Exchange{end_of(o.io), 0, std::nullopt, o.error};
+    return std::nullopt;
+}
+
+/// The exchange's end, with a timeout worded for messages.
+Exchange ended(Attempt a, Steady::time_point started) {
+    if (a.x.end == Exchange::End::timed_out)
+        a.x.error = "timed out after " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - started).count()) +
+                    " ms";
+    return a.x;
+}
+
 Exchange HttpTransport::exchange(size_t ep, const HttpRequest& req, Deadline deadline, Cancel* cancel,
                                  BodySink& sink) {
     const std::string text = request_text(ep, req);
     const auto started = Steady::now();
     for (bool first = true;; first = false) {
         // The retry (first == false) always takes a fresh connection.
-        std::optional<HttpConnection> pooled = first ? take_idle(ep) : std::nullopt;
-        const bool reused = pooled.has_value();
-        HttpConnection conn;
-        if (reused) {
-            conn = std::move(*pooled);
-        } else {
-            auto o = HttpConnection::open(options().url.endpoints.at(ep), options().connect_timeout, deadline,
-                                          cancel, conn);
-            if (o.io != Io::ok) return Exchange{end_of(o.io), 0, std::nullopt, o.error};
-        }
+        bool reused = false;
+        Exchange failed;
+        auto conn = connection(ep, deadline, cancel, first, reused, failed);
+        if (!conn) return failed;
         ReplyParser reply;
-        Attempt a = attempt(conn, text, deadline, cancel, sink, reply);
+        Attempt a = attempt(*conn, text, deadline, cancel, sink, reply);
         if (a.stale && reused) continue;
-        if (a.x.end == Exchange::End::timed_out)
-            a.x.error = "timed out after " +
-                        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - started).count()) +
-                        " ms";
         // Only a reply read to its end leaves the connection ready for the next request.
-        if (a.x.end == Exchange::End::complete && reply.reusable()) keep(ep, std::move(conn));
-        return a.x;
+        if (a.x.end == Exchange::End::complete && reply.reusable()) keep(ep, std::move(*conn));
+        return ended(std::move(a), started);
+    }
+}
+
+void HttpTransport::exchange_pair(size_t ep, const HttpRequest& a, const HttpRequest& b, Deadline deadline,
+                                  BodySink& sink_a, BodySink& sink_b, Exchange& x_a, Exchange& x_b) {
+    struct Leg {
+        const HttpRequest& req;
+        BodySink& sink;
+        Exchange& x;
+        std::optional<HttpConnection> conn;
+        bool reused = false;
+        bool again = false;  // a pooled connection found closed before any reply: exchange() anew
+    };
+    Leg legs[2] = {{a, sink_a, x_a, {}, false, false}, {b, sink_b, x_b, {}, false, false}};
+    const auto started = Steady::now();
+    // Both requests go out before either reply is read, each on its own connection.
+    for (Leg& l : legs) {
+        l.conn = connection(ep, deadline, nullptr, true, l.reused, l.x);
+        if (!l.conn) continue;
+        if (auto s = l.conn->send_all(request_text(ep, l.req), deadline, nullptr); s.io != Io::ok) {
+            l.again = l.reused && closed_by_peer(s);
+            l.x = Exchange{end_of(s.io), 0, std::nullopt, s.error};
+            l.conn.reset();
+        }
+    }
+    for (Leg& l : legs) {
+        if (l.conn) {
+            ReplyParser reply;
+            Attempt got = read_reply(*l.conn, deadline, nullptr, l.sink, reply);
+            l.again = got.stale && l.reused;
+            if (got.x.end == Exchange::End::complete && reply.reusable()) keep(ep, std::move(*l.conn));
+            l.x = ended(std::move(got), started);
+        }
+        // Nothing of its reply was read, so the request may go again, by the single path.
+        if (l.again) l.x = exchange(ep, l.req, deadline, nullptr, l.sink);
     }
 }
 

@@ -146,9 +146,11 @@ def test_log_debug_shows_each_etcd_request_with_its_round_trip(lokt, etcd):
     r = run("guard", "x", "--", "true", env={"LOKT_LOG": "debug"})
     assert r.returncode == 0, r.stderr
     trips = [l.split(": debug: ", 1)[1] for l in r.stderr.splitlines() if ": debug: etcd /v3/" in l]
-    # The uncontended guard: the re-entrancy read, the lease, take, release.
-    assert [t.split()[1] for t in trips] == ["/v3/kv/range", "/v3/lease/grant", "/v3/kv/txn", "/v3/kv/txn"], trips
-    assert all(t.endswith(" ms") and " HTTP 200 in " in t for t in trips), trips
+    # The uncontended guard: the re-entrancy read with the lease grant beside it (both sent
+    # at once, one wait), then take and release.
+    assert [t.split()[1] for t in trips] == ["/v3/kv/range", "/v3/kv/txn", "/v3/kv/txn"], trips
+    assert trips[0].startswith("etcd /v3/kv/range HTTP 200 and /v3/lease/grant HTTP 200 side by side in "), trips
+    assert all(t.endswith(" ms") and " HTTP 200 " in t for t in trips), trips
 
 
 def test_a_revoked_lease_is_lost_and_ends_the_command(lokt, etcd, tmp_path):

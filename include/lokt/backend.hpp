@@ -119,6 +119,10 @@ public:
     /// How long a lock taken with TTL `requested` lives unless renewed (zero: until released).
     /// On etcd a lock without --ttl still sits on a short lease that its holder keeps alive.
     virtual Nanos lease_ttl(Nanos requested) const { return requested; }
+    /// A guard's front, before its reads: its supervisor will soon hold locks kept alive
+    /// (kind guard or shim) with TTL `ttl`. The etcd backend sends that lease's grant beside
+    /// the front's next read, so the supervisor starts with the lease instead of asking for it.
+    virtual void expect_kept(Nanos ttl) { (void)ttl; }
     /// Whether losing a lock ends the guarded command unless --on-lost says otherwise: true
     /// where a lost lock may already be another machine's (etcd).
     virtual bool loss_ends_command() const { return false; }

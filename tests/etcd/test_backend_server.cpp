@@ -190,3 +190,45 @@ TEST_CASE("etcd backend: a guard's lock stays on the lease its holder keeps aliv
     REQUIRE(gone.ok());
     CHECK_FALSE(gone->record);
 }
+
+namespace {
+
+/// The ids of every lease etcd has (LeaseLeases, through the JSON gateway).
+std::vector<std::string> leases(const EtcdServer& s) {
+    auto u = etcd::parse_backend_url(s.url("b"));
+    REQUIRE(u.ok());
+    etcd::ClientOptions o;
+    o.url = *u;
+    auto t = etcd::http_transport(o);
+    REQUIRE(t.ok());
+    auto r = (*t)->post("/v3/lease/leases", nlohmann::json::object(), std::chrono::seconds(5));
+    REQUIRE(r.ok());
+    std::vector<std::string> ids;
+    for (const auto& l : r->value("leases", nlohmann::json::array())) ids.push_back(l.value("ID", ""));
+    return ids;
+}
+
+} // namespace
+
+TEST_CASE("etcd backend: a guard's lease is granted beside the front's read and then kept", "[etcd-server]") {
+    EtcdServer server;
+    auto g = backend(server, "guard");
+    CHECK(leases(server).empty());
+    g->expect_kept(Nanos(0));
+    auto read = g->read("x");
+    REQUIRE(read.ok());
+    CHECK_FALSE(read->record);
+    const auto granted = leases(server);
+    REQUIRE(granted.size() == 1);  // sent beside the read
+
+    AcquireRequest req = lease(*g, "x");
+    req.kind = LockKind::guard;
+    auto got = g->try_acquire(req);
+    REQUIRE(got.ok());
+    REQUIRE(std::holds_alternative<Acquired>(*got));
+    CHECK(leases(server) == granted);  // the lock sits on that lease: no second grant
+
+    // Only the next read after the hint carries a grant.
+    REQUIRE(g->read("y").ok());
+    CHECK(leases(server) == granted);
+}

@@ -262,3 +262,29 @@ TEST_CASE("http transport: threads share one transport", "[etcd-http]") {
     CHECK(server.requests().size() == 100);
     CHECK(server.connections() <= 8);  // connections are pooled, not one per request
 }
+
+TEST_CASE("http transport: post_pair sends both requests before reading either reply", "[etcd-http]") {
+    HttpTestServer* self = nullptr;
+    HttpTestServer server([&](ServerConn& c) {
+        auto req = c.read_request();
+        if (!req) return;
+        // No reply until both requests are in: a transport that waited for the first reply
+        // before sending the second would time out here.
+        if (!self->wait_requests(2)) return;
+        c.reply(json{{"got", json::parse(req->body)}}.dump());
+        while (c.read_request()) c.reply(kOk);
+    });
+    self = &server;
+    auto t = transport_for(server.url(), std::chrono::seconds(5));
+    auto [a, b] = t->post_pair("/v3/kv/range", json{{"n", 1}}, "/v3/lease/grant", json{{"n", 2}},
+                               std::chrono::seconds(5));
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    CHECK((*a)["got"]["n"] == 1);
+    CHECK((*b)["got"]["n"] == 2);
+    CHECK(server.connections() == 2);
+    // Both connections went back to the pool.
+    REQUIRE(post(*t).ok());
+    REQUIRE(post(*t).ok());
+    CHECK(server.connections() == 2);
+}

@@ -70,6 +70,9 @@ public:
     Result<ReleaseOutcome> break_stale(const std::string& name) override;
 
     Result<ReadOutcome> read(const std::string& name) const override;
+    void expect_kept(Nanos ttl) override {
+        if (!kept_lease_) kept_hint_ = kept_ttl_sec(ttl);
+    }
     Result<std::vector<LockRecord>> holders(const std::string& name) const override;
     Result<std::vector<lokt::LockEntry>> list(bool prune_expired) override;
     std::vector<UnreadableLock> unreadable(const std::vector<lokt::LockEntry>&) const override { return {}; }
@@ -131,6 +134,10 @@ private:
     Identity self_;
     LocalView view_;
     std::unique_ptr<Session> kept_lease_;
+    /// expect_kept's TTL, until the next read sends the grant beside it.
+    mutable std::optional<int64_t> kept_hint_;
+    /// The lease that grant gave, until kept_lease() starts keeping it alive.
+    mutable std::optional<GrantAhead> kept_ahead_;
     std::map<std::string, LockRecord> kept_;  ///< lock id → record, of the locks on kept_lease_
 };
 

@@ -9,6 +9,13 @@
 
 namespace lokt::etcd {
 
+/// A lease granted ahead of the Session that will keep it alive (etcd/session.hpp).
+struct GrantAhead {
+    LeaseGrant grant;
+    int64_t requested_ttl = 0;     ///< what was asked for (etcd may have raised it)
+    Steady::time_point sent;       ///< when the grant was sent: its TTL ran from no earlier
+};
+
 class Client {
 public:
     /// A client that talks through `transport` (never null).
@@ -22,6 +29,10 @@ public:
     Result<DeleteRangeResponse> delete_range(const DeleteRangeRequest& r);
     Result<TxnResponse> txn(const TxnRequest& r);
 
+    /// range(r) with the grant of a `ttl_sec` lease sent beside it, served side by side where
+    /// the transport can; `grant` is set when the grant came back whole. A range whose reply
+    /// did not come back is sent again on its own (a read may be repeated); the grant never is.
+    Result<RangeResponse> range_beside_grant(const RangeRequest& r, int64_t ttl_sec, std::optional<GrantAhead>& grant);
     /// Grants a lease of `ttl_sec` seconds (etcd may raise it to its minimum TTL).
     Result<LeaseGrant> lease_grant(int64_t ttl_sec);
     /// One keepalive round trip; ttl <= 0 in the answer means the lease is gone.

@@ -134,6 +134,10 @@ public:
     Result<std::optional<FreezeEntry>> frozen(const std::string& name);
     /// The current holder of `name`, if any (the oldest key: one of several when shared).
     Result<std::optional<LockEntry>> holder(const std::string& name);
+    /// holder(name), with the grant of a `ttl_sec` lease sent beside the read
+    /// (Client::range_beside_grant); `grant` is set when it came back.
+    Result<std::optional<LockEntry>> holder_beside_grant(const std::string& name, int64_t ttl_sec,
+                                                         std::optional<GrantAhead>& grant);
     /// Every key of `name`, holders and waiters, oldest first.
     Result<std::vector<LockEntry>> queue(const std::string& name);
     /// True while `fence` is the current holder's fencing token.

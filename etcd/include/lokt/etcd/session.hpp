@@ -18,6 +18,8 @@ class Session {
 public:
     /// Grants a lease of `ttl_sec` and keeps it alive every TTL/3 until stop() or revoke().
     static Result<std::unique_ptr<Session>> open(Client& client, int64_t ttl_sec);
+    /// A session on a lease granted ahead (Client::range_beside_grant): no round trip.
+    static Result<std::unique_ptr<Session>> adopt(Client& client, const GrantAhead& ahead);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;

@@ -129,6 +129,13 @@ public:
     /// (then Ok with no more calls), or the stream breaks (an Error). One endpoint, no failover.
     Result<void> stream(const std::string& path, const nlohmann::json& body, Deadline deadline,
                         Cancel* cancel, const std::function<bool(const nlohmann::json&)>& on_message);
+    /// POSTs two requests to the current endpoint at once (each on a connection of its own,
+    /// where the transport can: then etcd serves them side by side) and returns each decoded
+    /// reply. No failover and no second attempt: an Error for a request that did not come back
+    /// whole with HTTP 200, which the caller may send again if that is safe.
+    std::pair<Result<nlohmann::json>, Result<nlohmann::json>> post_pair(
+        const std::string& path_a, const nlohmann::json& body_a, const std::string& path_b,
+        const nlohmann::json& body_b, Nanos timeout);
     /// POSTs `body` to `path` on endpoint `ep` only (no failover), timing the round trip.
     Result<Probe> probe(size_t ep, const std::string& path, const nlohmann::json& body);
     /// Makes the next requests use the next endpoint (after a stream broke).
@@ -144,6 +151,10 @@ protected:
     /// `deadline`; `cancel` (may be null) ends it early. Never fails over.
     virtual Exchange exchange(size_t ep, const HttpRequest& request, Deadline deadline, Cancel* cancel,
                               BodySink& sink) = 0;
+    /// exchange() of `a` and of `b`; a transport that can send both before reading either
+    /// overrides it. This one sends them one after the other.
+    virtual void exchange_pair(size_t ep, const HttpRequest& a, const HttpRequest& b, Deadline deadline,
+                               BodySink& sink_a, BodySink& sink_b, Exchange& x_a, Exchange& x_b);
     /// "HOST:PORT" of endpoint `ep`, as errors name it.
     std::string where(size_t ep) const;
 
