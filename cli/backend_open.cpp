@@ -12,6 +12,7 @@
 #include "lokt/repo_namespace.hpp"
 #include "lokt/root_fs.hpp"
 #include "lokt/sys.hpp"
+#include "lokt/text.hpp"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -28,13 +29,6 @@ namespace {
 using OpenEtcd = Backend* (*)(const std::string& url, const std::string& default_prefix, const Identity& self,
                               std::string& error);
 
-std::string trim(std::string_view s) {
-    const auto first = s.find_first_not_of(" \t\r");
-    if (first == std::string_view::npos) return {};
-    const auto last = s.find_last_not_of(" \t\r");
-    return std::string(s.substr(first, last - first + 1));
-}
-
 /// The value of the `backend = …` line of ROOT/config ("" when there is none).
 Result<std::string> configured_backend(const Root& root) {
     const std::string path = root.path + "/config";
@@ -44,17 +38,17 @@ Result<std::string> configured_backend(const Root& root) {
         if (fd.error().sys_errno == ENOENT) return std::string();
         return fd.error();
     }
-    auto text = sys::read_all(fd->get(), 64 << 10);
-    if (!text) return Error{"cannot read " + path + ": " + text.error().message};
-    std::string_view rest(*text);
+    auto content = sys::read_all(fd->get(), 64 << 10);
+    if (!content) return Error{"cannot read " + path + ": " + content.error().message};
+    std::string_view rest(*content);
     while (!rest.empty()) {
         auto nl = rest.find('\n');
-        std::string line = trim(rest.substr(0, nl));
+        std::string_view line = text::trim(rest.substr(0, nl));
         rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
         if (line.empty() || line[0] == '#') continue;
         auto eq = line.find('=');
-        if (eq == std::string::npos || trim(std::string_view(line).substr(0, eq)) != "backend") continue;
-        return trim(std::string_view(line).substr(eq + 1));
+        if (eq == std::string_view::npos || text::trim(line.substr(0, eq)) != "backend") continue;
+        return std::string(text::trim(line.substr(eq + 1)));
     }
     return std::string();
 }

@@ -3,6 +3,7 @@
 #include "lokt/root.hpp"
 #include "lokt/root_fs.hpp"
 #include "lokt/sys.hpp"
+#include "lokt/text.hpp"
 
 #include <fcntl.h>
 
@@ -18,17 +19,7 @@ constexpr size_t kReadableMax = 64;      // of the namespace's readable part
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return s;
-}
+using text::trim;
 
 /// A git config value as git reads it: quotes group, backslash escapes, '#' or ';' outside
 /// quotes starts a comment, unquoted surrounding blanks are dropped.
@@ -68,19 +59,19 @@ bool is_origin_section(std::string_view header) {
     if (auto q = header.find('"'); q != std::string_view::npos) {
         std::string_view rest = header.substr(q + 1);
         if (!rest.ends_with('"')) return false;
-        return lower(trim(header.substr(0, q))) == "remote" && rest.substr(0, rest.size() - 1) == "origin";
+        return text::iequals(trim(header.substr(0, q)), "remote") && rest.substr(0, rest.size() - 1) == "origin";
     }
     // [remote.origin], the old spelling (its subsection is case-insensitive).
-    return lower(header) == "remote.origin";
+    return text::iequals(header, "remote.origin");
 }
 
-/// The first `url` of the origin section in a config file's text.
-std::optional<std::string> origin_in(std::string_view text) {
+/// The first `url` of the origin section in a config file's content.
+std::optional<std::string> origin_in(std::string_view config) {
     bool in_origin = false;
-    while (!text.empty()) {
-        auto nl = text.find('\n');
-        std::string_view line = trim(text.substr(0, nl));
-        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    while (!config.empty()) {
+        auto nl = config.find('\n');
+        std::string_view line = trim(config.substr(0, nl));
+        config = nl == std::string_view::npos ? std::string_view() : config.substr(nl + 1);
         if (line.starts_with('[')) {
             auto close = line.find(']');
             if (close == std::string_view::npos) return std::nullopt;  // git refuses such a file too
@@ -89,7 +80,7 @@ std::optional<std::string> origin_in(std::string_view text) {
         }
         if (!in_origin || line.empty() || line[0] == '#' || line[0] == ';') continue;
         auto eq = line.find('=');
-        if (eq == std::string_view::npos || lower(trim(line.substr(0, eq))) != "url") continue;
+        if (eq == std::string_view::npos || !text::iequals(trim(line.substr(0, eq)), "url")) continue;
         std::string url = config_value(line.substr(eq + 1));
         if (!url.empty()) return url;
     }
@@ -109,9 +100,9 @@ std::string host_of(std::string_view authority) {
     if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
     if (authority.starts_with('[')) {  // [v6 address]:port
         auto close = authority.find(']');
-        return lower(authority.substr(0, close == std::string_view::npos ? authority.size() : close + 1));
+        return text::ascii_lower(authority.substr(0, close == std::string_view::npos ? authority.size() : close + 1));
     }
-    return lower(authority.substr(0, authority.find(':')));
+    return text::ascii_lower(authority.substr(0, authority.find(':')));
 }
 
 std::string joined(const std::string& host, std::string_view path) {
@@ -134,9 +125,9 @@ uint64_t fnv1a(std::string_view s) {
 std::optional<std::string> origin_url(const std::string& git_common_dir) {
     auto fd = rootfs::open_file(git_common_dir, git_common_dir + "/config", O_RDONLY);
     if (!fd) return std::nullopt;
-    auto text = sys::read_all(fd->get(), kConfigMax);
-    if (!text) return std::nullopt;
-    return origin_in(*text);
+    auto content = sys::read_all(fd->get(), kConfigMax);
+    if (!content) return std::nullopt;
+    return origin_in(*content);
 }
 
 std::string normalize_remote(std::string_view url) {
@@ -144,7 +135,7 @@ std::string normalize_remote(std::string_view url) {
     if (url.empty()) return "";
     if (auto scheme = url.find("://"); scheme != std::string_view::npos) {
         std::string_view rest = url.substr(scheme + 3);
-        if (lower(url.substr(0, scheme)) == "file") return std::string(strip_path_ends(rest));
+        if (text::iequals(url.substr(0, scheme), "file")) return std::string(strip_path_ends(rest));
         auto slash = rest.find('/');
         return joined(host_of(rest.substr(0, slash)), slash == std::string_view::npos ? "" : rest.substr(slash));
     }

@@ -1,5 +1,7 @@
 #include "lokt/etcd/http_reply.hpp"
 
+#include "lokt/text.hpp"
+
 #include <algorithm>
 #include <charconv>
 
@@ -11,17 +13,8 @@ namespace {
 constexpr size_t kMaxLine = 8 << 10;
 constexpr size_t kMaxHead = 64 << 10;
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
+using text::iequals;
+using text::trim;
 
 /// True if the comma-separated list `value` has `token` (case-insensitive); with `last`,
 /// only as its last element (Transfer-Encoding's final coding).
