@@ -9,6 +9,7 @@
 #include "self_path.hpp"
 
 #include "lokt/identity.hpp"
+#include "lokt/log.hpp"
 #include "lokt/root.hpp"
 #include "lokt/rules.hpp"
 #include "lokt/seccomp_shim.hpp"
@@ -36,6 +37,13 @@ int cmd_seccomp_shim(const Command& cmd, const Args& args) {
     opt.root = *root;
     opt.who = current_identity();
     opt.lokt_bin = self_exe();
+    // The preload screens execs for the filter where it can load; without it (not installed,
+    // or --no-preload) every exec in the tree stops in the filter, which is slower, not wrong.
+    if (!args.has("no-preload")) {
+        const std::string lib = preload_lib_path();
+        if (sys::exists(lib)) opt.preload_lib = lib;
+        else LOKT_LOG(info, "no preload library at ", lib, ": every exec stops in the seccomp filter");
+    }
     if (auto v = args.value("rules")) {
         opt.rules_path = absolute_path(*v);
         if (!sys::exists(opt.rules_path)) return fail(ExitCode::error, "no rules file at " + opt.rules_path);

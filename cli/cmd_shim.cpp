@@ -6,6 +6,7 @@
 #include "cli.hpp"
 #include "self_path.hpp"
 
+#include "lokt/preload_env.hpp"
 #include "lokt/root.hpp"
 #include "lokt/rules.hpp"
 #include "lokt/proc/exit_status.hpp"
@@ -23,24 +24,13 @@
 namespace lokt::cli {
 namespace {
 
-// True if `list` (LD_PRELOAD: entries separated by ':' or spaces) already names `lib`.
-bool lists_entry(const std::string& list, const std::string& lib) {
-    size_t i = 0;
-    while (i < list.size()) {
-        size_t e = list.find_first_of(": ", i);
-        if (e == std::string::npos) e = list.size();
-        if (list.compare(i, e - i, lib) == 0 && e - i == lib.size()) return true;
-        i = e + 1;
-    }
-    return false;
-}
-
 void set_env(const char* name, const std::string& value) { ::setenv(name, value.c_str(), 1); }
 
 } // namespace
 
 int cmd_shim(const Command& cmd, const Args& args) {
     if (args.has("seccomp")) return cmd_seccomp_shim(cmd, args);  // cli/cmd_seccomp.cpp
+    if (args.has("no-preload")) return usage_error(cmd, "--no-preload goes with --seccomp");
     // The preloaded library runs `lokt guard --kind shim`, which runs on every backend.
     if (!args.positional.empty())
         return usage_error(cmd, "unexpected argument \"" + args.positional[0] + "\" (put the command after \"--\")");
@@ -76,19 +66,12 @@ int cmd_shim(const Command& cmd, const Args& args) {
         auto pinned = pinned_backend(*root);
         if (!pinned) return fail(pinned.error());
         set_env("LOKT_BACKEND", *pinned);
-        const char* old_preload = std::getenv("LD_PRELOAD");
-        std::string preload = old_preload ? old_preload : "";
-        if (!lists_entry(preload, lib)) preload = preload.empty() ? lib : lib + ":" + preload;
-        set_env("LD_PRELOAD", preload);
+        set_env("LD_PRELOAD", preload_list_with(std::getenv("LD_PRELOAD"), lib));
         set_env("LOKT_SHIM", "1");
         set_env("LOKT_BIN", self);
         set_env("LOKT_RULES", rules_file);
         set_env("LOKT_ROOT", root->path);
-        // Sanitizer runtimes abort when they are not first in the library list.
-        const char* asan = std::getenv("ASAN_OPTIONS");
-        std::string asan_opts = asan ? asan : "";
-        if (asan_opts.find("verify_asan_link_order") == std::string::npos)
-            set_env("ASAN_OPTIONS", asan_opts.empty() ? "verify_asan_link_order=0" : asan_opts + ":verify_asan_link_order=0");
+        set_env("ASAN_OPTIONS", asan_options_for_preload(std::getenv("ASAN_OPTIONS")));
     }
 
     const std::vector<std::string>& argv = args.rest;

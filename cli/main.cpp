@@ -165,7 +165,7 @@ const std::vector<Command>& commands() {
          "Exit 0 when nothing failed, 1 otherwise.\n\n"
          "  --json  {\"root\", \"root_source\", \"checks\": [{\"name\", \"status\", \"detail\"}], \"ok\"}",
          {{"json", false}}, false, cmd_doctor},
-        {"shim", "shim [--rules FILE] [--seccomp] -- CMD [ARG...]",
+        {"shim", "shim [--rules FILE] [--seccomp [--no-preload]] -- CMD [ARG...]",
          "run CMD so that every matching exec beneath it runs under lokt guard",
          "Runs CMD (an agent, a shell, a CI script) with liblokt_preload.so preloaded. Any exec\n"
          "anywhere in its tree whose argv matches a rule of the rules file runs as\n"
@@ -176,13 +176,17 @@ const std::vector<Command>& commands() {
          "unless LOKT_SHIM=off, which runs CMD without it.\n\n"
          "  --rules FILE   the rules file to use\n"
          "  --seccomp      also lock execs the preload cannot see (static and Go tools, raw\n"
-         "                 execve, stripped environments) through a seccomp exec filter\n\n"
+         "                 execve, stripped environments) through a seccomp exec filter;\n"
+         "                 the preload still screens the execs of programs that load it, so\n"
+         "                 that those no rule can match skip the filter's round trip\n"
+         "  --no-preload   with --seccomp: load no library into CMD's tree (LOKT_SHIM=off);\n"
+         "                 every exec then stops in the filter\n\n"
          "Environment set for CMD: LD_PRELOAD (library prepended), LOKT_SHIM=1, LOKT_BIN,\n"
          "LOKT_RULES, LOKT_ROOT, ASAN_OPTIONS+=verify_asan_link_order=0. LOKT_SHIM=off turns\n"
          "the shim off for a command and its tree; LOKT_SHIM_DEBUG=1 logs each decision.\n"
          "Without --seccomp, statically linked programs (e.g. Go tools) are not seen.\n"
          "See docs/shim.md.",
-         {{"rules", true}, {"seccomp", false}}, true, cmd_shim},
+         {{"rules", true}, {"seccomp", false}, {"no-preload", false}}, true, cmd_shim},
         {"rules", "rules check|match [--rules FILE] [-- CMD [ARG...]]",
          "check the rules file, or show which rule a command matches",
          "  check          list the rules and run the file's test lines (exit 1 on a parse\n"

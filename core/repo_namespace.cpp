@@ -1,5 +1,7 @@
 #include "lokt/repo_namespace.hpp"
 
+#include "lokt/fnv1a.hpp"
+
 #include "lokt/root.hpp"
 #include "lokt/root_fs.hpp"
 #include "lokt/sys.hpp"
@@ -110,15 +112,6 @@ std::string joined(const std::string& host, std::string_view path) {
     return path.empty() ? host : host + "/" + std::string(path);
 }
 
-/// FNV-1a, 64 bits: stable across builds and machines, which is all the namespace needs.
-uint64_t fnv1a(std::string_view s) {
-    uint64_t h = 14695981039346656037ull;
-    for (unsigned char c : s) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 } // namespace
 
@@ -154,7 +147,7 @@ std::string prefix_for_remote(std::string_view normalized) {
         readable += keep ? c : '_';
     }
     char hash[9];
-    std::snprintf(hash, sizeof hash, "%08x", static_cast<unsigned>(fnv1a(normalized) >> 32));
+    std::snprintf(hash, sizeof hash, "%08x", static_cast<unsigned>(fnv1a(normalized.data(), normalized.size()) >> 32));
     return "lokt-repo/" + readable + "-" + hash;
 }
 

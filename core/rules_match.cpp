@@ -174,6 +174,10 @@ bool any_program_matches(const RuleSet& rs, const char* path) noexcept {
     return false;
 }
 
+bool exec_cannot_match(const RuleSet& rs, const char* path) noexcept {
+    return (path[0] == '/' || !rs.any_path_pattern) && !any_program_matches(rs, path);
+}
+
 bool decide(const RuleSet& rs, const char* path, const char* const* args, size_t nargs,
             Decision* out) noexcept {
     out->name_count = 0;

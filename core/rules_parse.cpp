@@ -2,6 +2,8 @@
 // matcher: liblokt_preload.so parses the file once in its constructor, without heap or stdio.
 
 #include "lokt/rules_match.hpp"
+
+#include "lokt/fnv1a.hpp"
 #include "lokt/slot_count.hpp"
 
 #include <cstring>
@@ -282,6 +284,7 @@ struct Parser {
 bool parse(const char* data, size_t len, RuleSet* out, ParseError* err) noexcept {
     out->token_count = out->rule_count = out->test_count = 0;
     out->any_path_pattern = false;
+    out->fingerprint = fnv1a(data, len);
     err->line = 0;
     err->message[0] = '\0';
     Msg msg{err->message};

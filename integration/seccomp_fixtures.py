@@ -37,6 +37,7 @@ class Sc:
         self.rules = str(tmp_path / "rules")
         self.write_rules(rules)
         self.bindir = os.path.dirname(targets["probe"])
+        self.flags = []  # e.g. ["--no-preload"]: every exec stops in the filter
 
     def write_rules(self, text):
         with open(self.rules, "w") as f:
@@ -49,7 +50,7 @@ class Sc:
         return e
 
     def argv(self, cmd):
-        return ["shim", "--seccomp", "--rules", self.rules, "--", *cmd]
+        return ["shim", "--seccomp", *self.flags, "--rules", self.rules, "--", *cmd]
 
     def run(self, *cmd, owner="agent-a", timeout=60, **extra):
         return self.lokt.run(*self.argv(cmd), owner=owner, env=self.env(**extra), timeout=timeout)

@@ -16,16 +16,35 @@ from seccomp_fixtures import finish, sc, targets, touch  # noqa: F401  (fixtures
 ENOSYS, EBUSY = 38, 16
 
 
-def test_supervisor_killed_makes_exec_fail_with_enosys(sc):
+@pytest.mark.parametrize("probe,target", [
+    # An exec that stops in the filter: a static caller's, or one a rule may match.
+    ("probe-static", "/bin/true"),
+    ("probe", "fake-terraform"),
+])
+def test_supervisor_killed_makes_exec_fail_with_enosys(sc, probe, target):
     out = sc.path("probe.out")
     go = sc.path("go")
-    p = sc.start(sc.t["probe"], "waitfile", go, "/bin/true", PROBE_OUT=out)
+    p = sc.start(sc.t[probe], "waitfile", go, sc.t.get(target, target), "plan", PROBE_OUT=out)
     wait_for(lambda: os.path.exists(out), what="the probe to wait")
     os.kill(p.pid, signal.SIGKILL)  # the supervisor is the process the caller started
     p.wait()
     touch(go)
     wait_for(lambda: "exec-errno" in open(out).read(), what="the probe's exec")
     assert f"exec-errno={ENOSYS}" in open(out).read()
+
+
+def test_supervisor_killed_leaves_screened_execs_running(sc):
+    # An exec the preload screened (no rule can match it) never asks the supervisor, so it
+    # still runs after the supervisor is gone.
+    out, go, ran = sc.path("probe.out"), sc.path("go"), sc.path("ran")
+    p = sc.start(sc.t["probe"], "waitfile", go, "/bin/sh", "-c", f"echo ran > {ran}", PROBE_OUT=out)
+    wait_for(lambda: os.path.exists(out), what="the probe to wait")
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    touch(go)
+    wait_for(lambda: os.path.exists(ran) or "exec-errno" in open(out).read(), what="the probe's exec")
+    assert "exec-errno" not in open(out).read()
+    wait_for(lambda: open(ran).read() == "ran\n", what="the shell's output")
 
 
 def _subreaper(on):

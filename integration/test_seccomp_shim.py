@@ -40,9 +40,25 @@ def test_signal_and_missing_command(sc):
     assert 'error: cannot run "no-such-command-xyz"' in r.stderr
 
 
-def test_preload_is_switched_off_in_the_tree(sc):
-    r = sc.run("/bin/sh", "-c", "echo $LOKT_SHIM")
-    assert r.stdout.strip() == "off"
+def test_preload_only_screens_in_the_tree(sc):
+    # The preload is loaded as the filter's fast path and never locks itself (LOKT_SHIM=
+    # seccomp); with --no-preload it stays off and out of the tree.
+    show = 'echo "$LOKT_SHIM|$LD_PRELOAD|$LOKT_SECCOMP_PASS"'
+    shim, preload, pass_ = sc.run("/bin/sh", "-c", show).stdout.strip().split("|")
+    assert shim == "seccomp"
+    assert preload.split(":")[0].endswith("/liblokt_preload.so")
+    word, fingerprint = pass_.split(":")
+    assert len(word) == 16 and len(fingerprint) == 16 and int(word, 16) != 0
+    # A new word for every run.
+    assert sc.run("/bin/sh", "-c", show).stdout.strip().split("|")[2].split(":")[0] != word
+    sc.flags = ["--no-preload"]
+    assert sc.run("/bin/sh", "-c", show, LD_PRELOAD="").stdout.strip() == "off||"
+
+
+def test_no_preload_needs_seccomp(sc):
+    r = sc.lokt.run("shim", "--no-preload", "--", "/bin/true")
+    assert r.returncode == 64
+    assert r.stderr.startswith("error: --no-preload goes with --seccomp")
 
 
 def test_lokt_itself_is_never_locked(sc):

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 
+#include "lokt/seccomp_pass.hpp"
 #include "lokt/sys.hpp"
 
 namespace lokt::seccomp {
@@ -32,7 +33,7 @@ constexpr uint32_t kNativeArch = AUDIT_ARCH_AARCH64;
 
 } // namespace
 
-Result<FilterProgram> build_exec_filter() {
+Result<FilterProgram> build_exec_filter(uint64_t pass_word) {
     std::unique_ptr<void, CtxDeleter> ctx(seccomp_init(SCMP_ACT_ALLOW));
     if (!ctx) return Error{"seccomp_init failed"};
     // libseccomp kills foreign-architecture syscalls by default: a 32-bit helper would die.
@@ -51,6 +52,29 @@ Result<FilterProgram> build_exec_filter() {
         if (nr == __NR_SCMP_ERROR) return Error{std::string("libseccomp does not know ") + call};
         if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_NOTIFY, nr, 0); rc < 0)
             return lib_error("seccomp_rule_add", rc);
+    }
+    if (pass_word != 0) {
+        // The native execve with the pass word in its unused argument is let through: the rule
+        // is compiled into the native architecture's branch only (a 32-bit or x32 process never
+        // loads the 64-bit library that sends the word), then merged with the one above.
+        std::unique_ptr<void, CtxDeleter> native(seccomp_init(SCMP_ACT_ALLOW));
+        if (!native) return Error{"seccomp_init failed"};
+        if (int rc = seccomp_attr_set(native.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW); rc < 0)
+            return lib_error("seccomp_attr_set(ACT_BADARCH)", rc);
+        const int nr = seccomp_syscall_resolve_name("execve");
+        if (int rc = seccomp_rule_add(native.get(), SCMP_ACT_NOTIFY, nr, 1,
+                                      SCMP_CMP(seccomp_pass::kArgIndex, SCMP_CMP_NE, pass_word));
+            rc < 0)
+            return lib_error("seccomp_rule_add(pass word)", rc);
+        if (int rc = seccomp_rule_add(native.get(), SCMP_ACT_NOTIFY, seccomp_syscall_resolve_name("execveat"), 0);
+            rc < 0)
+            return lib_error("seccomp_rule_add", rc);
+        if (int rc = seccomp_arch_remove(ctx.get(), SCMP_ARCH_NATIVE); rc < 0)
+            return lib_error("seccomp_arch_remove", rc);
+        // On success the merge frees the filter merged in.
+        if (int rc = seccomp_merge(native.get(), ctx.get()); rc < 0) return lib_error("seccomp_merge", rc);
+        (void)ctx.release();
+        ctx = std::move(native);
     }
     int mfd = ::memfd_create("lokt-seccomp-bpf", MFD_CLOEXEC);
     if (mfd < 0) return Error::from_errno("memfd_create", errno);

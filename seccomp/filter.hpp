@@ -20,8 +20,10 @@ struct FilterProgram {
     sock_fprog fprog() { return {static_cast<unsigned short>(insns.size()), insns.data()}; }
 };
 
-/// Builds the filter and exports it.
-Result<FilterProgram> build_exec_filter();
+/// Builds the filter and exports it: every execve and execveat stops for a notification,
+/// except a native execve that carries `pass_word` (non-zero) in argument
+/// seccomp_pass::kArgIndex (lokt/seccomp_pass.hpp).
+Result<FilterProgram> build_exec_filter(uint64_t pass_word = 0);
 
 /// What an exec notification is about.
 enum class ExecCall : uint8_t { other, execve, execveat };

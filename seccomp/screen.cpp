@@ -14,11 +14,9 @@ Screen screen(const seccomp_notif& n, const rules::RuleSet& rs) noexcept {
     // Unreadable or long: the Inspector reads it again and decides (EFAULT passes there).
     if (!read_string_into(static_cast<pid_t>(n.pid), addr, path, sizeof path)) return Screen::inspect;
     if (path[0] == '\0') return Screen::inspect;  // execveat(fd, "", AT_EMPTY_PATH): via /proc
-    // An absolute path is the one every rule judges; a relative one is enough only while no
-    // rule names a full path (basename rules see the same last component either way).
     // No ID_VALID before this answer: if the thread is gone, so is the notification, and
     // CONTINUE fails harmlessly; a thread still waiting is the one whose memory we read.
-    if ((path[0] == '/' || !rs.any_path_pattern) && !rules::any_program_matches(rs, path)) return Screen::pass;
+    if (rules::exec_cannot_match(rs, path)) return Screen::pass;
     return Screen::inspect;
 }
 

@@ -281,9 +281,9 @@ int Supervisor::run() {
 }
 
 // The exec filter when there are rules to enforce (nullopt: none, or it cannot be built).
-std::optional<seccomp::FilterProgram> exec_filter(const SeccompShimOptions& opt) {
+std::optional<seccomp::FilterProgram> exec_filter(const SeccompShimOptions& opt, uint64_t pass_word) {
     if (!opt.rules || opt.rules->rule_count == 0) return std::nullopt;
-    auto built = seccomp::build_exec_filter();
+    auto built = seccomp::build_exec_filter(pass_word);
     if (built) return std::move(*built);
     if (opt.warn)
         opt.warn("cannot build the seccomp filter: " + built.error().message + "; running without seccomp locking");
@@ -328,11 +328,13 @@ int run_seccomp_shim(const SeccompShimOptions& opt, Backend& backend, const std:
     auto resolved = proc::resolve_command(cmd[0], std::getenv("PATH"));
     spec.path = resolved ? *resolved : cmd[0];  // the child reports the exec error itself
     spec.argv = cmd;
-    spec.env = seccomp::child_environment(opt);
+    // The preload's pass word: fresh for every run, so that no other tree's library can use it.
+    const uint64_t pass_word = opt.preload_lib.empty() || !opt.rules ? 0 : seccomp::new_pass_word();
+    spec.env = seccomp::child_environment(opt, pass_word);
     spec.wait_killable = opt.wait_killable;
     spec.set_nnp = ::geteuid() != 0;
 
-    std::optional<seccomp::FilterProgram> filter = exec_filter(opt);
+    std::optional<seccomp::FilterProgram> filter = exec_filter(opt, pass_word);
     if (filter) {
         spec.filter = &*filter;
         if (spec.set_nnp)

@@ -1,32 +1,59 @@
 #include "shim_process.hpp"
 
+#include "lokt/preload_env.hpp"
 #include "lokt/proc/event_poll.hpp"
 #include "lokt/proc/exit_status.hpp"
 #include "lokt/proc/signals.hpp"
+#include "lokt/seccomp_pass.hpp"
 #include "lokt/sys.hpp"
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 extern char** environ;
 
 namespace lokt::seccomp {
 
-std::vector<std::string> child_environment(const SeccompShimOptions& opt) {
-    const std::vector<std::pair<std::string, std::string>> set = {
-        // The preload, if also present, must not lock a second time what we lock.
-        {"LOKT_SHIM", "off"},
+uint64_t new_pass_word() {
+    uint64_t word = 0;
+    while (word == 0) {
+        if (::getrandom(&word, sizeof word, 0) != static_cast<ssize_t>(sizeof word)) {
+            // No entropy source (pre-3.17 kernel or seccomp'ed away): time and pid still make
+            // the word differ between runs, which is all it must do.
+            word = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                   (static_cast<uint64_t>(::getpid()) << 32);
+        }
+    }
+    return word;
+}
+
+std::vector<std::string> child_environment(const SeccompShimOptions& opt, uint64_t pass_word) {
+    std::vector<std::pair<std::string, std::string>> set = {
+        // A preload shim present in the tree must not lock a second time what we lock: it
+        // only screens execs for the filter (LOKT_SHIM=seccomp), or stays off.
+        {"LOKT_SHIM", pass_word ? "seccomp" : "off"},
         {"LOKT_BIN", opt.lokt_bin},
         {"LOKT_ROOT", opt.root.path},
         {"LOKT_RULES", opt.rules_path},
         {"LOKT_BACKEND", opt.backend_url},
     };
+    if (pass_word) {
+        char pass[seccomp_pass::kTextBytes];
+        seccomp_pass::format({pass_word, opt.rules->fingerprint}, pass);
+        set.emplace_back(seccomp_pass::kEnv, pass);
+        set.emplace_back("LD_PRELOAD", preload_list_with(std::getenv("LD_PRELOAD"), opt.preload_lib));
+        set.emplace_back("ASAN_OPTIONS", asan_options_for_preload(std::getenv("ASAN_OPTIONS")));
+    } else {
+        set.emplace_back(seccomp_pass::kEnv, "");  // an outer run's word is not ours: dropped
+    }
     std::vector<std::string> env;
     for (char** e = environ; e && *e; ++e) {
         bool replaced = false;

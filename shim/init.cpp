@@ -3,6 +3,8 @@
 
 #include "shim.hpp"
 
+#include "lokt/seccomp_pass.hpp"
+
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -56,11 +58,16 @@ void set_problem(State& s, Problem p, const char* a, const char* b) {
     append(s.problem_text, sizeof s.problem_text, &used, "; transparent locking is off in this process");
 }
 
-// Reads the rules file with raw syscalls into static storage; false with `problem` set.
-bool load_rules(State& s) {
+// Which rules file applies: LOKT_RULES, else ROOT/rules (nullptr: none at all).
+void find_rules(State& s) {
     const char* env_rules = std::getenv("LOKT_RULES");
     if (env_rules && *env_rules) s.rules_path = keep(s, env_rules);
     else if (s.root) s.rules_path = keep(s, s.root, "/rules");
+}
+
+// Reads the rules file with raw syscalls into static storage; false with `problem` set.
+// Async-signal-safe (the screen loads the rules at the first exec, maybe in a vfork child).
+bool load_rules(State& s) {
     if (!s.rules_path) return false;  // no configuration at all: nothing to match
     int fd;
     do { fd = ::open(s.rules_path, O_RDONLY | O_CLOEXEC); } while (fd < 0 && errno == EINTR);
@@ -120,13 +127,29 @@ void init() {
     s.active = mode && *mode && !flag_is(mode, "off") && !flag_is(mode, "0");
     s.debug = flag_is(std::getenv("LOKT_SHIM_DEBUG"), "1");
     s.doctor = !flag_is(std::getenv("LOKT_SHIM_DOCTOR"), "0");
-    if (s.active) {
+    if (s.active && flag_is(mode, "seccomp")) {
+        // Under `lokt shim --seccomp` the broker locks; this library only screens execs for
+        // its filter, with the rules the broker parsed. A rules file that changed since (or
+        // any other doubt) turns the screen off, so that every exec stops in the filter: the
+        // broker reports problems with the rules, not each process.
+        // The rules are read at the first exec (screen_ready()): most processes never exec.
+        snapshot(s);
+        seccomp_pass::Pass pass;
+        if (seccomp_pass::parse(std::getenv(seccomp_pass::kEnv), &pass)) {
+            find_rules(s);
+            s.screening = s.rules_path != nullptr;
+            s.pass_word = pass.word;
+            s.pass_fingerprint = pass.fingerprint;
+            s.spawn_ok = spawn_layout_known();
+        }
+    } else if (s.active) {
         snapshot(s);
         if (const char* r = std::getenv("LOKT_ROOT"); r && *r) s.root = keep(s, r);
         const char* bin = std::getenv("LOKT_BIN");
         if (bin && bin[0] == '/' && (s.lokt_bin = keep(s, bin))) {
             // Whether this process is lokt itself (stat of /proc/self/exe costs ~10 µs) is
             // settled at the first exec that matches a rule: most processes never get there.
+            find_rules(s);
             s.matching = load_rules(s);
         } else {
             set_problem(s, Problem::lokt_bin_missing, "LOKT_BIN is not an absolute path to lokt: ",
@@ -174,6 +197,26 @@ LoktIdentity may_rewrite() {
     return found;
 }
 const rules::RuleSet& rule_set() { return g_rules; }
+
+bool screen_ready() {
+    State& s = g_state;
+    ScreenRules now = __atomic_load_n(&s.screen_rules, __ATOMIC_ACQUIRE);
+    if (now == ScreenRules::unread) {
+        // One thread (or a signal handler that interrupted it) reads; any exec meanwhile is
+        // simply not screened: it stops in the filter, as it would without this library.
+        ScreenRules expected = ScreenRules::unread;
+        if (!__atomic_compare_exchange_n(&s.screen_rules, &expected, ScreenRules::reading, false,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return false;
+        const int saved = errno;
+        // The broker's rules or none: a file changed since it started must not decide.
+        now = load_rules(s) && g_rules.fingerprint == s.pass_fingerprint ? ScreenRules::usable
+                                                                           : ScreenRules::unusable;
+        errno = saved;
+        __atomic_store_n(&s.screen_rules, now, __ATOMIC_RELEASE);
+    }
+    return now == ScreenRules::usable;
+}
 void ensure_init() {
     if (!g_state.initialised) init();
 }

@@ -18,6 +18,29 @@
 extern char** environ;
 
 namespace lokt::shim {
+
+int call_real(const Call& c, char* const* envp, int saved_errno) {
+    const RealFns& r = state().real;
+    errno = saved_errno;
+    const bool same_env = envp == c.envp;
+    switch (c.fn) {
+    case Fn::execve: return r.execve(c.file, c.argv, envp);
+    case Fn::execv: return same_env ? r.execv(c.file, c.argv) : r.execve(c.file, c.argv, envp);
+    case Fn::execvp: return same_env ? r.execvp(c.file, c.argv) : r.execvpe(c.file, c.argv, envp);
+    case Fn::execvpe: return r.execvpe(c.file, c.argv, envp);
+    case Fn::spawn: return r.posix_spawn(c.pid, c.file, c.actions, c.attr, c.argv, envp);
+    case Fn::spawnp: return r.posix_spawnp(c.pid, c.file, c.actions, c.attr, c.argv, envp);
+    case Fn::fexecve:
+        if (r.fexecve) return r.fexecve(c.fd, c.argv, envp);
+        break;
+    case Fn::execveat:
+        if (r.execveat) return r.execveat(c.fd, c.file, c.argv, envp, c.flags);
+        break;
+    }
+    errno = ENOSYS;
+    return -1;
+}
+
 namespace {
 
 const char* fn_name(Fn f) {
@@ -63,28 +86,6 @@ void debug(const Call& c, const char* what, const char* detail) {
     append(line, sizeof line, &used, what);
     append(line, sizeof line, &used, detail);
     say(line);
-}
-
-int call_real(const Call& c, char* const* envp, int saved_errno) {
-    const RealFns& r = state().real;
-    errno = saved_errno;
-    const bool same_env = envp == c.envp;
-    switch (c.fn) {
-    case Fn::execve: return r.execve(c.file, c.argv, envp);
-    case Fn::execv: return same_env ? r.execv(c.file, c.argv) : r.execve(c.file, c.argv, envp);
-    case Fn::execvp: return same_env ? r.execvp(c.file, c.argv) : r.execvpe(c.file, c.argv, envp);
-    case Fn::execvpe: return r.execvpe(c.file, c.argv, envp);
-    case Fn::spawn: return r.posix_spawn(c.pid, c.file, c.actions, c.attr, c.argv, envp);
-    case Fn::spawnp: return r.posix_spawnp(c.pid, c.file, c.actions, c.attr, c.argv, envp);
-    case Fn::fexecve:
-        if (r.fexecve) return r.fexecve(c.fd, c.argv, envp);
-        break;
-    case Fn::execveat:
-        if (r.execveat) return r.execveat(c.fd, c.file, c.argv, envp, c.flags);
-        break;
-    }
-    errno = ENOSYS;
-    return -1;
 }
 
 bool is_spawn(const Call& c) { return c.fn == Fn::spawn || c.fn == Fn::spawnp; }
@@ -278,6 +279,7 @@ int dispatch(const Call& c) {
         fill_doctored(doctored, c.envp, missing);
         envp = doctored;
     }
+    if (s.screening) return screened_call(c, envp, saved);
     if (!s.matching) return call_real(c, envp, saved);
 
     char resolved[PATH_MAX];

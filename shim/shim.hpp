@@ -6,6 +6,7 @@
 #include "lokt/rules_match.hpp"
 
 #include <limits.h>
+#include <stdint.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -33,9 +34,9 @@ struct RealFns {
 };
 
 /// The variables the shim puts back into an envp that lost them.
-inline constexpr const char* kKeptVars[] = {"LD_PRELOAD", "LOKT_SHIM", "LOKT_BIN",
-                                            "LOKT_RULES", "LOKT_ROOT", "LOKT_HELD"};
-inline constexpr int kKeptCount = 6;
+inline constexpr const char* kKeptVars[] = {"LD_PRELOAD", "LOKT_SHIM", "LOKT_BIN", "LOKT_RULES",
+                                            "LOKT_ROOT",  "LOKT_HELD", "LOKT_SECCOMP_PASS"};
+inline constexpr int kKeptCount = 7;
 /// The most environment entries the shim copies onto the stack to restore its variables (64 KiB).
 inline constexpr size_t kMaxDoctoredEnv = 8192;
 inline constexpr size_t kKeptArena = 3 * PATH_MAX + 4096;  ///< snapshots and paths; what does not fit is skipped
@@ -55,11 +56,20 @@ struct LoktIdentity {
 /// Why a process's matching is off (reported once, by the constructor).
 enum class Problem : uint8_t { none, rules_unreadable, rules_invalid, lokt_bin_missing };
 
-/// Everything the constructor learned; read-only afterwards.
+/// The screen's rules, read at the first exec: not yet, being read (by one thread), read and
+/// the broker's (usable), or not (missing, broken or changed since the broker read them).
+enum class ScreenRules : uint8_t { unread, reading, usable, unusable };
+
+/// Everything the constructor learned; read-only afterwards (but for the __atomic fields).
 struct State {
+    bool spawn_ok;      ///< screening: screened_spawn may run (spawn_layout_known())
     bool initialised;
     bool active;        ///< LOKT_SHIM set and not "off": doctoring (and maybe matching) on
     bool matching;      ///< rules loaded and this process may rewrite
+    bool screening;     ///< LOKT_SHIM=seccomp with a valid pass: screen execs for the filter
+    ScreenRules screen_rules;  ///< screening: the rules' state; __atomic builtins only
+    uint64_t pass_word;        ///< screening: the word an exec no rule can match carries
+    uint64_t pass_fingerprint; ///< screening: the broker's rules (RuleSet::fingerprint)
     bool doctor;        ///< LOKT_SHIM_DOCTOR != "0"
     bool debug;         ///< LOKT_SHIM_DEBUG=1
     Identity identity;  ///< see may_rewrite(); accessed with __atomic builtins only
@@ -105,6 +115,9 @@ struct Call {
     int flags = 0;
 };
 
+/// The real libc function of `c`, with environment `envp` and errno set to `saved_errno`.
+int call_real(const Call& c, char* const* envp, int saved_errno);
+
 /// True for the *p calls given a bare name (they search PATH).
 bool searches_path(const Call& c);
 /// The file the call would run, into buf (PATH_MAX), if it is an existing executable
@@ -112,6 +125,26 @@ bool searches_path(const Call& c);
 bool resolve(const Call& c, char* buf, struct stat* st);
 /// Makes buf absolute against the working directory.
 bool absolutize(char* buf);
+
+// --- the seccomp filter's fast path (screened_exec.cpp, screened_spawn.cpp) ---
+
+/// Screening, and the rules are the broker's: loads them on the first call (async-signal-
+/// safe, any thread; false while another thread loads them).
+bool screen_ready();
+/// Under `lokt shim --seccomp` (state().screening): makes the exec `c` with environment
+/// `envp` itself when no rule can match it, carrying the pass word so that the filter lets it
+/// through (lokt/seccomp_pass.hpp); otherwise, or when that fails, the real call. Same results
+/// and errno as the real call.
+int screened_call(const Call& c, char* const* envp, int saved_errno);
+/// execve(path) as a raw system call; with the pass word when no rule can match `path`.
+int screened_execve(const char* path, char* const* argv, char* const* envp);
+/// posix_spawn(p) as glibc does it, except that the child's execs go through screened_execve.
+/// Returns posix_spawn's result; *handled false (nothing done) for attribute flags or file
+/// actions this glibc's layout is not known to have.
+int screened_spawn(const Call& c, char* const* envp, bool* handled);
+/// What screened_spawn needs to know about this glibc: whether its file-action layout is the
+/// one spawn.cpp mirrors (checked once, by the constructor, when screening).
+bool spawn_layout_known();
 
 // --- small async-signal-safe helpers (util.cpp) ---
 

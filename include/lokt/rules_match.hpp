@@ -82,6 +82,7 @@ struct RuleSet {
     uint32_t rule_count;
     uint32_t test_count;
     bool any_path_pattern;  ///< some token 0 contains '/': basename prefilter is not enough
+    uint64_t fingerprint;   ///< FNV-1a of the text parse() was given: same file, same value
     Rule rules[kMaxRules];
     Token tokens[kMaxTokens];
     Test tests[kMaxTests];
@@ -115,6 +116,11 @@ bool rule_matches(const RuleSet& rs, const Rule& rule, const char* path, const c
 /// A quick test on the program alone: could any rule match `path`? (false lets the exec path
 /// skip PATH search and stat when nothing can match).
 bool any_program_matches(const RuleSet& rs, const char* path) noexcept;
+
+/// The screen of an exec by the path string the kernel is given (what the seccomp broker reads
+/// and what the preload library passes): true when no rule can match that exec. A relative
+/// path can be judged only while no rule names a full path.
+bool exec_cannot_match(const RuleSet& rs, const char* path) noexcept;
 
 /// The combined decision for one exec: the distinct lock names (sorted, ascending) of every
 /// matching rule, and the strictest options among those rules.

@@ -27,6 +27,9 @@ struct SeccompShimOptions {
     std::string rules_path;               ///< exported to CMD as LOKT_RULES
     std::string backend_url;              ///< exported to CMD as LOKT_BACKEND (cli pinned_backend)
     std::string lokt_bin;                 ///< lokt itself: its execs are never locked
+    /// liblokt_preload.so, loaded into CMD's tree as the filter's fast path (LOKT_SHIM=seccomp,
+    /// lokt/seccomp_pass.hpp); empty: no preload, CMD gets LOKT_SHIM=off.
+    std::string preload_lib;
     Nanos ttl{0};                         ///< > 0: shim locks expire unless renewed (every ttl/2)
     /// The text after "lokt: " for a refusal (held or frozen), written to the stderr of the
     /// process whose exec is refused; `tool` is the program's name (empty: not about one exec),

@@ -1,0 +1,55 @@
+// The seccomp filter's fast path for the exec calls that name their file or search PATH:
+// an exec no rule can match is made here, as the raw system call with the pass word, so that
+// it skips the broker's round trip. Async-signal-safe (it may run in a vfork child).
+
+#include "shim.hpp"
+
+#include "lokt/rules_match.hpp"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace lokt::shim {
+
+int screened_execve(const char* path, char* const* argv, char* const* envp) {
+    // The unused arguments are passed as 0 when there is no word: never the word by chance.
+    const uint64_t word = path && rules::exec_cannot_match(rule_set(), path) ? state().pass_word : 0;
+    return static_cast<int>(::syscall(SYS_execve, path, argv, envp, word, 0, 0));
+}
+
+int screened_call(const Call& c, char* const* envp, int saved_errno) {
+    if (!screen_ready()) return call_real(c, envp, saved_errno);
+    switch (c.fn) {
+    case Fn::execve:
+    case Fn::execv:
+        // The same system call the real function makes: its failure is the answer.
+        errno = saved_errno;
+        return screened_execve(c.file, c.argv, envp);
+    case Fn::execvp:
+    case Fn::execvpe: {
+        // glibc's search, done by resolve(); if the exec of what it found fails, the real
+        // function searches again and reports its own error (or runs a script through sh).
+        char path[PATH_MAX];
+        struct stat st;
+        if (c.file && resolve(c, path, &st) && rules::exec_cannot_match(rule_set(), path))
+            screened_execve(path, c.argv, envp);
+        break;
+    }
+    case Fn::spawn:
+    case Fn::spawnp: {
+        bool handled = false;
+        errno = saved_errno;
+        const int rc = state().spawn_ok ? screened_spawn(c, envp, &handled) : 0;
+        if (handled) return rc;
+        break;
+    }
+    case Fn::fexecve:
+    case Fn::execveat:
+        break;  // rare: reported to the broker
+    }
+    return call_real(c, envp, saved_errno);
+}
+
+} // namespace lokt::shim
