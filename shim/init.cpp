@@ -122,6 +122,7 @@ void init() {
     s.real.posix_spawnp = next_symbol<SpawnFn>("posix_spawnp");
     s.real.fexecve = next_symbol<FexecveFn>("fexecve");
     s.real.execveat = next_symbol<ExecveatFn>("execveat");
+    s.real.fork = next_symbol<ForkFn>("fork");
 
     const char* mode = std::getenv("LOKT_SHIM");
     s.active = mode && *mode && !flag_is(mode, "off") && !flag_is(mode, "0");

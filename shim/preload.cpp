@@ -6,6 +6,7 @@
 #include "shim.hpp"
 
 #include <alloca.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -255,6 +256,25 @@ int run_guard(const Call& c, char* const* g, char* const* envp, int saved) {
     return call_real(c, envp, saved);
 }
 
+// The exec under `lokt shim`: rewritten into `lokt guard` when a rule matches. Not inlined into
+// dispatch(): its buffers (a path, the decision) stay off the stack of the other modes' execs,
+// where every page a forked child touches for the first time is a page fault.
+__attribute__((noinline)) int matching_call(const Call& c, char* const* envp, int saved) {
+    const State& s = state();
+    char resolved[PATH_MAX];
+    rules::Decision d;
+    if (!plan(c, resolved, &d)) return call_real(c, envp, saved);
+    if (!fits_arg_max(d, resolved, c.argv, envp)) {
+        say("warning: the command line is too long to run under lokt guard; running it without the lock");
+        return call_real(c, envp, saved);
+    }
+    // Bounded by ARG_MAX, just checked (glibc's execl puts its argv on the stack alike).
+    char** g = static_cast<char**>(alloca((guard_prefix_words(d) + count(c.argv) + 1) * sizeof(char*)));
+    fill_guard_argv(g, d, resolved, c.argv);
+    if (s.debug) debug_guard(c, d);
+    return run_guard(c, g, envp, saved);
+}
+
 int dispatch(const Call& c) {
     const int saved = errno;
     ensure_init();
@@ -281,19 +301,7 @@ int dispatch(const Call& c) {
     }
     if (s.screening) return screened_call(c, envp, saved);
     if (!s.matching) return call_real(c, envp, saved);
-
-    char resolved[PATH_MAX];
-    rules::Decision d;
-    if (!plan(c, resolved, &d)) return call_real(c, envp, saved);
-    if (!fits_arg_max(d, resolved, c.argv, envp)) {
-        say("warning: the command line is too long to run under lokt guard; running it without the lock");
-        return call_real(c, envp, saved);
-    }
-    // Bounded by ARG_MAX, just checked (glibc's execl puts its argv on the stack alike).
-    char** g = static_cast<char**>(alloca((guard_prefix_words(d) + count(c.argv) + 1) * sizeof(char*)));
-    fill_guard_argv(g, d, resolved, c.argv);
-    if (s.debug) debug_guard(c, d);
-    return run_guard(c, g, envp, saved);
+    return matching_call(c, envp, saved);
 }
 
 // Counts execl-style arguments: `first` and what follows it up to the terminating NULL.
@@ -347,6 +355,16 @@ LOKT_EXPORT int execveat(int dirfd, const char* path, char* const argv[], char* 
         return -1;
     }
     return dispatch(c);
+}
+
+// A shell forks, then execs in the child: the screen's rules, read at the first exec, would
+// be read again in every child. Read them in the parent, before its first fork, instead.
+LOKT_EXPORT pid_t fork() {
+    lokt::shim::ensure_init();
+    auto& s = lokt::shim::state();
+    if (s.screening) lokt::shim::screen_ready();
+    if (!s.real.fork) s.real.fork = reinterpret_cast<lokt::shim::ForkFn>(::dlsym(RTLD_NEXT, "fork"));
+    return s.real.fork();
 }
 
 LOKT_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,

@@ -19,6 +19,19 @@ int screened_execve(const char* path, char* const* argv, char* const* envp) {
     return static_cast<int>(::syscall(SYS_execve, path, argv, envp, word, 0, 0));
 }
 
+namespace {
+
+// glibc's search, done by resolve(), then the exec of what it found; returns only if that
+// failed (the real function then searches again and reports its own error, or runs a script
+// through sh). Not inlined: its path buffer stays off the stack of the other execs.
+__attribute__((noinline)) void execve_searched(const Call& c, char* const* envp) {
+    char path[PATH_MAX];
+    struct stat st;
+    if (resolve(c, path, &st) && rules::exec_cannot_match(rule_set(), path)) screened_execve(path, c.argv, envp);
+}
+
+} // namespace
+
 int screened_call(const Call& c, char* const* envp, int saved_errno) {
     if (!screen_ready()) return call_real(c, envp, saved_errno);
     switch (c.fn) {
@@ -28,15 +41,9 @@ int screened_call(const Call& c, char* const* envp, int saved_errno) {
         errno = saved_errno;
         return screened_execve(c.file, c.argv, envp);
     case Fn::execvp:
-    case Fn::execvpe: {
-        // glibc's search, done by resolve(); if the exec of what it found fails, the real
-        // function searches again and reports its own error (or runs a script through sh).
-        char path[PATH_MAX];
-        struct stat st;
-        if (c.file && resolve(c, path, &st) && rules::exec_cannot_match(rule_set(), path))
-            screened_execve(path, c.argv, envp);
+    case Fn::execvpe:
+        if (c.file) execve_searched(c, envp);
         break;
-    }
     case Fn::spawn:
     case Fn::spawnp: {
         bool handled = false;

@@ -20,6 +20,7 @@ using SpawnFn = int (*)(pid_t*, const char*, const posix_spawn_file_actions_t*, 
                         char* const[], char* const[]);
 using FexecveFn = int (*)(int, char* const[], char* const[]);
 using ExecveatFn = int (*)(int, const char*, char* const[], char* const[], int);
+using ForkFn = pid_t (*)();
 
 /// The real libc functions, resolved with dlsym(RTLD_NEXT) in the constructor.
 struct RealFns {
@@ -31,6 +32,7 @@ struct RealFns {
     SpawnFn posix_spawnp;
     FexecveFn fexecve;
     ExecveatFn execveat;
+    ForkFn fork;  ///< hooked only to read the screen's rules before a shell's fork
 };
 
 /// The variables the shim puts back into an envp that lost them.
