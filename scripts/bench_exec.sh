@@ -5,8 +5,9 @@
 # same invocation.
 #   loop  a shell loop of N `/bin/true` execs: CPU of the whole tree (lokt's supervisor too)
 #   make  `make -s -j8` of M no-op recipes (`true`, found through PATH): wall time
-# Targets: loop <= 1.02x (preload), <= 1.05x (seccomp); make <= 1.03x, <= 1.15x. A fourth
-# variant preloads an empty library: the part of the preload's cost that is the loader's.
+# Targets: loop <= 1.02x (preload), <= 1.05x (seccomp); make <= 1.03x, <= 1.15x. Two more
+# variants: --seccomp --no-preload (the filter alone, every exec a round trip to lokt), and an
+# empty preloaded library (the part of the preload's cost that is the loader's).
 #
 # usage: scripts/bench_exec.sh [ROUNDS] [N] [M]     (env: LOKT_BIN, LOKT_PRELOAD_LIB)
 set -euo pipefail
@@ -29,9 +30,11 @@ m = int(sys.argv[6])
 base_env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "LOKT_SHIM")}
 preload_env = dict(base_env, LD_PRELOAD=lib, LOKT_SHIM="1", LOKT_BIN=lokt, LOKT_RULES=f"{tmp}/rules")
 seccomp = [lokt, "shim", "--seccomp", "--rules", f"{tmp}/rules", "--"]
+seccomp_alone = [lokt, "shim", "--seccomp", "--no-preload", "--rules", f"{tmp}/rules", "--"]
 loop = ["/bin/bash", "-c", f"for ((i = 0; i < {n}; i++)); do /bin/true; done"]
 build = ["make", "-s", "-j8", "-f", f"{tmp}/Makefile", "-C", tmp]
 variants = {"none": ([], base_env), "preload": ([], preload_env), "seccomp": (seccomp, base_env),
+            "no-preload": (seccomp_alone, base_env),
             "any-preload": ([], dict(base_env, LD_PRELOAD=f"{tmp}/libempty.so"))}
 
 def run(cmd, env):
@@ -66,10 +69,12 @@ rows = [("loop", 1, f"{n} x /bin/true shell loop, CPU", {"preload": 1.02, "secco
 for w, i, title, target in rows:
     base = med(w, "none", i)
     print(f"  {title}: no shim {base:.3f}s")
-    for k in ("preload", "seccomp", "any-preload"):
+    notes = {"any-preload": "(an empty library: the loader's share)",
+             "no-preload": "(--seccomp --no-preload: every exec stops in the filter)"}
+    for k in ("preload", "seccomp", "no-preload", "any-preload"):
         r, lo, hi = ratios(w, k, i)
         verdict = f"target <= {target[k]:.2f}: {'met' if r <= target[k] else 'NOT met'}" if k in target \
-            else "(an empty library: the loader's share)"
+            else notes[k]
         print(f"    {k:11s} {med(w, k, i):.3f}s  ratio {r:.3f}  (rounds {lo:.3f}-{hi:.3f})  {verdict}")
 print(f"  load average: {os.getloadavg()[0]:.2f} (compare ratios, not seconds, on a shared machine)")
 PY

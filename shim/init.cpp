@@ -133,7 +133,8 @@ void init() {
         // its filter, with the rules the broker parsed. A rules file that changed since (or
         // any other doubt) turns the screen off, so that every exec stops in the filter: the
         // broker reports problems with the rules, not each process.
-        // The rules are read at the first exec (screen_ready()): most processes never exec.
+        // The rules are read at the first exec or fork (screen_ready()): most processes never
+        // get there.
         snapshot(s);
         seccomp_pass::Pass pass;
         if (seccomp_pass::parse(std::getenv(seccomp_pass::kEnv), &pass)) {

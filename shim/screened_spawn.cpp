@@ -27,8 +27,21 @@
 #include <cerrno>
 #include <cstring>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace lokt::shim {
 namespace {
+
+// The library itself is never instrumented, but the unit tests build these sources with
+// AddressSanitizer: the child's frames leave their poison in the shadow of the stack we map,
+// and the next mapping at that address would inherit it. Cleared before use and after.
+void clear_stack_shadow([[maybe_unused]] void* stack, [[maybe_unused]] size_t bytes) {
+#if defined(__SANITIZE_ADDRESS__)
+    ASAN_UNPOISON_MEMORY_REGION(stack, bytes);
+#endif
+}
 
 // glibc's private record of one file action (posix/spawn_int.h, struct __spawn_action): a tag,
 // then a union. Kinds are only ever appended; 2.35 added the last one this code knows.
@@ -278,6 +291,7 @@ int screened_spawn(const Call& c, char* const* envp, bool* handled) {
     *handled = true;
     void* stack = ::mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) return errno;
+    clear_stack_shadow(stack, kStackBytes);
     int cancel_state = 0;
     ::pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     ChildArgs args{&c, envp, {}, 0};
@@ -293,6 +307,7 @@ int screened_spawn(const Call& c, char* const* envp, bool* handled) {
     } else {
         ec = errno;
     }
+    clear_stack_shadow(stack, kStackBytes);
     ::munmap(stack, kStackBytes);
     if (ec == 0 && c.pid) *c.pid = pid;
     ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &args.oldmask, nullptr, kSigsetBytes);
