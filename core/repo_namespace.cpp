@@ -1,7 +1,6 @@
 #include "lokt/repo_namespace.hpp"
 
 #include "lokt/fnv1a.hpp"
-
 #include "lokt/root.hpp"
 #include "lokt/root_fs.hpp"
 #include "lokt/sys.hpp"
@@ -112,7 +111,6 @@ std::string joined(const std::string& host, std::string_view path) {
     return path.empty() ? host : host + "/" + std::string(path);
 }
 
-
 } // namespace
 
 std::optional<std::string> origin_url(const std::string& git_common_dir) {
@@ -147,7 +145,9 @@ std::string prefix_for_remote(std::string_view normalized) {
         readable += keep ? c : '_';
     }
     char hash[9];
-    std::snprintf(hash, sizeof hash, "%08x", static_cast<unsigned>(fnv1a(normalized.data(), normalized.size()) >> 32));
+    // FNV-1a: stable across builds and machines, which is all the namespace needs.
+    const uint64_t h = fnv1a(normalized.data(), normalized.size());
+    std::snprintf(hash, sizeof hash, "%08x", static_cast<unsigned>(h >> 32));
     return "lokt-repo/" + readable + "-" + hash;
 }
 

@@ -328,8 +328,10 @@ int run_seccomp_shim(const SeccompShimOptions& opt, Backend& backend, const std:
     auto resolved = proc::resolve_command(cmd[0], std::getenv("PATH"));
     spec.path = resolved ? *resolved : cmd[0];  // the child reports the exec error itself
     spec.argv = cmd;
-    // The preload's pass word: fresh for every run, so that no other tree's library can use it.
-    const uint64_t pass_word = opt.preload_lib.empty() || !opt.rules ? 0 : seccomp::new_pass_word();
+    // The preload's pass word: fresh for every run, so that no other tree's library can use it;
+    // none (and no library) when no filter is installed because no rule could match.
+    const bool screens = !opt.preload_lib.empty() && opt.rules && opt.rules->rule_count > 0;
+    const uint64_t pass_word = screens ? seccomp::new_pass_word() : 0;
     spec.env = seccomp::child_environment(opt, pass_word);
     spec.wait_killable = opt.wait_killable;
     spec.set_nnp = ::geteuid() != 0;
