@@ -64,3 +64,11 @@ def test_a_process_that_drops_the_library_still_stops_in_the_filter(sc):
                FAKE_HOLD_MS=0)
     assert r.returncode == 0, r.stderr
     assert [e for e in sc.lokt.events(name="terraform", event="acquire") if e.get("owner") == "agent-a"]
+
+
+def test_shim_debug_says_which_way_each_exec_went(sc):
+    r = sc.run("/bin/sh", "-c", "/bin/true; fake-terraform apply", LOKT_SHIM_DEBUG="1", FAKE_HOLD_MS=0)
+    assert r.returncode == 0, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("lokt shim: ")]
+    assert any(ln.endswith("execve /bin/true: pass (screened: no rule can match)") for ln in lines), r.stderr
+    assert any("fake-terraform: to the seccomp filter" in ln for ln in lines), r.stderr

@@ -13,9 +13,27 @@
 
 namespace lokt::shim {
 
+namespace {
+
+// LOKT_SHIM_DEBUG: which way the exec goes.
+void debug(const char* path, bool passes) {
+    char line[PATH_MAX + 96];
+    size_t used = 0;
+    append(line, sizeof line, &used, "[");
+    append_num(line, sizeof line, &used, static_cast<long>(::getpid()));
+    append(line, sizeof line, &used, "] execve ");
+    append(line, sizeof line, &used, path ? path : "(null)");
+    append(line, sizeof line, &used, passes ? ": pass (screened: no rule can match)" : ": to the seccomp filter");
+    say(line);
+}
+
+} // namespace
+
 int screened_execve(const char* path, char* const* argv, char* const* envp) {
+    const bool passes = path && rules::exec_cannot_match(rule_set(), path);
+    if (state().debug) debug(path, passes);
     // The unused arguments are passed as 0 when there is no word: never the word by chance.
-    const uint64_t word = path && rules::exec_cannot_match(rule_set(), path) ? state().pass_word : 0;
+    const uint64_t word = passes ? state().pass_word : 0;
     return static_cast<int>(::syscall(SYS_execve, path, argv, envp, word, 0, 0));
 }
 
