@@ -318,3 +318,82 @@ TEST_CASE("a rule's on-frozen=wait is passed on, since guard's own default is fa
     CHECK(g_calls[0].argv == Strings{"lokt", "guard", "--wait", "--timeout", "5s", "--on-frozen", "wait",
                                      "--kind", "shim", "ship", "--exec", shim.tool, "--", "fake-make", "ship"});
 }
+
+namespace {
+
+// The library under `lokt shim --seccomp`: screening with `rules` (as read at the first exec),
+// the fakes as the real functions. Only execs that fail are made for real here: a raw execve
+// that succeeded would replace the test runner.
+struct Screening : Shim {
+    explicit Screening(const std::string& rules_text, bool spawn_ok = true) : Shim(rules_text) {
+        State& s = state();
+        s.matching = false;
+        s.screening = true;
+        s.screen_rules = ScreenRules::usable;
+        s.pass_word = 0x1234;
+        s.spawn_ok = spawn_ok;
+        s.kept[1] = "LOKT_SHIM=seccomp";
+    }
+};
+
+} // namespace
+
+TEST_CASE("screening: an exec no rule can match is made here, its failure reported as the real call's",
+          "[shim][preload][screen]") {
+    Screening shim("build wait=0 : fake-make *\n");
+    Strings argv = {"x"};
+    auto a = cargv(argv);
+    Strings env = full_env();
+    auto e = cargv(env);
+    const std::string missing = shim.dir.path + "/missing";
+    errno = 0;
+    CHECK(execve(missing.c_str(), a.data(), e.data()) == -1);
+    CHECK(errno == ENOENT);
+    errno = 0;
+    CHECK(execv(shim.dir.path.c_str(), a.data()) == -1);  // a directory
+    CHECK(errno == EACCES);
+    CHECK(g_calls.empty());  // never the real function: the same system call was the answer
+}
+
+TEST_CASE("screening: what a rule may match, and what the library cannot screen, goes to the real call",
+          "[shim][preload][screen]") {
+    Screening shim("build wait=0 : fake-make *\n", /*spawn_ok=*/false);
+    Strings argv = {"fake-make"};
+    auto a = cargv(argv);
+    Strings env = full_env();
+    auto e = cargv(env);
+    // A rule may match: the real function, never a rewrite into lokt guard (the broker locks).
+    exec_through([&] { execvpe("fake-make", a.data(), e.data()); });
+    // A script without #!: the screened exec fails with ENOEXEC, then the real execvp runs it.
+    const std::string script = shim.dir.path + "/plain-script";
+    std::ofstream(script) << "echo hi\n";
+    REQUIRE(::chmod(script.c_str(), 0755) == 0);
+    Strings sargv = {"plain-script"};
+    auto sa = cargv(sargv);
+    exec_through([&] { execvpe("plain-script", sa.data(), e.data()); });
+    // A glibc whose spawn layout is not known: its own posix_spawn.
+    pid_t pid = 0;
+    REQUIRE(posix_spawn(&pid, "/bin/true", nullptr, nullptr, a.data(), e.data()) == 0);
+    // fexecve names no path: reported to the broker.
+    const int fd = ::open("/bin/true", O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    exec_through([&] { fexecve(fd, a.data(), e.data()); });
+    ::close(fd);
+    REQUIRE(g_calls.size() == 4);
+    CHECK((g_calls[0].fn == "execvpe" && g_calls[0].path == "fake-make" && g_calls[0].argv == argv));
+    CHECK((g_calls[1].fn == "execvpe" && g_calls[1].path == "plain-script"));
+    CHECK(g_calls[2].fn == "posix_spawn");
+    CHECK(g_calls[3].fn == "fexecve");
+}
+
+TEST_CASE("screening: rules that are not the broker's screen nothing", "[shim][preload][screen]") {
+    Screening shim("build wait=0 : fake-make *\n");
+    state().screen_rules = ScreenRules::unusable;
+    Strings argv = {"x"};
+    auto a = cargv(argv);
+    Strings env = full_env();
+    auto e = cargv(env);
+    exec_through([&] { execve("/nonexistent/x", a.data(), e.data()); });
+    REQUIRE(g_calls.size() == 1);
+    CHECK(g_calls[0].fn == "execve");
+}
