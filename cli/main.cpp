@@ -182,7 +182,8 @@ const std::vector<Command>& commands() {
          "  --no-preload   with --seccomp: load no library into CMD's tree (LOKT_SHIM=off);\n"
          "                 every exec then stops in the filter\n\n"
          "Environment set for CMD: LD_PRELOAD (library prepended), LOKT_SHIM=1, LOKT_BIN,\n"
-         "LOKT_RULES, LOKT_ROOT, ASAN_OPTIONS+=verify_asan_link_order=0. LOKT_SHIM=off turns\n"
+         "LOKT_RULES, LOKT_ROOT, ASAN_OPTIONS+=verify_asan_link_order=0 (with --seccomp:\n"
+         "LOKT_SHIM=seccomp and LOKT_SECCOMP_PASS, the run's pass word). LOKT_SHIM=off turns\n"
          "the shim off for a command and its tree; LOKT_SHIM_DEBUG=1 logs each decision.\n"
          "Without --seccomp, statically linked programs (e.g. Go tools) are not seen.\n"
          "See docs/shim.md.",
