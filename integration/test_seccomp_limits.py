@@ -1,6 +1,6 @@
 """The documented limits of `lokt shim --seccomp` (research §1.5 scenarios 22-24), pinned so
-that nobody is surprised by them: a killed supervisor breaks exec in the tree (ENOSYS),
-NO_NEW_PRIVS voids setuid, and a tree can hold only one seccomp notify listener."""
+that nobody is surprised by them: a killed supervisor breaks the execs that stop in the filter
+(ENOSYS), NO_NEW_PRIVS voids setuid, and a tree can hold only one seccomp notify listener."""
 import ctypes
 import os
 import shutil

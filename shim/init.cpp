@@ -128,6 +128,7 @@ void init() {
     s.active = mode && *mode && !flag_is(mode, "off") && !flag_is(mode, "0");
     s.debug = flag_is(std::getenv("LOKT_SHIM_DEBUG"), "1");
     s.doctor = !flag_is(std::getenv("LOKT_SHIM_DOCTOR"), "0");
+    if (s.active) snapshot(s);
     if (s.active && flag_is(mode, "seccomp")) {
         // Under `lokt shim --seccomp` the broker locks; this library only screens execs for
         // its filter, with the rules the broker parsed. A rules file that changed since (or
@@ -135,7 +136,6 @@ void init() {
         // broker reports problems with the rules, not each process.
         // The rules are read at the first exec or fork (screen_ready()): most processes never
         // get there.
-        snapshot(s);
         seccomp_pass::Pass pass;
         if (seccomp_pass::parse(std::getenv(seccomp_pass::kEnv), &pass)) {
             find_rules(s);
@@ -145,7 +145,6 @@ void init() {
             s.spawn_ok = spawn_layout_known();
         }
     } else if (s.active) {
-        snapshot(s);
         if (const char* r = std::getenv("LOKT_ROOT"); r && *r) s.root = keep(s, r);
         const char* bin = std::getenv("LOKT_BIN");
         if (bin && bin[0] == '/' && (s.lokt_bin = keep(s, bin))) {

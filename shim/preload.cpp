@@ -6,7 +6,6 @@
 #include "shim.hpp"
 
 #include <alloca.h>
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -363,7 +362,6 @@ LOKT_EXPORT pid_t fork() {
     lokt::shim::ensure_init();
     auto& s = lokt::shim::state();
     if (s.screening) lokt::shim::screen_ready();
-    if (!s.real.fork) s.real.fork = reinterpret_cast<lokt::shim::ForkFn>(::dlsym(RTLD_NEXT, "fork"));
     return s.real.fork();
 }
 

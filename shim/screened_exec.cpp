@@ -60,7 +60,7 @@ int screened_call(const Call& c, char* const* envp, int saved_errno) {
         return screened_execve(c.file, c.argv, envp);
     case Fn::execvp:
     case Fn::execvpe:
-        if (c.file) execve_searched(c, envp);
+        execve_searched(c, envp);
         break;
     case Fn::spawn:
     case Fn::spawnp: {

@@ -215,7 +215,9 @@ TEST_CASE("concurrent writers rotate once per full file and lose nothing", "[aud
     TempDir d;
     const std::string path = d.path + "/audit.log";
     constexpr int kWriters = 4, kEvents = 500, kGenerations = 60;
-    const uint64_t max_bytes = 20000;  // 10 or more rotations in all
+    // Racing writers overshoot a file before one of them rotates it, so the count of files
+    // varies: 10 to 17 at 20000 bytes (so "> 10" flaked), 19 to 35 at 10000 in 40 runs.
+    const uint64_t max_bytes = 10000;
     std::vector<pid_t> kids;
     for (int w = 0; w < kWriters; ++w) {
         kids.push_back(fork_child([&, w] {
@@ -230,10 +232,8 @@ TEST_CASE("concurrent writers rotate once per full file and lose nothing", "[aud
     CHECK_FALSE(sys::exists(path + "." + std::to_string(kGenerations)));
     // Size is re-checked under the rotation lock: a file that a racing writer has just
     // rotated in is never rotated again while it is still small.
-    // How far a file overshoots before its writer rotates it depends on the race, so the
-    // count varies (10 to 17 seen); that many rotations happened at all is what counts here.
     auto files = log.existing_files();
-    REQUIRE(files.size() >= 6);
+    REQUIRE(files.size() > 10);
     for (const auto& f : files)
         if (f != path) CHECK(uint64_t(sys::stat(f)->st_size) >= max_bytes);
     std::set<std::pair<std::string, int64_t>> seen;

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <spawn.h>
@@ -98,7 +99,7 @@ struct Shim {
         s.initialised = s.active = s.doctor = s.matching = true;
         s.identity = Identity::other;
         s.real = {fake_execve, fake_execv, fake_execvp, fake_execvpe, fake_spawn, fake_spawnp, fake_fexecve,
-                  fake_execveat, nullptr};  // fork: the hook looks the real one up itself
+                  fake_execveat, reinterpret_cast<ForkFn>(::dlsym(RTLD_NEXT, "fork"))};
         s.lokt_bin = kLokt;
         s.kept[0] = "LD_PRELOAD=/opt/lokt/lib/liblokt_preload.so";
         s.kept[1] = "LOKT_SHIM=1";
